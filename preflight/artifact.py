@@ -1,0 +1,176 @@
+"""The readiness artifact: build, redact, bound, validate, write atomically, frame, and verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import socket
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from preflight.config import sha256_json
+from preflight.model import CheckResult
+
+SCHEMA_VERSION = 1
+MAX_BYTES = 16 * 1024
+BEGIN = "-----BEGIN PREFLIGHT READINESS-----"
+END_PREFIX = "-----END PREFLIGHT READINESS sha256="
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"((?:access|secret|aws_session_token|password)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class ArtifactError(Exception):
+    """An artifact that is missing, cut, corrupt or does not match its schema."""
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """Values that must never be printed: every env var whose name says it is a credential."""
+    return sorted({v for k, v in environ.items() if _SECRET_NAME.search(k) and len(v) >= 4}, key=len,
+                  reverse=True)
+
+
+def redact(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return _SECRET_PARAM.sub(r"\1***", value)
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def _summary(checks: list[dict[str, Any]]) -> dict[str, int]:
+    count = {s: sum(1 for c in checks if c["status"] == s) for s in ("pass", "fail", "warn", "skip",
+                                                                      "bootstrapped")}
+    return {"total": len(checks), "passed": count["pass"], "failed": count["fail"],
+            "bootstrapped": count["bootstrapped"], "warnings": count["warn"], "skipped": count["skip"]}
+
+
+def runtime_hash(pins_file: str) -> str:
+    path = Path(pins_file) if pins_file else None
+    pins = hashlib.sha256(path.read_bytes()).hexdigest() if path and path.is_file() else None
+    return sha256_json({"pins_sha256": pins, "python": platform.python_version()})
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 15] + " …[truncated]"
+
+
+def _bound(artifact: dict[str, Any]) -> dict[str, Any]:
+    """Shrink details, then messages, until the artifact fits MAX_BYTES."""
+    for message_limit, details_limit in ((600, 1200), (300, 300), (160, 0)):
+        for check in artifact["checks"]:
+            check["message"] = _shorten(check["message"], message_limit)
+            check["remediation"] = _shorten(check["remediation"], message_limit)
+            if len(json.dumps(check["details"])) > details_limit:
+                check["details"] = {"truncated": True}
+        for failure in artifact["failures"]:
+            failure["message"] = _shorten(failure["message"], message_limit)
+            failure["remediation"] = _shorten(failure["remediation"], message_limit)
+        artifact["next_action"] = _shorten(artifact["next_action"], message_limit * 2)
+        if len(to_json(artifact).encode()) <= MAX_BYTES:
+            break
+    return artifact
+
+
+def build(results: list[CheckResult], *, run_id: str, mode: str, identity_hash: str, runtime_config_hash: str,
+          duration_s: float, environ: Mapping[str, str], diagnostics: dict[str, Any]) -> dict[str, Any]:
+    checks = [r.to_dict() for r in results]
+    failures = [{"id": c["id"], "message": c["message"], "remediation": c["remediation"]}
+                for c in checks if c["status"] == "fail"]
+    next_action = "proceed" if not failures else " | ".join(
+        f"{f['id']}: {f['remediation'] or f['message']}" for f in failures)
+    artifact = {
+        "schema_version": SCHEMA_VERSION,
+        "status": "FAILED" if failures else "READY",
+        "run_id": run_id,
+        "mode": mode,
+        "config_identity_hash": identity_hash,
+        "runtime_config_hash": runtime_config_hash,
+        "emitted_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "preflight_duration_seconds": round(duration_s, 3),
+        "host": {"hostname": socket.gethostname(), "python": platform.python_version(),
+                 "platform": platform.platform(), "instance_id": environ.get("PREFLIGHT_INSTANCE_ID")},
+        "checks": checks,
+        "checks_summary": _summary(checks),
+        "failures": failures,
+        "next_action": next_action,
+        "diagnostics": diagnostics,
+    }
+    artifact = _bound(redact(artifact, secret_values(environ)))
+    validate(artifact)
+    return artifact
+
+
+def load_schema() -> dict[str, Any]:
+    return json.loads(resources.files("preflight").joinpath("schema/readiness.schema.json").read_text())
+
+
+def validate(artifact: Any) -> None:
+    """Schema plus the invariants a schema cannot say. Raises ArtifactError with the first problem."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(artifact, load_schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise ArtifactError(f"schema: {where}: {exc.message}") from None
+    summary = artifact["checks_summary"]
+    parts = summary["passed"] + summary["failed"] + summary["bootstrapped"] + summary["warnings"]
+    if parts + summary["skipped"] != summary["total"] or summary["total"] != len(artifact["checks"]):
+        raise ArtifactError("checks_summary does not add up to the checks it summarises")
+    if (artifact["status"] == "READY") != (summary["failed"] == 0):
+        raise ArtifactError(f"status {artifact['status']} contradicts {summary['failed']} failed checks")
+
+
+def to_json(artifact: dict[str, Any]) -> str:
+    return json.dumps(artifact, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def write_atomic(artifact: dict[str, Any], path: Path) -> None:
+    """Temp file in the same directory, fsync, rename: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(artifact, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def frame(artifact: dict[str, Any]) -> str:
+    """One line between markers, with a checksum, so a transport can cut it out of any stdout."""
+    payload = to_json(artifact)
+    digest = hashlib.sha256(payload.encode()).hexdigest()
+    return f"{BEGIN}\n{payload}\n{END_PREFIX}{digest}-----"
+
+
+def unframe(text: str) -> dict[str, Any]:
+    """The artifact framed in `text` (the last frame wins). Raises ArtifactError naming the cause."""
+    start = text.rfind(BEGIN)
+    if start < 0:
+        raise ArtifactError("no readiness frame in the step output (the probe did not run to the end, "
+                            "or the output was cut before the artifact)")
+    lines = text[start:].splitlines()
+    if len(lines) < 3 or not lines[2].startswith(END_PREFIX):
+        raise ArtifactError("readiness frame is not closed: the step output was cut inside the artifact "
+                            "(SSM keeps only the first 24,000 characters)")
+    payload, digest = lines[1], lines[2][len(END_PREFIX):].rstrip("-")
+    if hashlib.sha256(payload.encode()).hexdigest() != digest:
+        raise ArtifactError("readiness frame checksum mismatch: the artifact was altered in transit")
+    artifact = json.loads(payload)
+    validate(artifact)
+    return artifact

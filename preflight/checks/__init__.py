@@ -1,0 +1,68 @@
+"""The check registry: every precondition the probe proves, with its id, category and deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from preflight.model import Check, Context, Outcome
+
+# (id, category, function, takes its deadline) — the function modules are imported lazily so that
+# `preflight probe --help` and a probe with everything off never import boto3, arcticdb or pandas.
+_TABLE: tuple[tuple[str, str, str, bool], ...] = (
+    ("runtime", "runtime", "preflight.checks.runtime:check_runtime", False),
+    ("gpu", "runtime", "preflight.checks.runtime:check_gpu", False),
+    ("imports", "code", "preflight.checks.imports:check_imports", False),
+    ("pins", "code", "preflight.checks.pins:check_pins", False),
+    ("env", "aws", "preflight.checks.aws_env:check_env", False),
+    ("s3", "aws", "preflight.checks.aws_env:check_s3", True),
+    ("arcticdb.library", "data", "preflight.checks.arctic:check_library", True),
+    ("arcticdb.freshness", "data", "preflight.checks.arctic:check_freshness", True),
+    ("skypilot", "credentials", "preflight.checks.skypilot:check_skypilot", False),
+    ("wandb", "credentials", "preflight.checks.wandb:check_wandb", False),
+)
+
+CHECK_IDS = tuple(row[0] for row in _TABLE)
+
+
+def deadline_for(ctx: Context, check_id: str) -> float:
+    """CHECK_TIMEOUTS (`id:seconds,...`) overrides CHECK_TIMEOUT_SECONDS for one check."""
+    for item in ctx.config.list("CHECK_TIMEOUTS"):
+        name, _, seconds = item.partition(":")
+        if name.strip() == check_id:
+            return float(seconds)
+    return ctx.config.float("CHECK_TIMEOUT_SECONDS")
+
+
+def _resolve(target: str) -> Callable[..., Outcome]:
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _call(target: str, ctx: Context, deadline: float | None) -> Outcome:
+    function = _resolve(target)
+    return function(ctx) if deadline is None else function(ctx, deadline)
+
+
+def build_checks(ctx: Context) -> list[Check]:
+    checks = []
+    for check_id, category, target, wants_deadline in _TABLE:
+        deadline = deadline_for(ctx, check_id)
+        run = partial(_call, target, ctx, deadline if wants_deadline else None)
+        checks.append(Check(check_id, category, deadline, run))
+    return checks
+
+
+def validate_check_timeouts(ctx: Context) -> None:
+    """CHECK_TIMEOUTS entries must name known checks with positive seconds."""
+    for item in ctx.config.list("CHECK_TIMEOUTS"):
+        name, sep, seconds = item.partition(":")
+        try:
+            ok = bool(sep) and name.strip() in CHECK_IDS and float(seconds) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"CHECK_TIMEOUTS: {item!r} is not <check id>:<seconds> "
+                             f"(ids: {', '.join(CHECK_IDS)})")

@@ -1,0 +1,173 @@
+"""ArcticDB: the library opens without creating anything, its symbols exist, and their data is fresh.
+
+Freshness reads only index metadata (`get_description_batch(...).date_range`), one batched call for
+the whole universe; `tail(sym, 1)` is the fallback for a symbol whose description has no date range.
+Never `read(sym).data.tail(1)`: that loads the whole symbol.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from preflight.durations import format_duration
+from preflight.model import Context, Outcome, failed, passed, skipped, warned
+
+_S3_URI = re.compile(r"^(s3s?)://([^:/?]+)(?::(\d+))?:([^?]+)(?:\?(.*))?$")
+_SHOWN = 10
+
+
+class StoreError(Exception):
+    """A store that cannot be opened; the message is the readable cause."""
+
+
+def redact_uri(uri: str) -> str:
+    return re.sub(r"((?:access|secret|aws_session_token)=)[^&]*", r"\1***", uri)
+
+
+def _s3_endpoint(uri: str) -> tuple[str, int] | None:
+    match = _S3_URI.match(uri)
+    if not match:
+        return None
+    scheme, host, inline_port, _bucket, query = match.groups()
+    port = parse_qs(query or "").get("port", [inline_port or ("443" if scheme == "s3s" else "80")])[0]
+    return host, int(port)
+
+
+def _reachable(host: str, port: int, timeout: float) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"endpoint {host}:{port} unreachable ({exc.strerror or exc})"
+
+
+def open_library(ctx: Context, deadline_s: float) -> Any:
+    """The configured Library, opened read-only in spirit: nothing is created on any path."""
+    uri = ctx.config.text("ARCTICDB_URI")
+    name = ctx.config.text("ARCTICDB_LIBRARY")
+    if uri.startswith("lmdb://"):
+        path = Path(uri[len("lmdb://"):].split("?")[0])
+        path = path if path.is_absolute() else Path(ctx.base_dir) / path
+        if not path.is_dir():  # Arctic("lmdb://...") would create it; a missing store must stay missing
+            raise StoreError(f"LMDB store {path} does not exist")
+        uri = "lmdb://" + str(path) + (uri[uri.index("?"):] if "?" in uri else "")
+    elif uri.startswith(("s3://", "s3s://")):
+        endpoint = _s3_endpoint(uri)
+        if endpoint and (problem := _reachable(*endpoint, timeout=max(0.5, deadline_s / 5))):
+            raise StoreError(problem)
+        _bound_s3_timeouts(deadline_s)
+    from arcticdb import Arctic
+
+    store = Arctic(uri)
+    libraries = store.list_libraries()
+    if name not in libraries:
+        if not libraries:
+            raise StoreError(f"no libraries at {redact_uri(uri)}: the bucket or store is missing or empty")
+        raise StoreError(f"library {name!r} not found; the store has {', '.join(sorted(libraries)[:8])}")
+    return store.get_library(name, create_if_missing=False)
+
+
+def _bound_s3_timeouts(deadline_s: float) -> None:
+    from arcticdb.config import set_config_int
+
+    # ArcticDB's defaults (30 s connect, 200 s request) outlive any check deadline.
+    set_config_int("S3Storage.ConnectTimeoutMs", int(max(500, deadline_s * 250)))
+    set_config_int("S3Storage.RequestTimeoutMs", int(max(1000, deadline_s * 500)))
+
+
+def _remedy(ctx: Context) -> str:
+    return (f"check ARCTICDB_URI={redact_uri(ctx.config.text('ARCTICDB_URI'))} and "
+            f"ARCTICDB_LIBRARY={ctx.config.text('ARCTICDB_LIBRARY')}; for the demo run: make demo-seed")
+
+
+def check_library(ctx: Context, deadline_s: float) -> Outcome:
+    try:
+        lib = open_library(ctx, deadline_s)
+    except StoreError as exc:
+        return failed(str(exc), _remedy(ctx))
+    symbols = set(lib.list_symbols())
+    missing = sorted(set(ctx.config.list("ARCTICDB_REQUIRED_SYMBOLS")) - symbols)
+    minimum = ctx.config.int("ARCTICDB_MIN_SYMBOLS")
+    if not symbols:
+        return failed(f"library {lib.name} is empty", "write the universe before training: " + _remedy(ctx))
+    if missing:
+        return failed(f"required symbols missing: {', '.join(missing[:_SHOWN])}",
+                      "write the missing symbols or drop them from ARCTICDB_REQUIRED_SYMBOLS", missing=missing)
+    if len(symbols) < minimum:
+        return failed(f"{len(symbols)} symbols, fewer than ARCTICDB_MIN_SYMBOLS={minimum}", _remedy(ctx))
+    return passed(f"library {lib.name}: {len(symbols)} symbols", symbols=len(symbols))
+
+
+def _universe(ctx: Context, lib: Any) -> list[str]:
+    spec = ctx.config.text("ARCTICDB_FRESHNESS_SYMBOLS").strip()
+    if spec in ("", "none"):
+        return []
+    if spec == "all":
+        return sorted(lib.list_symbols())
+    if spec.startswith("sample:"):
+        every = sorted(lib.list_symbols())
+        return sorted(random.sample(every, min(len(every), int(spec[7:]))))
+    return [s.strip() for s in spec.split(",") if s.strip()]
+
+
+def _as_utc(value: Any) -> datetime | None:
+    import pandas as pd
+
+    stamp = pd.Timestamp(value) if value is not None else pd.NaT
+    if pd.isna(stamp):
+        return None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
+
+
+def last_index_values(lib: Any, symbols: list[str]) -> dict[str, datetime | str]:
+    """symbol -> last index timestamp (UTC), or a string saying why there is none."""
+    out: dict[str, datetime | str] = {}
+    for symbol, desc in zip(symbols, lib.get_description_batch(symbols), strict=True):
+        date_range = getattr(desc, "date_range", None)
+        if date_range is None:
+            out[symbol] = "missing"
+            continue
+        end = _as_utc(date_range[1])
+        if end is None:  # no datetime range in the description: look at the last row only
+            frame = lib.tail(symbol, 1).data
+            end = _as_utc(frame.index[-1]) if len(frame) and hasattr(frame.index, "tz") else None
+        out[symbol] = end if end is not None else "no datetime index"
+    return out
+
+
+def check_freshness(ctx: Context, deadline_s: float) -> Outcome:
+    try:
+        lib = open_library(ctx, deadline_s)
+    except StoreError as exc:
+        return failed(str(exc), _remedy(ctx))
+    symbols = _universe(ctx, lib)
+    if not symbols:
+        return skipped("ARCTICDB_FRESHNESS_SYMBOLS selects no symbols")
+    max_age = ctx.config.seconds("ARCTICDB_MAX_STALENESS")
+    now = datetime.now(timezone.utc)
+    stale: dict[str, str] = {}
+    unusable: dict[str, str] = {}
+    for symbol, last in last_index_values(lib, symbols).items():
+        if isinstance(last, str):
+            unusable[symbol] = last
+        elif (age := (now - last).total_seconds()) > max_age:
+            stale[symbol] = f"last row {last:%Y-%m-%d %H:%M}Z, {format_duration(age)} old"
+    limit = ctx.config.text("ARCTICDB_MAX_STALENESS")
+    if stale or "missing" in unusable.values():
+        parts = [f"{s}: {why}" for s, why in list(stale.items())[:_SHOWN]]
+        parts += [f"{s}: missing" for s, why in unusable.items() if why == "missing"][:_SHOWN]
+        return failed(f"{len(stale)} stale (max {limit}), {list(unusable.values()).count('missing')} missing "
+                      f"of {len(symbols)}: " + "; ".join(parts),
+                      "rerun the data ingestion for these symbols before training",
+                      stale=dict(list(stale.items())[:50]), unusable=dict(list(unusable.items())[:50]))
+    if unusable:
+        return warned(f"{len(unusable)} symbols have no datetime index; freshness not checked for them",
+                      details_symbols=list(unusable)[:_SHOWN])
+    return passed(f"{len(symbols)} symbols fresh (max {limit})", checked=len(symbols))

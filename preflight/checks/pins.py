@@ -1,0 +1,97 @@
+"""Installed distributions against the pins in a requirements file (packaging does the parsing)."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from preflight.model import Context, Outcome, failed, passed, skipped, warned
+
+
+def _logical_lines(path: Path) -> list[tuple[str, str]]:
+    """(where, line) pairs with comments dropped and backslash continuations joined."""
+    out: list[tuple[str, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = (pending + line).strip(), ""
+        if line:
+            out.append((f"{path.name}:{start}", line))
+    return out
+
+
+def read_requirements(path: Path, seen: set[Path] | None = None) -> tuple[list[Requirement], list[str]]:
+    """Requirements from `path` and its `-r` includes, plus lines that cannot be verified."""
+    seen = seen if seen is not None else set()
+    path = path.resolve()
+    if path in seen:
+        return [], []
+    seen.add(path)
+    reqs: list[Requirement] = []
+    unverifiable: list[str] = []
+    for where, line in _logical_lines(path):
+        if line.startswith(("-r ", "--requirement")):
+            include = line.split(None, 1)[1] if " " in line else line.split("=", 1)[1]
+            more, odd = read_requirements(path.parent / include.strip(), seen)
+            reqs += more
+            unverifiable += odd
+        elif line.startswith(("-e ", "git+", "http://", "https://", "file:")):
+            unverifiable.append(f"{where}: {line[:80]} (VCS/URL without a version)")
+        elif line.startswith("-"):
+            continue  # index options, constraints and hashes say nothing about versions
+        else:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement as exc:
+                unverifiable.append(f"{where}: {line[:80]} ({exc})")
+                continue
+            if req.url:
+                unverifiable.append(f"{where}: {req.name} @ URL (no version to compare)")
+            else:
+                reqs.append(req)
+    return reqs, unverifiable
+
+
+def _drift(req: Requirement) -> str | None:
+    if req.marker is not None and not req.marker.evaluate():
+        return None
+    pinned = str(req.specifier) or "any version"
+    try:
+        installed = metadata.version(canonicalize_name(req.name))
+    except metadata.PackageNotFoundError:
+        return f"{req.name}: pinned {pinned}, not installed"
+    try:
+        ok = req.specifier.contains(Version(installed), prereleases=True)
+    except InvalidVersion:
+        ok = False
+    return None if ok else f"{req.name}: pinned {pinned}, installed {installed}"
+
+
+def check_pins(ctx: Context) -> Outcome:
+    name = ctx.config.text("PREFLIGHT_PINS_FILE")
+    if not name:
+        return skipped("PREFLIGHT_PINS_FILE is empty")
+    path = Path(name)
+    if not path.is_file():
+        return failed(f"pins file {path} not found (cwd {Path.cwd()})",
+                      "set PREFLIGHT_PINS_FILE to the training repo's requirements file")
+    reqs, unverifiable = read_requirements(path)
+    drift = [d for d in map(_drift, reqs) if d]
+    if drift:
+        return failed(f"{len(drift)} of {len(reqs)} pins drifted: " + "; ".join(drift[:8]),
+                      f"reinstall the pins: pip install -r {path}", drift=drift, unverifiable=unverifiable)
+    if unverifiable:
+        return warned(f"{len(reqs)} pins match; {len(unverifiable)} cannot be verified: "
+                      + "; ".join(unverifiable[:4]),
+                      "pin VCS/URL requirements to a released version to make them checkable",
+                      unverifiable=unverifiable)
+    return passed(f"{len(reqs)} pins match installed versions", pins=len(reqs))

@@ -1,0 +1,94 @@
+"""The one table of configuration keys shared by workflow.env, the orchestrator and the probe.
+
+Every key has a default, a kind (which decides how it is validated) and whether it feeds the probe.
+Probe keys make up `config_identity_hash`: changing one invalidates an earlier readiness artifact,
+changing a timeout or an instance type does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    default: str
+    kind: str  # str · int · float · bool · list · duration · mode · choice:a|b
+    probe: bool = False
+
+
+KEYS: dict[str, Key] = {
+    # --- run ---------------------------------------------------------------------------------
+    "PROJECT_NAME": Key("predictor", "str"),
+    "TRANSPORT": Key("local", "choice:local|ssm"),
+    "RUN_BUDGET_SECONDS": Key("1800", "int"),
+    "BOOTSTRAP_TIMEOUT_SECONDS": Key("300", "int"),
+    "DEPS_TIMEOUT_SECONDS": Key("600", "int"),
+    "PROBE_TIMEOUT_SECONDS": Key("180", "int"),
+    "SMOKE_TIMEOUT_SECONDS": Key("600", "int"),
+    "TRAIN_TIMEOUT_SECONDS": Key("1200", "int"),
+    "REPO_DIR": Key("examples/predictor", "str"),
+    "REPO_URL": Key("", "str"),
+    "REPO_REF": Key("main", "str"),
+    "PROJECT_PYTHONPATH": Key("src", "str"),
+    "PYTHON": Key("python3", "str"),
+    "REQUIREMENTS_FILE": Key("requirements.txt", "str"),
+    "SMOKE_CMD": Key("python -m predictor.cli smoke", "str"),
+    "TRAIN_CMD": Key("python -m predictor.cli train", "str"),
+    "PASS_ENV": Key("", "list"),
+    "AWS_REGION": Key("us-east-1", "str"),
+    "REQUIRE_PREFLIGHT": Key("", "str"),
+    "PREFLIGHT_MAX_AGE": Key("24h", "duration"),
+    # --- probe -------------------------------------------------------------------------------
+    "PREFLIGHT_IMPORTS": Key("predictor,predictor_shared", "list", True),
+    "PREFLIGHT_IMPORT_NAMES": Key("predictor.train:main,predictor_shared.features:build_features", "list", True),
+    "PREFLIGHT_PINS_FILE": Key("requirements.txt", "str", True),
+    "PREFLIGHT_REQUIRED_ENV": Key("AWS_REGION", "list", True),
+    "PREFLIGHT_S3_BUCKETS": Key("", "list", True),
+    "PREFLIGHT_S3_KEYS": Key("", "list", True),
+    "ARCTICDB_URI": Key("lmdb://.preflight/demo-store", "str", True),
+    "ARCTICDB_LIBRARY": Key("demo", "str", True),
+    "ARCTICDB_REQUIRED_SYMBOLS": Key("", "list", True),
+    "ARCTICDB_MIN_SYMBOLS": Key("1", "int", True),
+    "ARCTICDB_FRESHNESS_SYMBOLS": Key("all", "str", True),
+    "ARCTICDB_MAX_STALENESS": Key("36h", "duration", True),
+    "SKYPILOT_CHECK": Key("off", "mode", True),
+    "WANDB_CHECK": Key("off", "mode", True),
+    "WANDB_VERIFY_ONLINE": Key("false", "bool", True),
+    "MIN_PYTHON": Key("3.10", "str", True),
+    "MIN_FREE_DISK_GB": Key("1", "float", True),
+    "MIN_MEMORY_GB": Key("0.5", "float", True),
+    "GPU_CHECK": Key("off", "mode", True),
+    "CHECK_TIMEOUT_SECONDS": Key("20", "float"),
+    "CHECK_TIMEOUTS": Key("", "list"),
+    "PROBE_DEADLINE_SECONDS": Key("90", "float"),
+    "IGNORE_PREFLIGHT_ERRORS": Key("", "list", True),
+    # --- ssm transport -----------------------------------------------------------------------
+    "EC2_AMI_ID": Key("", "str"),
+    "EC2_INSTANCE_TYPES": Key("", "list"),
+    "EC2_SUBNET_IDS": Key("", "list"),
+    "EC2_SECURITY_GROUP_IDS": Key("", "list"),
+    "EC2_INSTANCE_PROFILE": Key("", "str"),
+    "EC2_ROOT_VOLUME_GB": Key("50", "int"),
+    "EC2_OWNER": Key("", "str"),
+    "SPOT_MAX_PRICE": Key("", "str"),
+    "MAX_RUNTIME_SECONDS": Key("3600", "int"),
+    "SSM_ONLINE_TIMEOUT_SECONDS": Key("600", "int"),
+    "SSM_DELIVERY_TIMEOUT_SECONDS": Key("120", "int"),
+    "SSM_OUTPUT_S3_BUCKET": Key("", "str"),
+    "REMOTE_WORK_DIR": Key("/opt/spot-preflight", "str"),
+}
+
+# Keys a transport cannot run without, checked before anything is launched.
+REQUIRED_BY_TRANSPORT: dict[str, tuple[str, ...]] = {
+    "local": ("REPO_DIR",),
+    "ssm": ("EC2_AMI_ID", "EC2_INSTANCE_TYPES", "EC2_SUBNET_IDS", "EC2_INSTANCE_PROFILE", "AWS_REGION"),
+}
+
+STEP_TIMEOUT_KEYS = (
+    "BOOTSTRAP_TIMEOUT_SECONDS",
+    "DEPS_TIMEOUT_SECONDS",
+    "PROBE_TIMEOUT_SECONDS",
+    "SMOKE_TIMEOUT_SECONDS",
+    "TRAIN_TIMEOUT_SECONDS",
+)

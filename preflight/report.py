@@ -1,0 +1,34 @@
+"""The human report: one line per check, remediation under failures, a summary line last."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_WORDS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "bootstrapped": "BOOT"}
+_COLORS = {"pass": "32", "fail": "31", "warn": "33", "skip": "2", "bootstrapped": "36"}
+
+
+def use_color(environ: Mapping[str, str], isatty: bool) -> bool:
+    return isatty and "NO_COLOR" not in environ and environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def render(artifact: dict[str, Any], color: bool) -> str:
+    lines = []
+    for check in artifact["checks"]:
+        word = _paint(f"{_WORDS[check['status']]:<4}", _COLORS[check["status"]], color)
+        lines.append(f"{word} {check['id']:<20} {check['duration_s']:6.2f}s  {check['message']}")
+        if check["status"] in ("fail", "warn") and check["remediation"]:
+            lines.append(f"       ↳ {check['remediation']}")
+    s = artifact["checks_summary"]
+    status = _paint(artifact["status"], "32" if artifact["status"] == "READY" else "31", color)
+    lines.append(f"{status}: {s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
+                 f"{s['skipped']} skipped of {s['total']} checks in {artifact['preflight_duration_seconds']:.1f}s"
+                 f" · run {artifact['run_id']}")
+    if artifact["status"] != "READY":
+        lines.append(f"next action: {artifact['next_action']}")
+    return "\n".join(lines)
