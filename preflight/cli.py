@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--stale", action="append", default=[], metavar="SYMBOL:AGE",
                       help="write SYMBOL with its last row AGE old (e.g. CL:5d)")
 
+    unframe = sub.add_parser("unframe", help="cut the framed artifact out of a step log (exit 6 if absent)")
+    unframe.add_argument("log", type=Path)
+    unframe.add_argument("--out", type=Path, required=True)
+
     config = sub.add_parser("config", help="resolve workflow.env for the orchestrator")
     config.add_argument("--config", type=Path, required=True)
     config.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -146,6 +150,19 @@ def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_unframe(args: argparse.Namespace, config: Config) -> int:
+    from preflight.artifact import ArtifactError, unframe, write_atomic
+
+    try:
+        artifact = unframe(args.log.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ArtifactError, ValueError) as exc:
+        print(f"artifact missing or corrupt: {exc}", file=sys.stderr)
+        return 6
+    write_atomic(artifact, args.out)
+    print(artifact["status"])
+    return 0
+
+
 def cmd_config(args: argparse.Namespace, config: Config) -> int:
     if args.for_run:
         validate_for_run(config)
@@ -171,9 +188,10 @@ def _overrides(items: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"probe": cmd_probe, "verify": cmd_verify, "demo-seed": cmd_demo_seed, "config": cmd_config}
+    commands = {"probe": cmd_probe, "verify": cmd_verify, "demo-seed": cmd_demo_seed, "config": cmd_config,
+                "unframe": cmd_unframe}
     try:
-        config = load(args.config, os.environ, _overrides(getattr(args, "set", [])))
+        config = load(getattr(args, "config", None), os.environ, _overrides(getattr(args, "set", [])))
         return commands[args.command](args, config)
     except ConfigError as exc:
         print(f"preflight: config error: {exc}", file=sys.stderr)

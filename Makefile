@@ -1,0 +1,49 @@
+# The two contract commands: `make preflight` and `make test`. Each installs what it needs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/remote/*.sh
+BASH_LIBS := infra_scripts/lib/*.sh
+
+.PHONY: preflight demo-seed test lint pytest bats bench bench-smoke clean
+
+$(RUNTIME_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check --quiet --upgrade pip
+	$(PY) -m pip install --disable-pip-version-check --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) pyproject.toml
+	$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	touch $@
+
+demo-seed: $(RUNTIME_STAMP)
+	$(PY) -m preflight demo-seed --config workflow.env
+
+preflight: demo-seed
+	infra_scripts/spot_train.sh --preflight-only --transport local
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash
+	$(VENV)/bin/shellcheck -x -e SC2034 $(BASH_LIBS)
+	$(VENV)/bin/ruff check preflight tests bench examples
+
+pytest: $(DEV_STAMP)
+	$(PY) -m pytest tests
+
+bats: $(DEV_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats
+
+test: lint pytest bats bench-smoke
+
+bench: $(DEV_STAMP)
+	$(PY) bench/run.py
+
+bench-smoke: $(DEV_STAMP)
+	$(PY) bench/run.py --smoke
+
+clean:
+	rm -rf .preflight artifacts $(VENV)

@@ -1,0 +1,41 @@
+# shellcheck shell=bash
+# The config, resolved by the one strict parser (preflight/config.py) and read back as NUL-separated
+# KEY/VALUE pairs into CFG. Nothing is sourced or evaluated.
+
+declare -gA CFG=()
+
+# config_load FILE [KEY=VALUE ...] — overrides come from flags; exits 2 with the parser's message.
+config_load() {
+  local file="$1" key value pairs
+  shift
+  local -a sets=()
+  local item
+  for item in "$@"; do sets+=(--set "$item"); done
+  pairs="$(mktemp)"
+  if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight config --config "$file" --for-run "${sets[@]}" >"$pairs"; then
+    rm -f "$pairs"
+    exit 2
+  fi
+  while IFS= read -r -d '' key && IFS= read -r -d '' value; do
+    CFG["$key"]="$value"
+  done <"$pairs"
+  rm -f "$pairs"
+}
+
+config_sha256() {
+  sha256sum "$1" | cut -d' ' -f1
+}
+
+# config_step_env — KEY=VALUE words for a step's clean environment: the whole config plus PASS_ENV.
+config_step_env() {
+  local key name
+  local -a names=()
+  for key in "${!CFG[@]}"; do printf '%s=%s\0' "$key" "${CFG[$key]}"; done
+  IFS=',' read -ra names <<<"${CFG[PASS_ENV]}"
+  for name in "${names[@]}"; do
+    name="${name// /}"
+    [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+    [[ -n "${!name+x}" ]] && printf '%s=%s\0' "$name" "${!name}"
+  done
+  return 0
+}

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# Flag parsing. Sets the FLAG_* globals; exits 2 naming the bad flag. Nothing is written here.
+
+FLAG_MODE=""
+FLAG_PREFLIGHT_ONLY=0
+FLAG_TRANSPORT=""
+FLAG_CONFIG=""
+FLAG_RUN_ID=""
+FLAG_KEEP=0
+FLAG_JSON=0
+FLAG_INSTANCE_ID=""
+FLAG_SFN_TOKEN="${SFN_TASK_TOKEN:-}"
+FLAG_REQUIRE_PREFLIGHT=""
+
+flags_usage() {
+  cat <<'USAGE'
+usage: spot_train.sh [--preflight-only | --smoke-only | --full-only] [options]
+
+  --preflight-only        boot, bootstrap, deps, probe; bring back the readiness artifact; never train
+  --smoke-only            run the smoke step after the probe, not full training
+  --full-only             run full training without the smoke step
+                          (no mode flag: smoke, then full training)
+  --transport local|ssm   where steps run (default: TRANSPORT in the config)
+  --config FILE           config file (default: workflow.env at the repo root)
+  --run-id ID             run id (default: generated)
+  --instance-id ID        ssm: attach to this running instance; never launch or terminate it
+  --require-preflight P   refuse to train unless artifact P verifies (exit 6)
+  --sfn-task-token TOKEN  report the outcome to Step Functions (also SFN_TASK_TOKEN)
+  --keep                  leave the sandbox / instance for debugging
+  --json                  print the final summary as JSON on stdout
+  -h, --help              this help
+
+exit codes: 0 ready · 1 checks failed · 2 usage/config · 3 no spot capacity · 4 unreachable
+            5 step failed or timed out · 6 artifact missing or corrupt · 130/143 interrupted
+USAGE
+}
+
+# flags_value NAME "$@" — the value of --name VALUE or --name=VALUE; exits 2 if missing.
+flags_value() {
+  local name="$1" arg="$2" next="${3-}" has_next="$4"
+  if [[ "$arg" == *=* ]]; then
+    printf '%s' "${arg#*=}"
+  elif [[ "$has_next" == 1 && "$next" != --* && -n "$next" ]]; then
+    printf '%s' "$next"
+  else
+    die 2 "missing value for $name (see --help)"
+  fi
+}
+
+flags_mode() {
+  local mode="$1"
+  if [[ "$mode" == preflight-only ]]; then
+    FLAG_PREFLIGHT_ONLY=1
+  elif ((FLAG_PREFLIGHT_ONLY == 0)) && [[ -n "$FLAG_MODE" && "$FLAG_MODE" != "$mode" ]]; then
+    die 2 "--$mode conflicts with --$FLAG_MODE"
+  fi
+  FLAG_MODE="$mode"
+}
+
+flags_parse() {
+  local arg name value has_next
+  while (($#)); do
+    arg="$1" name="${1%%=*}" has_next=0
+    (($# > 1)) && has_next=1
+    case "$name" in
+      -h | --help) flags_usage; exit 0 ;;
+      --preflight-only | --smoke-only | --full-only) [[ "$arg" == "$name" ]] || die 2 "$name takes no value"
+        flags_mode "${name#--}" ;;
+      --keep) FLAG_KEEP=1 ;;
+      --json) FLAG_JSON=1 ;;
+      --transport | --config | --run-id | --instance-id | --sfn-task-token | --require-preflight)
+        value="$(flags_value "$name" "$arg" "${2-}" "$has_next")" || exit 2
+        [[ "$arg" == *=* ]] || shift
+        flags_set "$name" "$value" ;;
+      *) die 2 "unknown flag: $arg (see --help)" ;;
+    esac
+    shift
+  done
+  # Preflight-only is sticky: whatever else was said, the mode stays preflight-only.
+  ((FLAG_PREFLIGHT_ONLY)) && FLAG_MODE=preflight-only
+  FLAG_MODE="${FLAG_MODE:-full}"
+}
+
+flags_set() {
+  local name="$1" value="$2"
+  case "$name" in
+    --transport) [[ "$value" == local || "$value" == ssm ]] || die 2 "--transport: expected local or ssm, got '$value'"
+      FLAG_TRANSPORT="$value" ;;
+    --config) FLAG_CONFIG="$value" ;;
+    --run-id) [[ "$value" =~ ^[A-Za-z0-9._-]{1,64}$ ]] || die 2 "--run-id: use 1-64 of A-Z a-z 0-9 . _ -"
+      FLAG_RUN_ID="$value" ;;
+    --instance-id) FLAG_INSTANCE_ID="$value" ;;
+    --sfn-task-token) FLAG_SFN_TOKEN="$value" ;;
+    --require-preflight) FLAG_REQUIRE_PREFLIGHT="$value" ;;
+  esac
+}

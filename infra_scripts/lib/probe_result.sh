@@ -1,0 +1,23 @@
+# shellcheck shell=bash
+# After the probe step: cut the framed artifact out of its output and turn it into the exit code.
+
+# probe_result RC — 0 READY, 1 FAILED, 5 the step itself failed, 6 artifact missing or corrupt.
+probe_result() {
+  local rc="$1" log="$ARTIFACT_DIR/logs/probe.log" status
+  if ((rc == 124)); then
+    fail 5 "probe step timed out after ${CFG[PROBE_TIMEOUT_SECONDS]}s"
+  fi
+  if ! status="$(PYTHONPATH="$ROOT" "$PF_PY" -m preflight unframe "$log" --out "$ARTIFACT_DIR/preflight-readiness.json" 2>"$ARTIFACT_DIR/logs/unframe.err")"; then
+    log_tail "$log"
+    fail 6 "$(<"$ARTIFACT_DIR/logs/unframe.err") (probe exit $rc)"
+  fi
+  if ((rc != 0 && rc != 1)); then
+    fail 5 "probe step exited $rc"
+  fi
+  case "$status" in
+    READY) log_ok "READY" "— readiness artifact: $ARTIFACT_DIR/preflight-readiness.json" ;;
+    *) EXIT_REASON="checks failed"
+      log_fail "FAILED" "— readiness artifact: $ARTIFACT_DIR/preflight-readiness.json"
+      return 1 ;;
+  esac
+}

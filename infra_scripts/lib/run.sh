@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# The run's lifetime: its results directory, the cleanup every exit path goes through, run.json.
+
+ARTIFACT_DIR=""
+EXIT_REASON=""
+RUN_STARTED=""
+TRANSPORT_STARTED=""
+TRANSPORT_TARGET=""
+INSTANCE_SECONDS=0
+ESTIMATED_COST=""
+
+# run_start — the first write of a run; from here on every exit path runs run_cleanup.
+run_start() {
+  ARTIFACT_DIR="$ROOT/artifacts/preflight/$RUN_ID"
+  [[ -e "$ARTIFACT_DIR" ]] && die 2 "run id $RUN_ID already has results in $ARTIFACT_DIR"
+  mkdir -p "$ARTIFACT_DIR/logs" "$ARTIFACT_DIR/scripts"
+  : >"$ARTIFACT_DIR/steps.tsv"
+  RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  trap run_cleanup EXIT
+  trap 'EXIT_REASON="interrupted (SIGINT)"; exit 130' INT
+  trap 'EXIT_REASON="interrupted (SIGTERM)"; exit 143' TERM
+}
+
+# fail CODE REASON — leave the run with a reason; cleanup still runs.
+fail() {
+  EXIT_REASON="$2"
+  log_fail "spot_train: $2"
+  exit "$1"
+}
+
+# run_cleanup — every action runs even if an earlier one fails; the original status is kept.
+run_cleanup() {
+  local rc=$?
+  set +e
+  trap '' INT TERM
+  steps_stop || log "cleanup: stopping the running step failed"
+  if [[ -n "$TRANSPORT_STARTED" ]]; then
+    transport_down || log_fail "cleanup: transport_down failed — check for a leftover instance/sandbox"
+    INSTANCE_SECONDS="$(steps_elapsed "$TRANSPORT_STARTED")"
+  fi
+  run_record "$rc" || log "cleanup: writing run.json failed"
+  ln -sfn "$RUN_ID" "$ROOT/artifacts/preflight/latest" || log "cleanup: updating latest failed"
+  sfn_report "$rc" || log "cleanup: reporting to Step Functions failed"
+  exit "$rc"
+}
+
+run_status_word() {
+  case "$1" in
+    0) printf 'READY' ;;
+    1) printf 'FAILED' ;;
+    130 | 143) printf 'INTERRUPTED' ;;
+    *) printf 'ERROR' ;;
+  esac
+}
+
+run_record() {
+  local rc="$1" summary status
+  status="$(run_status_word "$rc")"
+  [[ "$MODE" != preflight-only && "$rc" == 0 ]] && status=DONE
+  summary="$(PYTHONPATH="$ROOT" "$PF_PY" -m preflight.runrecord "$ARTIFACT_DIR" \
+    "run_id=$RUN_ID" "mode=$MODE" "transport=$TRANSPORT" "config=$CONFIG_FILE" \
+    "config_sha256=$CONFIG_SHA" "exit_code=$rc" "status=$status" "reason=$EXIT_REASON" \
+    "started_at=$RUN_STARTED" "finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "instance_seconds=$INSTANCE_SECONDS" "estimated_cost_usd=$ESTIMATED_COST" \
+    "target=$TRANSPORT_TARGET" "artifact=$(run_artifact_path)" "tool_version=$VERSION")"
+  RUN_SUMMARY="$summary"
+  ((FLAG_JSON)) && printf '%s\n' "$summary"
+  log "$status: run $RUN_ID, exit $rc${EXIT_REASON:+ — $EXIT_REASON} · results in $ARTIFACT_DIR"
+}
+
+run_artifact_path() {
+  local path="$ARTIFACT_DIR/preflight-readiness.json"
+  [[ -f "$path" ]] && printf '%s' "$path"
+  return 0
+}

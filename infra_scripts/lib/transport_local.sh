@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# Local transport: a sandbox directory on this machine plays the instance. Each step runs in a clean
+# environment (env -i: only the config, PASS_ENV and what bootstrap exports), in its own session so
+# that stopping it stops all of its children, under GNU timeout.
+
+TL_HOST=""
+TL_IMAGE=""
+TL_PYTHON=""
+
+transport_up() {
+  TL_HOST="$ROOT/.preflight/runs/$RUN_ID/host"
+  # The image directory outlives runs, like a warm AMI: the venv and package caches live there.
+  TL_IMAGE="${PREFLIGHT_IMAGE_DIR:-$ROOT/.preflight/image}"
+  TL_PYTHON="$("${CFG[PYTHON]}" -c 'import sys; print(sys.executable)')" ||
+    { log "transport local: PYTHON=${CFG[PYTHON]} does not run"; return 5; }
+  mkdir -p "$TL_HOST/home" "$TL_IMAGE"
+  TRANSPORT_TARGET="$TL_HOST"
+  log "transport local: host sandbox $TL_HOST"
+}
+
+# transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
+transport_run() {
+  local step="$1" script="$2" timeout="$3" pid rc=0
+  local -a config_env=()
+  mapfile -d '' config_env < <(config_step_env)
+  setsid timeout --kill-after=5 "$timeout" env -i \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME="$TL_HOST/home" LANG=C.UTF-8 \
+    PF_STEP="$step" PF_HOST_DIR="$TL_HOST" PF_IMAGE_DIR="$TL_IMAGE" PF_PYTHON="$TL_PYTHON" \
+    PF_TOOL_SRC="$ROOT" PF_PROJECT_SRC="$(transport_local_project)" \
+    PREFLIGHT_BASE_DIR="$ROOT" PREFLIGHT_RUN_ID="$RUN_ID" PREFLIGHT_MODE="$MODE" \
+    "${config_env[@]}" bash "$script" </dev/null &
+  pid=$!
+  printf '%s\n' "$pid" >"$TL_HOST/.step.pid"
+  wait "$pid" || rc=$?
+  rm -f "$TL_HOST/.step.pid"
+  return "$rc"
+}
+
+transport_local_project() {
+  local dir="${CFG[REPO_DIR]}"
+  [[ "$dir" == /* ]] || dir="$ROOT/$dir"
+  printf '%s' "$dir"
+}
+
+# transport_down — stop whatever still runs in the sandbox, then remove it unless --keep.
+transport_down() {
+  local pid
+  if [[ -n "$TL_HOST" && -f "$TL_HOST/.step.pid" ]]; then
+    pid="$(<"$TL_HOST/.step.pid")"
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    transport_local_reap "$pid"
+    rm -f "$TL_HOST/.step.pid"
+  fi
+  [[ -n "$TL_HOST" ]] || return 0
+  if ((FLAG_KEEP)); then
+    log "transport local: kept sandbox $TL_HOST (remove with: rm -rf '${TL_HOST%/host}')"
+  else
+    rm -rf "${TL_HOST%/host}"
+  fi
+}
+
+# transport_local_reap PGID — wait up to 5 s for the step's process group to go, then KILL it.
+transport_local_reap() {
+  local pgid="$1" waited=0
+  while kill -0 -- "-$pgid" 2>/dev/null && ((waited < 50)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  kill -KILL -- "-$pgid" 2>/dev/null || true
+}

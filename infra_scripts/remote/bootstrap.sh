@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# bootstrap: work dir, the training project, its venv, and the environment every later step gets.
+work="$PF_HOST_DIR/work"
+project="$work/project"
+venv="$PF_IMAGE_DIR/venvs/$PROJECT_NAME"
+mkdir -p "$work" "$PF_HOST_DIR/home" "$PF_IMAGE_DIR/cache"
+rm -rf "$project" "$work/tool"
+if [[ -n "${REPO_URL:-}" ]]; then
+  echo "cloning $REPO_URL at $REPO_REF"
+  git clone --quiet --depth 1 --branch "$REPO_REF" "$REPO_URL" "$project"
+else
+  echo "copying project from $PF_PROJECT_SRC"
+  cp -a "$PF_PROJECT_SRC" "$project"
+fi
+mkdir -p "$work/tool"
+cp -a "$PF_TOOL_SRC/preflight" "$work/tool/preflight"
+python_bin="${PF_PYTHON:-$PYTHON}"
+if [[ ! -x "$venv/bin/python" ]]; then
+  echo "creating venv $venv with $python_bin"
+  "$python_bin" -m venv "$venv"
+else
+  echo "reusing venv $venv"
+fi
+pythonpath=""
+IFS=':' read -ra parts <<<"$PROJECT_PYTHONPATH"
+for part in "${parts[@]}"; do pythonpath="${pythonpath:+$pythonpath:}$project/$part"; done
+cat >"$work/step.env" <<ENV
+HOME=$PF_HOST_DIR/home
+XDG_CACHE_HOME=$PF_IMAGE_DIR/cache
+PIP_CACHE_DIR=$PF_IMAGE_DIR/cache/pip
+AWS_REGION=$AWS_REGION
+AWS_DEFAULT_REGION=$AWS_REGION
+VIRTUAL_ENV=$venv
+PATH=$venv/bin:$PATH
+PROJECT_DIR=$project
+TOOL_DIR=$work/tool
+PYTHONPATH=$pythonpath
+ENV
+echo "bootstrap done: project $project, venv $venv"

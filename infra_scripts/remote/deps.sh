@@ -1,0 +1,16 @@
+# shellcheck shell=bash
+# deps: the project's pins plus what the probe needs, skipped when nothing changed since last time.
+pf_load_step_env
+requirements="$PROJECT_DIR/$REQUIREMENTS_FILE"
+probe_requirements="$TOOL_DIR/preflight/probe-requirements.txt"
+[[ -f "$requirements" ]] || { echo "requirements file $requirements not found" >&2; exit 1; }
+want="$(cat "$requirements" "$probe_requirements" | sha256sum | cut -d' ' -f1)"
+marker="$VIRTUAL_ENV/.preflight-deps.sha256"
+if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
+  echo "deps: requirements unchanged (sha256 ${want:0:12}), install skipped"
+  exit 0
+fi
+echo "deps: installing $requirements"
+python -m pip install --disable-pip-version-check --quiet -r "$requirements" -r "$probe_requirements"
+printf '%s\n' "$want" >"$marker"
+echo "deps: installed, marker ${want:0:12}"

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# spot_train.sh — boot the host, bootstrap, install deps, probe; then (never in --preflight-only)
+# smoke and train; always tear the host down. See shared DESIGN.md for the contracts.
+set -Eeuo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VERSION="0.1.0"
+# shellcheck source=lib/log.sh
+. "$ROOT/infra_scripts/lib/log.sh"
+# shellcheck source=lib/flags.sh
+. "$ROOT/infra_scripts/lib/flags.sh"
+# shellcheck source=lib/config.sh
+. "$ROOT/infra_scripts/lib/config.sh"
+# shellcheck source=lib/steps.sh
+. "$ROOT/infra_scripts/lib/steps.sh"
+# shellcheck source=lib/run.sh
+. "$ROOT/infra_scripts/lib/run.sh"
+# shellcheck source=lib/probe_result.sh
+. "$ROOT/infra_scripts/lib/probe_result.sh"
+# shellcheck source=lib/sfn.sh
+. "$ROOT/infra_scripts/lib/sfn.sh"
+
+pick_python() {
+  if [[ -n "${PREFLIGHT_PYTHON:-}" ]]; then
+    printf '%s' "$PREFLIGHT_PYTHON"
+  elif [[ -x "$ROOT/.venv/bin/python" ]]; then
+    printf '%s' "$ROOT/.venv/bin/python"
+  else
+    printf 'python3'
+  fi
+}
+
+load_settings() {
+  local -a overrides=()
+  CONFIG_FILE="${FLAG_CONFIG:-$ROOT/workflow.env}"
+  [[ -f "$CONFIG_FILE" ]] || die 2 "config file not found: $CONFIG_FILE"
+  [[ -n "$FLAG_TRANSPORT" ]] && overrides+=("TRANSPORT=$FLAG_TRANSPORT")
+  [[ -n "$FLAG_REQUIRE_PREFLIGHT" ]] && overrides+=("REQUIRE_PREFLIGHT=$FLAG_REQUIRE_PREFLIGHT")
+  config_load "$CONFIG_FILE" "${overrides[@]}"
+  CONFIG_SHA="$(config_sha256 "$CONFIG_FILE")"
+  TRANSPORT="${CFG[TRANSPORT]}"
+  MODE="$FLAG_MODE"
+  RUN_ID="${FLAG_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)-$$}"
+  # shellcheck source=lib/transport_local.sh
+  . "$ROOT/infra_scripts/lib/transport_$TRANSPORT.sh"
+}
+
+print_header() {
+  log "spot_train $VERSION · config $CONFIG_FILE (sha256 ${CONFIG_SHA:0:16}) · mode $MODE · transport $TRANSPORT · run $RUN_ID"
+}
+
+# gate_training — real training refuses to start on a missing, stale, failed or mismatched artifact.
+gate_training() {
+  local artifact="${CFG[REQUIRE_PREFLIGHT]}"
+  [[ "$MODE" != preflight-only && -n "$artifact" ]] || return 0
+  if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight verify "$artifact" --config "$CONFIG_FILE" >&2; then
+    die 6 "refusing to train: preflight artifact $artifact does not verify (nothing launched)"
+  fi
+}
+
+main() {
+  flags_parse "$@"
+  PF_PY="$(pick_python)"
+  load_settings
+  print_header
+  gate_training
+  STEP_TOTAL=3
+  [[ "$MODE" == full ]] && STEP_TOTAL=5
+  [[ "$MODE" == smoke-only || "$MODE" == full-only ]] && STEP_TOTAL=4
+  run_start
+  TRANSPORT_STARTED="$(steps_now)"
+  transport_up || fail "$?" "transport $TRANSPORT did not come up"
+  run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || fail 5 "bootstrap step failed"
+  run_step deps "${CFG[DEPS_TIMEOUT_SECONDS]}" || fail 5 "deps step failed"
+  local rc=0
+  run_step probe "${CFG[PROBE_TIMEOUT_SECONDS]}" || rc=$?
+  probe_result "$rc" || exit 1
+  if [[ "$MODE" == preflight-only ]]; then
+    exit 0
+  fi
+  if [[ "$MODE" != full-only ]]; then
+    run_step smoke "${CFG[SMOKE_TIMEOUT_SECONDS]}" || fail 5 "smoke step failed"
+  fi
+  if [[ "$MODE" != smoke-only ]]; then
+    run_step train "${CFG[TRAIN_TIMEOUT_SECONDS]}" || fail 5 "train step failed"
+  fi
+}
+
+main "$@"

@@ -1,0 +1,74 @@
+"""run.json for one orchestrator run, built from the steps.tsv the bash side appends to.
+
+`python3 -m preflight.runrecord DIR KEY=VALUE ...` writes DIR/run.json and prints the compact
+summary (the `--json` output of spot_train.sh). Standard library only: it runs on every exit path,
+including ones where the venv does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_NUMBERS = ("exit_code", "instance_seconds", "estimated_cost_usd")
+
+
+def read_steps(path: Path) -> list[dict[str, Any]]:
+    steps = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, code, seconds = (line.split("\t") + ["", "", ""])[:3]
+            steps.append({"step": name, "exit_code": int(code or 0), "duration_s": float(seconds or 0)})
+    return steps
+
+
+def build(run_dir: Path, fields: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {k: (float(v) if k in _NUMBERS and v else v) for k, v in fields.items()}
+    if "exit_code" in record:
+        record["exit_code"] = int(record["exit_code"])
+    record["steps"] = read_steps(run_dir / "steps.tsv")
+    record["steps_seconds"] = round(sum(s["duration_s"] for s in record["steps"]), 3)
+    artifact_path = run_dir / "preflight-readiness.json"
+    if artifact_path.is_file():
+        try:
+            artifact = json.loads(artifact_path.read_text(encoding="utf-8"))
+            record["readiness"] = {k: artifact.get(k) for k in ("status", "checks_summary", "next_action")}
+        except (OSError, json.JSONDecodeError):
+            record["readiness"] = {"status": "unreadable"}
+    return record
+
+
+def summary(record: dict[str, Any]) -> dict[str, Any]:
+    readiness = record.get("readiness") or {}
+    return {"status": record.get("status"), "exit_code": record.get("exit_code"), "run_id": record.get("run_id"),
+            "mode": record.get("mode"), "transport": record.get("transport"),
+            "artifact": record.get("artifact"), "checks_summary": readiness.get("checks_summary"),
+            "next_action": readiness.get("next_action"), "reason": record.get("reason")}
+
+
+def write(run_dir: Path, record: dict[str, Any]) -> None:
+    handle, tmp = tempfile.mkstemp(prefix=".run.json.", dir=run_dir)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(record, out, indent=2, sort_keys=True)
+        out.write("\n")
+    os.replace(tmp, run_dir / "run.json")
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python -m preflight.runrecord DIR KEY=VALUE ...", file=sys.stderr)
+        return 2
+    run_dir = Path(argv[0])
+    fields = dict(item.split("=", 1) for item in argv[1:] if "=" in item)
+    record = build(run_dir, fields)
+    write(run_dir, record)
+    print(json.dumps(summary(record), sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
