@@ -1,0 +1,81 @@
+"""Shared fixtures: one moto server per session, LMDB demo stores, config and environment helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-value",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.harness.moto_host"], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None and proc.stdin is not None
+    line = ""
+    for line in proc.stdout:  # moto announces itself first; our line comes once it listens
+        if line.startswith("READY "):
+            break
+    assert line.startswith("READY "), f"moto harness did not start: {line!r}"
+    yield f"http://127.0.0.1:{line.split()[1]}"
+    proc.stdin.close()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_endpoint)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def s3(aws_env: dict[str, str]):
+    import boto3
+
+    return boto3.client("s3", region_name="us-east-1")
+
+
+def make_config(**values: str):
+    """A resolved Config from defaults plus `values`, ignoring the caller's environment."""
+    from preflight.config import load
+
+    return load(None, {}, values)
+
+
+def make_context(tmp_path: Path, environ: dict[str, str] | None = None, **values: str):
+    from preflight.model import Context
+
+    return Context(config=make_config(**values), environ=dict(environ or {}), base_dir=str(tmp_path))
+
+
+@pytest.fixture(scope="session")
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh demo store shared by read-only tests."""
+    from preflight.demo import seed
+
+    path = tmp_path_factory.mktemp("store") / "demo-store"
+    seed(f"lmdb://{path}", "demo", rows=24, stale={})
+    return path
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):
+    """Run `python -m preflight ...` in a subprocess with a controlled environment."""
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))}
+        full = {**base, "PYTHONPATH": str(ROOT), **(env or {})}
+        return subprocess.run([sys.executable, "-m", "preflight", *args], cwd=cwd or tmp_path, env=full,
+                              capture_output=True, text=True, timeout=120)
+
+    return run

@@ -1,0 +1,88 @@
+"""ArcticDB checks on LMDB for every path, and once on S3 through the moto server."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from preflight.checks.arctic import check_freshness, check_library
+from preflight.demo import seed
+from tests.conftest import make_context
+
+
+def ctx_for(tmp_path: Path, uri: str, **values: str):
+    return make_context(tmp_path, **{"ARCTICDB_URI": uri, "ARCTICDB_LIBRARY": "demo",
+                                     "ARCTICDB_REQUIRED_SYMBOLS": "", **values})
+
+
+def test_fresh_store_passes(tmp_path: Path, seeded_store: Path):
+    ctx = ctx_for(tmp_path, f"lmdb://{seeded_store}", ARCTICDB_REQUIRED_SYMBOLS="ES,CL", ARCTICDB_MIN_SYMBOLS="8")
+    assert check_library(ctx, 10).status == "pass"
+    fresh = check_freshness(ctx, 10)
+    assert fresh.status == "pass" and "8 symbols fresh" in fresh.message
+
+
+def test_stale_symbol_named_with_age(tmp_path: Path):
+    seed(f"lmdb://{tmp_path}/s", "demo", rows=5, stale={"CL": 5 * 86400})
+    outcome = check_freshness(ctx_for(tmp_path, f"lmdb://{tmp_path}/s"), 10)
+    assert outcome.status == "fail"
+    assert "CL: last row" in outcome.message and "5d 0h old" in outcome.message
+    assert "ES" not in outcome.details["stale"]
+
+
+def test_sample_and_list_universe(tmp_path: Path):
+    seed(f"lmdb://{tmp_path}/s", "demo", rows=5, stale={"CL": 5 * 86400})
+    ok = check_freshness(ctx_for(tmp_path, f"lmdb://{tmp_path}/s", ARCTICDB_FRESHNESS_SYMBOLS="ES,NQ"), 10)
+    assert ok.status == "pass"
+    missing = check_freshness(ctx_for(tmp_path, f"lmdb://{tmp_path}/s", ARCTICDB_FRESHNESS_SYMBOLS="ES,NOPE"), 10)
+    assert missing.status == "fail" and "NOPE: missing" in missing.message
+    sample = check_freshness(ctx_for(tmp_path, f"lmdb://{tmp_path}/s", ARCTICDB_FRESHNESS_SYMBOLS="sample:3"), 10)
+    assert sample.status in ("pass", "fail") and "of 3" in sample.message or "3 symbols" in sample.message
+
+
+def test_missing_store_is_not_created(tmp_path: Path):
+    outcome = check_library(ctx_for(tmp_path, "lmdb://relative/absent"), 10)
+    assert outcome.status == "fail" and "does not exist" in outcome.message
+    assert not (tmp_path / "relative").exists()
+
+
+def test_missing_library_and_empty_library(tmp_path: Path):
+    from arcticdb import Arctic
+
+    store = Arctic(f"lmdb://{tmp_path}/s")
+    store.create_library("other")
+    outcome = check_library(ctx_for(tmp_path, f"lmdb://{tmp_path}/s"), 10)
+    assert outcome.status == "fail" and "library 'demo' not found; the store has other" in outcome.message
+    store.create_library("demo")
+    empty = check_library(ctx_for(tmp_path, f"lmdb://{tmp_path}/s"), 10)
+    assert empty.status == "fail" and "is empty" in empty.message
+
+
+def test_required_symbols_missing(tmp_path: Path, seeded_store: Path):
+    outcome = check_library(ctx_for(tmp_path, f"lmdb://{seeded_store}", ARCTICDB_REQUIRED_SYMBOLS="ES,ZZZ"), 10)
+    assert outcome.status == "fail" and "required symbols missing: ZZZ" in outcome.message
+
+
+def test_s3_store_on_moto(tmp_path: Path, s3, aws_env):
+    s3.create_bucket(Bucket="arctic-data")
+    port = aws_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
+    uri = f"s3://127.0.0.1:arctic-data?port={port}&access=testing&secret=testing-secret-value"
+    seed(uri, "demo", rows=5, stale={})
+    ctx = ctx_for(tmp_path, uri)
+    assert check_library(ctx, 10).status == "pass"
+    assert check_freshness(ctx, 10).status == "pass"
+    s3.create_bucket(Bucket="arctic-empty")
+    empty = check_library(ctx_for(tmp_path, uri.replace("arctic-data", "arctic-empty")), 10)
+    assert empty.status == "fail" and "no libraries" in empty.message and "secret=***" in empty.message
+
+
+def test_unreachable_s3_endpoint_fails_inside_deadline(tmp_path: Path):
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    outcome = check_library(ctx_for(tmp_path, f"s3://127.0.0.1:b?port={port}&access=a&secret=b"), 10)
+    assert outcome.status == "fail" and f"127.0.0.1:{port} unreachable" in outcome.message
+    assert time.monotonic() - started < 10

@@ -1,0 +1,93 @@
+"""Schema, invariant, bounds, redaction, atomic write, framing."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from preflight import artifact as art
+from preflight.model import CheckResult
+
+HASH = "sha256:" + "0" * 64
+
+
+def result(check_id: str, status: str, message: str = "m", details: dict | None = None) -> CheckResult:
+    return CheckResult(check_id, "t", status, message, "do x" if status == "fail" else "", 0.1, details or {})
+
+
+def build(results, environ=None):
+    return art.build(results, run_id="r1", mode="preflight-only", identity_hash=HASH, runtime_config_hash=HASH,
+                     duration_s=1.0, environ=environ or {}, diagnostics={})
+
+
+def test_ready_and_failed_artifacts_are_schema_valid():
+    ready = build([result("a", "pass"), result("b", "skip"), result("c", "warn")])
+    assert ready["status"] == "READY" and ready["next_action"] == "proceed"
+    assert ready["checks_summary"] == {"total": 3, "passed": 1, "failed": 0, "bootstrapped": 0, "warnings": 1,
+                                       "skipped": 1}
+    failed = build([result("a", "pass"), result("b", "fail", "broken")])
+    assert failed["status"] == "FAILED" and failed["next_action"] == "b: do x"
+    assert failed["failures"] == [{"id": "b", "message": "broken", "remediation": "do x"}]
+
+
+def test_invariant_and_schema_violations_are_caught():
+    good = build([result("a", "pass")])
+    broken = json.loads(json.dumps(good))
+    broken["checks_summary"]["passed"] = 2
+    with pytest.raises(art.ArtifactError, match="does not add up"):
+        art.validate(broken)
+    lying = json.loads(json.dumps(good))
+    lying["status"] = "FAILED"
+    with pytest.raises(art.ArtifactError, match="contradicts"):
+        art.validate(lying)
+    extra = dict(good, surprise=1)
+    with pytest.raises(art.ArtifactError, match="schema"):
+        art.validate(extra)
+
+
+def test_secrets_never_appear():
+    secret = "UNIQUE-FAKE-SECRET-4242"
+    environ = {"MY_API_KEY": secret, "DB_PASSWORD": "hunter2hunter2"}
+    out = build([result("a", "fail", f"token {secret} leaked", {"uri": "s3://h:b?access=AK&secret=SK"})], environ)
+    text = art.to_json(out)
+    assert secret not in text and "hunter2hunter2" not in text
+    assert "secret=***" in text and "access=***" in text
+
+
+def test_size_is_bounded():
+    big = [result(f"c{i}", "fail", "x" * 5000, {"blob": "y" * 5000}) for i in range(12)]
+    out = build(big)
+    assert len(art.to_json(out).encode()) <= art.MAX_BYTES
+    art.validate(out)
+
+
+def test_atomic_write_leaves_no_temp_and_replaces(tmp_path: Path):
+    path = tmp_path / "sub" / "preflight-readiness.json"
+    art.write_atomic(build([result("a", "pass")]), path)
+    art.write_atomic(build([result("a", "fail")]), path)
+    assert json.loads(path.read_text())["status"] == "FAILED"
+    assert os.listdir(path.parent) == ["preflight-readiness.json"]
+
+
+def test_atomic_write_failure_keeps_old_file(tmp_path: Path):
+    path = tmp_path / "a.json"
+    art.write_atomic(build([result("a", "pass")]), path)
+    with pytest.raises(TypeError):
+        art.write_atomic({"not": object()}, path)
+    assert json.loads(path.read_text())["status"] == "READY"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_frame_roundtrip_and_cut_detection():
+    artifact = build([result("a", "pass")])
+    text = "noise\n" * 3 + art.frame(artifact) + "\ntrailing\n"
+    assert art.unframe(text) == artifact
+    with pytest.raises(art.ArtifactError, match="no readiness frame"):
+        art.unframe("just output")
+    cut = text[: text.index(art.END_PREFIX) - 10]
+    with pytest.raises(art.ArtifactError, match="not closed"):
+        art.unframe(cut)
+    tampered = text.replace('"READY"', '"FAILED"', 1)
+    with pytest.raises(art.ArtifactError, match="checksum"):
+        art.unframe(tampered)

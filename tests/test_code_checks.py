@@ -1,0 +1,69 @@
+"""imports and pins against real modules and real installed distributions."""
+
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from preflight.checks.imports import check_imports
+from preflight.checks.pins import check_pins
+from tests.conftest import make_context
+
+
+@pytest.fixture
+def modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pf_good.py").write_text("VALUE = 1\n")
+    (tmp_path / "pf_raises.py").write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in ("pf_good", "pf_raises"):
+        sys.modules.pop(name, None)
+
+
+def test_imports_pass(modules: Path):
+    outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS="pf_good", PREFLIGHT_IMPORT_NAMES="pf_good:VALUE"))
+    assert outcome.status == "pass"
+
+
+@pytest.mark.parametrize("imports, names, needle", [
+    ("pf_missing_mod", "", "pf_missing_mod: not found"),
+    ("pf_raises", "", "pf_raises: import raised RuntimeError: boom at import"),
+    ("", "pf_good:GONE", "from pf_good import GONE: name 'GONE' is gone"),
+])
+def test_imports_fail_naming_module_and_exception(modules: Path, imports: str, names: str, needle: str):
+    outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS=imports, PREFLIGHT_IMPORT_NAMES=names))
+    assert outcome.status == "fail" and needle in outcome.message
+
+
+def _pins(tmp_path: Path, text: str, **extra: str):
+    (tmp_path / "req.txt").write_text(text)
+    return check_pins(make_context(tmp_path, PREFLIGHT_PINS_FILE=str(tmp_path / "req.txt"), **extra))
+
+
+def test_pins_match_installed(tmp_path: Path):
+    pytest_version = metadata.version("pytest")
+    outcome = _pins(tmp_path, f"# comment\npytest=={pytest_version}  # inline\nPyYAML>=5\n")
+    assert outcome.status == "pass", outcome.message
+
+
+def test_pins_drift_lists_pinned_and_installed(tmp_path: Path):
+    (tmp_path / "base.txt").write_text("pytest==0.0.1\n")
+    outcome = _pins(tmp_path, "-r base.txt\npackaging[extra-x]==0.1 ; python_version >= '3'\n"
+                              "not-installed-dist-xyz==1.0\nskipme==9.9 ; python_version < '3'\n")
+    assert outcome.status == "fail"
+    installed = metadata.version("pytest")
+    assert f"pytest: pinned ==0.0.1, installed {installed}" in outcome.message
+    assert "packaging: pinned ==0.1" in outcome.message
+    assert "not-installed-dist-xyz: pinned ==1.0, not installed" in outcome.message
+    assert "skipme" not in outcome.message
+
+
+def test_pins_unverifiable_vcs_is_a_warning(tmp_path: Path):
+    outcome = _pins(tmp_path, "git+https://example.invalid/x.git#egg=x\nsomething @ https://example.invalid/a.whl\n")
+    assert outcome.status == "warn" and "VCS/URL without a version" in outcome.message
+
+
+def test_pins_file_missing_fails(tmp_path: Path):
+    outcome = check_pins(make_context(tmp_path, PREFLIGHT_PINS_FILE=str(tmp_path / "nope.txt")))
+    assert outcome.status == "fail" and "not found" in outcome.message

@@ -1,0 +1,103 @@
+"""`preflight probe`, `verify` and `demo-seed` as real subprocesses."""
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = ROOT / "examples" / "predictor"
+
+
+@pytest.fixture
+def demo(tmp_path: Path, run_cli):
+    config = tmp_path / "w.env"
+    config.write_text(
+        f"ARCTICDB_URI=lmdb://{tmp_path}/store\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\n"
+        "PREFLIGHT_REQUIRED_ENV=AWS_REGION\n")
+    seeded = run_cli("demo-seed", "--config", str(config))
+    assert seeded.returncode == 0, seeded.stderr
+    return config
+
+
+def test_probe_ready_then_stale_names_symbol_and_age(tmp_path: Path, run_cli, demo: Path):
+    env = {"AWS_REGION": "eu-west-1", "NO_COLOR": "1"}
+    ready = run_cli("probe", "--config", str(demo), "--out", str(tmp_path / "a.json"), env=env)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert ready.stdout.splitlines()[-1].startswith("READY: ") and "\033[" not in ready.stdout
+    assert json.loads((tmp_path / "a.json").read_text())["status"] == "READY"
+    assert run_cli("demo-seed", "--config", str(demo), "--stale", "GC:4d").returncode == 0
+    stale = run_cli("probe", "--config", str(demo), "--json", env=env)
+    assert stale.returncode == 1
+    artifact = json.loads(stale.stdout)  # --json prints only JSON
+    assert artifact["status"] == "FAILED"
+    assert "GC: last row" in artifact["failures"][0]["message"] and "4d 0h old" in artifact["failures"][0]["message"]
+
+
+def test_probe_with_secret_in_env_never_prints_it(tmp_path: Path, run_cli, demo: Path):
+    secret = "SPOT-PREFLIGHT-FAKE-SECRET-93c1"
+    env = {"AWS_REGION": "x", "WANDB_API_KEY": secret, "SERVICE_TOKEN": secret, "WANDB_CHECK": "required"}
+    out = run_cli("probe", "--config", str(demo), "--out", str(tmp_path / "a.json"), "--emit-framed", env=env)
+    assert secret not in out.stdout + out.stderr
+    assert secret not in (tmp_path / "a.json").read_text()
+
+
+def test_probe_config_error_exits_2_and_writes_nothing(tmp_path: Path, run_cli):
+    bad = tmp_path / "bad.env"
+    bad.write_text("ARCTICDB_MAX_STALENESS=$(touch pwned)\n")
+    out = run_cli("probe", "--config", str(bad), "--out", str(tmp_path / "a.json"))
+    assert out.returncode == 2 and "bad.env:1" in out.stderr
+    assert not (tmp_path / "a.json").exists() and not (tmp_path / "pwned").exists()
+
+
+def test_ignore_list_turns_failure_into_warning(tmp_path: Path, run_cli, demo: Path):
+    out = run_cli("probe", "--config", str(demo), "--json", "--ignore-preflight-errors", "env", env={})
+    artifact = json.loads(out.stdout)
+    assert out.returncode == 0 and artifact["status"] == "READY"
+    assert [c["status"] for c in artifact["checks"] if c["id"] == "env"] == ["warn"]
+
+
+def _artifact(tmp_path: Path, run_cli, demo: Path, **edits) -> Path:
+    path = tmp_path / "a.json"
+    run_cli("probe", "--config", str(demo), "--out", str(path), env={"AWS_REGION": "x"})
+    data = json.loads(path.read_text())
+    data.update(edits)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_verify_outcomes(tmp_path: Path, run_cli, demo: Path):
+    path = _artifact(tmp_path, run_cli, demo)
+    ok = run_cli("verify", str(path), "--config", str(demo), "--max-age", "1h")
+    assert ok.returncode == 0 and "READY" in ok.stdout
+    assert run_cli("verify", str(tmp_path / "none.json")).returncode == 6
+    (tmp_path / "junk.json").write_text("{not json")
+    junk = run_cli("verify", str(tmp_path / "junk.json"))
+    assert junk.returncode == 6 and "unreadable" in junk.stderr
+    other = tmp_path / "other.env"
+    other.write_text(demo.read_text() + "ARCTICDB_MAX_STALENESS=1h\n")
+    mismatch = run_cli("verify", str(path), "--config", str(other))
+    assert mismatch.returncode == 6 and "config hash mismatch" in mismatch.stderr
+    old = (datetime.now(timezone.utc) - timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stale = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, emitted_at=old)), "--max-age", "24h")
+    assert stale.returncode == 6 and "stale" in stale.stderr
+    schema = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, schema_version=99)))
+    assert schema.returncode == 6 and "unknown schema_version 99" in schema.stderr
+
+
+def test_verify_failed_artifact_exits_1_with_next_action(tmp_path: Path, run_cli, demo: Path):
+    path = tmp_path / "f.json"
+    run_cli("probe", "--config", str(demo), "--out", str(path), env={})  # AWS_REGION missing -> FAILED
+    out = run_cli("verify", str(path))
+    assert out.returncode == 1 and "next action: env:" in out.stderr
+
+
+def test_help_and_all_off_probe_do_not_import_heavy_modules(tmp_path: Path, run_cli):
+    code = ("import sys, preflight.cli as c\n"
+            "try:\n    c.main(['probe', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('arcticdb', 'boto3', 'pandas') if m in sys.modules))")
+    out = __import__("subprocess").run([__import__("sys").executable, "-c", code], capture_output=True, text=True,
+                                       env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path)
+    assert out.stdout.strip().endswith("[]"), out.stdout + out.stderr
