@@ -37,7 +37,7 @@ pytest: $(DEV_STAMP)
 bats: $(DEV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats
 
-test: lint pytest bats bench-smoke
+test: lint pytest bats
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py

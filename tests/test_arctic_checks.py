@@ -3,8 +3,6 @@
 import time
 from pathlib import Path
 
-import pytest
-
 from preflight.checks.arctic import check_freshness, check_library
 from preflight.demo import seed
 from tests.conftest import make_context

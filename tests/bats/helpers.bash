@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Shared by the bats suites: each file runs spot_train.sh in its own copy of the repository, so
+# results and sandboxes never touch the real checkout; the warm "image" (venv, pip cache) is shared.
+
+SRC_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+
+make_repo_copy() {
+  REPO="$BATS_FILE_TMPDIR/repo"
+  mkdir -p "$REPO"
+  cp -a "$SRC_ROOT/infra_scripts" "$SRC_ROOT/preflight" "$SRC_ROOT/examples" "$SRC_ROOT/workflow.env" "$REPO/"
+  export PREFLIGHT_IMAGE_DIR="$SRC_ROOT/.preflight/test-image"
+  PREFLIGHT_PYTHON="${PREFLIGHT_PYTHON:-$(command -v python)}"
+  export PREFLIGHT_PYTHON
+  export NO_COLOR=1
+  export PREDICTOR_MARKER_DIR="$BATS_FILE_TMPDIR/markers"
+  export PASS_ENV=PREDICTOR_MARKER_DIR
+}
+
+seed_demo() {
+  (cd "$REPO" && PYTHONPATH="$REPO" "$PREFLIGHT_PYTHON" -m preflight demo-seed --config workflow.env "$@" >/dev/null)
+}
+
+spot() {
+  "$REPO/infra_scripts/spot_train.sh" "$@" </dev/null
+}
+
+# wait_for_text FILE TEXT SECONDS — poll until TEXT shows up in FILE.
+wait_for_text() {
+  local file="$1" text="$2" tries=$(($3 * 10))
+  while ((tries-- > 0)); do
+    grep -qF "$text" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# End to end on the local transport: real subprocesses, a real venv, a real LMDB demo store.
+
+load helpers
+
+setup_file() {
+  make_repo_copy
+  seed_demo
+}
+
+setup() {
+  make_repo_copy
+}
+
+@test "preflight-only: READY, exit 0, valid artifact, complete run.json, step logs" {
+  run spot --preflight-only --run-id e2e-ready --json
+  [ "$status" -eq 0 ]
+  local dir="$REPO/artifacts/preflight/e2e-ready"
+  [ -f "$dir/logs/bootstrap.log" ]
+  [ -f "$dir/logs/deps.log" ]
+  [ -f "$dir/logs/probe.log" ]
+  PYTHONPATH="$REPO" "$PREFLIGHT_PYTHON" - "$dir" <<'PY'
+import json, sys
+from pathlib import Path
+from preflight.artifact import validate
+d = Path(sys.argv[1])
+a = json.loads((d / "preflight-readiness.json").read_text())
+validate(a)
+assert a["status"] == "READY" and a["mode"] == "preflight-only" and a["run_id"] == "e2e-ready", a
+r = json.loads((d / "run.json").read_text())
+assert [s["step"] for s in r["steps"]] == ["bootstrap", "deps", "probe"], r["steps"]
+assert all(s["exit_code"] == 0 for s in r["steps"])
+for key in ("mode", "transport", "config_sha256", "instance_seconds", "exit_code", "status"):
+    assert key in r, key
+assert r["exit_code"] == 0 and r["status"] == "READY" and r["instance_seconds"] > 0
+PY
+  # --json: the last stdout line is the summary, and it is JSON
+  [[ "$(printf '%s\n' "$output" | grep '^{' | tail -n 1)" == *'"status": "READY"'* ]]
+  [ "$(readlink "$REPO/artifacts/preflight/latest")" = "e2e-ready" ]
+  [ ! -e "$REPO/.preflight/runs/e2e-ready" ]
+  [ ! -e "$PREDICTOR_MARKER_DIR" ]
+}
+
+@test "a rerun with unchanged requirements skips the install" {
+  run spot --preflight-only --run-id e2e-warm
+  [ "$status" -eq 0 ]
+  grep -q "install skipped" "$REPO/artifacts/preflight/e2e-warm/logs/deps.log"
+}
+
+@test "preflight-only is sticky across flag orders and config values" {
+  local args
+  for args in "--smoke-only --preflight-only" "--preflight-only --full-only" "--full-only --keep --preflight-only"; do
+    # shellcheck disable=SC2086  # the flag list is split on purpose
+    run env TRAIN_CMD="python -m predictor.cli train" PREFLIGHT_MODE=full \
+      "$REPO/infra_scripts/spot_train.sh" $args
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"mode preflight-only"* ]]
+    [[ "$output" != *"smoke …"* && "$output" != *"train …"* ]]
+  done
+  [ ! -e "$PREDICTOR_MARKER_DIR/smoke.ran" ]
+  [ ! -e "$PREDICTOR_MARKER_DIR/train.ran" ]
+  rm -rf "$REPO/.preflight/runs"
+}
+
+@test "--smoke-only does reach the smoke step (the marker is real)" {
+  run spot --smoke-only --run-id e2e-smoke
+  [ "$status" -eq 0 ]
+  [ -f "$PREDICTOR_MARKER_DIR/smoke.ran" ]
+  [ ! -e "$PREDICTOR_MARKER_DIR/train.ran" ]
+}
+
+@test "stale demo data: exit 1 and the FAILED artifact is still copied back" {
+  seed_demo --stale CL:5d
+  run spot --preflight-only --run-id e2e-stale
+  seed_demo
+  [ "$status" -eq 1 ]
+  grep -q '"status": "FAILED"' "$REPO/artifacts/preflight/e2e-stale/preflight-readiness.json"
+  [[ "$output" == *"CL: last row"* ]]
+}
+
+@test "failing bootstrap: exit 5, named step and its log tail" {
+  run env REPO_DIR=/nonexistent/project "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-boot
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"bootstrap … failed, exit 1"* ]]
+  [[ "$output" == *"last 40 lines"* && "$output" == *"/nonexistent/project"* ]]
+  [ ! -e "$REPO/.preflight/runs/e2e-boot" ]
+}
+
+@test "a step past its timeout: exit 5 naming the timeout" {
+  local slow="$BATS_TEST_TMPDIR/slowpy"
+  printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep 3011\n' >"$slow"
+  chmod +x "$slow"
+  run env PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" BOOTSTRAP_TIMEOUT_SECONDS=1 \
+    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-timeout
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"bootstrap … timed out after 1s"* ]]
+  run pgrep -f "sleep 3011"
+  [ "$status" -ne 0 ]
+}
+
+@test "SIGTERM during a step: cleanup runs, children are gone, exit 143" {
+  local slow="$BATS_TEST_TMPDIR/slowpy"
+  printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep 3017 &\nwait\n' >"$slow"
+  chmod +x "$slow"
+  PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" \
+    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
+  local pid=$!
+  wait_for_text "$REPO/artifacts/preflight/e2e-term/logs/bootstrap.log" "creating venv" 20
+  pgrep -f "sleep 3017"
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 143 ]
+  run pgrep -f "sleep 3017"
+  [ "$status" -ne 0 ]
+  [ ! -e "$REPO/.preflight/runs/e2e-term" ]
+  grep -q '"exit_code": 143' "$REPO/artifacts/preflight/e2e-term/run.json"
+  grep -q "INTERRUPTED" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "static: in spot_train.sh the preflight-only exit precedes the smoke and train steps" {
+  local script="$REPO/infra_scripts/spot_train.sh" exit_line smoke_line
+  exit_line="$(grep -n 'MODE" == preflight-only' "$script" | tail -n 1 | cut -d: -f1)"
+  smoke_line="$(grep -n 'run_step smoke' "$script" | cut -d: -f1)"
+  [ -n "$exit_line" ]
+  [ "$exit_line" -lt "$smoke_line" ]
+}
