@@ -29,7 +29,7 @@ preflight: demo-seed
 lint: $(DEV_STAMP)
 	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash
 	$(VENV)/bin/shellcheck -x -e SC2034 $(BASH_LIBS)
-	$(VENV)/bin/ruff check preflight tests bench examples
+	$(VENV)/bin/ruff check preflight tests examples
 
 pytest: $(DEV_STAMP)
 	$(PY) -m pytest tests
