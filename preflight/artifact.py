@@ -161,6 +161,13 @@ def frame(artifact: dict[str, Any]) -> str:
 def unframe(text: str) -> dict[str, Any]:
     """The artifact framed in `text` (the last frame wins). Raises ArtifactError naming the cause."""
     start = text.rfind(BEGIN)
+    if start < 0 and text.lstrip().startswith("{"):  # a fetched artifact file rather than a step log
+        try:
+            artifact = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArtifactError(f"fetched artifact is not JSON: {exc}") from None
+        validate(artifact)
+        return artifact
     if start < 0:
         raise ArtifactError("no readiness frame in the step output (the probe did not run to the end, "
                             "or the output was cut before the artifact)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import weakref
 from typing import Any
 
 READ_PREFIXES = ("Get", "Head", "List", "Describe")
@@ -24,6 +25,7 @@ class ReadOnlyGuard:
         self.refused: list[str] = []
         self._lock = threading.Lock()
         self._restore: Any = None
+        self._sessions: list[weakref.ref[Any]] = []
 
     def _before_call(self, model: Any, **_: Any) -> None:
         if model.name.startswith(READ_PREFIXES):
@@ -46,17 +48,28 @@ class ReadOnlyGuard:
 
         def guarded_init(session: Any, *args: Any, **kwargs: Any) -> None:
             original_init(session, *args, **kwargs)
-            session.register("before-call", guard._before_call)
+            guard._watch(session)
 
         session_class.__init__ = guarded_init  # type: ignore[method-assign]
         self._restore = (session_class, original_init)
         boto3 = sys.modules.get("boto3")
         if boto3 is not None and getattr(boto3, "DEFAULT_SESSION", None) is not None:
-            boto3.DEFAULT_SESSION._session.register("before-call", self._before_call)
+            self._watch(boto3.DEFAULT_SESSION._session)
         return self
+
+    def _watch(self, session: Any) -> None:
+        session.register("before-call", self._before_call)
+        with self._lock:
+            self._sessions.append(weakref.ref(session))
 
     def __exit__(self, *exc: object) -> None:
         if self._restore is not None:
             session_class, original_init = self._restore
             session_class.__init__ = original_init
             self._restore = None
+        # Sessions made during the probe outlive it (boto3's default one does); they may write again.
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for ref in sessions:
+            if (session := ref()) is not None:
+                session.unregister("before-call", self._before_call)

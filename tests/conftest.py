@@ -15,19 +15,46 @@ FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-se
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
+class MotoHarness:
+    """The moto server process and the control line of its SSM agent emulator."""
+
+    def __init__(self, hosts_root: Path) -> None:
+        self.hosts_root = hosts_root
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.harness.moto_host", str(hosts_root)], cwd=ROOT,
+                                     text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        assert self.proc.stdout is not None
+        line = ""
+        for line in self.proc.stdout:  # moto announces itself first; our line comes once it listens
+            if line.startswith("READY "):
+                break
+        assert line.startswith("READY "), f"moto harness did not start: {line!r}"
+        self.endpoint = f"http://127.0.0.1:{line.split()[1]}"
+
+    def configure(self, **settings: object) -> None:
+        import json
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(settings) + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "OK"
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.harness.moto_host"], cwd=ROOT, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None and proc.stdin is not None
-    line = ""
-    for line in proc.stdout:  # moto announces itself first; our line comes once it listens
-        if line.startswith("READY "):
-            break
-    assert line.startswith("READY "), f"moto harness did not start: {line!r}"
-    yield f"http://127.0.0.1:{line.split()[1]}"
-    proc.stdin.close()
-    proc.wait(timeout=10)
+def moto_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoHarness]:
+    harness = MotoHarness(tmp_path_factory.mktemp("ssm-hosts"))
+    yield harness
+    harness.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_harness: MotoHarness) -> str:
+    return moto_harness.endpoint
 
 
 @pytest.fixture

@@ -54,4 +54,5 @@ def test_guard_refuses_writes_and_bucket_stays_empty(s3, aws_env):
             boto3.client("ec2", region_name="us-east-1").run_instances(ImageId="ami-1", MinCount=1, MaxCount=1)
     assert guard.refused == ["s3:PutObject", "ec2:RunInstances"]
     assert s3.list_objects_v2(Bucket="guarded").get("KeyCount") == 0
-    s3.put_object(Bucket="guarded", Key="after", Body=b"1")  # the guard is gone once the probe ends
+    # The guard is gone once the probe ends, also from sessions made while it was active.
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket="guarded", Key="after", Body=b"1")

@@ -7,9 +7,13 @@ probe_result() {
   if ((rc == 124)); then
     fail 5 "probe step timed out after ${CFG[PROBE_TIMEOUT_SECONDS]}s"
   fi
-  if ! status="$(PYTHONPATH="$ROOT" "$PF_PY" -m preflight unframe "$log" --out "$ARTIFACT_DIR/preflight-readiness.json" 2>"$ARTIFACT_DIR/logs/unframe.err")"; then
-    log_tail "$log"
-    fail 6 "$(<"$ARTIFACT_DIR/logs/unframe.err") (probe exit $rc)"
+  if ! status="$(probe_unframe "$log")"; then
+    log "probe: $(<"$ARTIFACT_DIR/logs/unframe.err"); fetching the artifact file from the host"
+    if ! transport_fetch_artifact >"$ARTIFACT_DIR/logs/fetch.log" 2>"$ARTIFACT_DIR/logs/fetch.err" ||
+      ! status="$(probe_unframe "$ARTIFACT_DIR/logs/fetch.log")"; then
+      log_tail "$log"
+      fail 6 "readiness artifact missing or corrupt: $(<"$ARTIFACT_DIR/logs/unframe.err") (probe exit $rc)"
+    fi
   fi
   if ((rc != 0 && rc != 1)); then
     fail 5 "probe step exited $rc"
@@ -20,4 +24,10 @@ probe_result() {
       log_fail "FAILED" "— readiness artifact: $ARTIFACT_DIR/preflight-readiness.json"
       return 1 ;;
   esac
+}
+
+# probe_unframe FILE — the artifact's status; the artifact itself lands in the results directory.
+probe_unframe() {
+  PYTHONPATH="$ROOT" "$PF_PY" -m preflight unframe "$1" --out "$ARTIFACT_DIR/preflight-readiness.json" \
+    2>"$ARTIFACT_DIR/logs/unframe.err"
 }

@@ -64,6 +64,7 @@ steps_report() {
 # steps_stop — stop a running step (its transport stops what runs remotely).
 steps_stop() {
   [[ -n "$STEP_PID" ]] || return 0
+  pkill -TERM -P "$STEP_PID" 2>/dev/null || true
   kill -TERM "$STEP_PID" 2>/dev/null || true
   wait "$STEP_PID" 2>/dev/null || true
 }

@@ -37,6 +37,11 @@ transport_run() {
   return "$rc"
 }
 
+# transport_fetch_artifact — print the artifact file the probe wrote on the host.
+transport_fetch_artifact() {
+  cat "$TL_HOST/preflight-readiness.json"
+}
+
 transport_local_project() {
   local dir="${CFG[REPO_DIR]}"
   [[ "$dir" == /* ]] || dir="$ROOT/$dir"

@@ -1,23 +1,36 @@
-"""The test harness's AWS: one moto server in its own process, on 127.0.0.1.
+"""The test harness's AWS: one moto server in its own process, on 127.0.0.1, with the SSM agent emulator.
 
 A separate process because ArcticDB's S3 client holds the GIL while it waits on the network: a
-moto server thread inside the test process could never answer it. The process prints
-`READY <port>` once the server listens and exits when its stdin closes (the test session ended).
+moto server thread inside the test process could never answer it. Prints `READY <port>` once the
+server listens. Then each stdin line is a JSON object of emulator settings (answered `OK`); the
+process exits when its stdin closes (the test session ended), killing any script still running.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
+from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
+from tests.harness.ssm_agent import Emulator, install
+
 
 def main() -> int:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="ssm-hosts-"))
+    emulator = Emulator(root)
+    install(emulator)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     _host, port = server.get_host_and_port()
     print(f"READY {port}", flush=True)
-    sys.stdin.read()  # blocks until the parent closes the pipe
+    for line in sys.stdin:
+        if line.strip():
+            emulator.configure(**json.loads(line))
+            print("OK", flush=True)
+    emulator.stop_all()
     server.stop()
     return 0
 

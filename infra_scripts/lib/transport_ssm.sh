@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# SSM transport: a one-time EC2 spot instance, steps over SSM Run Command, guaranteed teardown.
+# All AWS calls are boto3 helpers in preflight/aws (no AWS CLI). `--instance-id` attaches to an
+# existing instance: nothing is launched and nothing is terminated.
+
+TS_INSTANCE=""
+TS_ATTACHED=0
+TS_PAIRS=""
+
+transport_ssm_py() {
+  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
+}
+
+transport_up() {
+  local rc=0
+  TS_PAIRS="$ARTIFACT_DIR/scripts/config.pairs"
+  config_step_env >"$TS_PAIRS"
+  if [[ -n "$FLAG_INSTANCE_ID" ]]; then
+    TS_INSTANCE="$FLAG_INSTANCE_ID" TS_ATTACHED=1
+    log "transport ssm: attaching to $TS_INSTANCE (it will not be terminated)"
+  else
+    TS_INSTANCE="$(transport_ssm_py launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE")" || rc=$?
+    ((rc == 0 || rc == 3)) || rc=5
+    ((rc == 0)) || fail "$rc" "could not launch a spot instance (see above)"
+  fi
+  TRANSPORT_TARGET="$TS_INSTANCE"
+  transport_ssm_py wait-online --region "${CFG[AWS_REGION]}" --instance-id "$TS_INSTANCE" \
+    --timeout "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}" || fail 4 "instance $TS_INSTANCE never reachable over SSM"
+}
+
+# transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
+transport_run() {
+  local step="$1" script="$2" timeout="$3"
+  transport_ssm_py run-step --instance-id "$TS_INSTANCE" --env-file "$TS_PAIRS" --script "$script" \
+    --step "$step" --run-id "$RUN_ID" --mode "$MODE" --timeout "$timeout" --tool-root "$ROOT" \
+    --project-dir "$(transport_ssm_project)"
+}
+
+# transport_fetch_artifact — a short second command that prints the artifact file (under 16 KB,
+# so it fits SSM's 24,000-character output even when the probe's own output was cut).
+transport_fetch_artifact() {
+  transport_run fetch "$ROOT/infra_scripts/remote/fetch.sh" 60
+}
+
+transport_ssm_project() {
+  local dir="${CFG[REPO_DIR]}"
+  [[ "$dir" == /* ]] || dir="$ROOT/$dir"
+  printf '%s' "$dir"
+}
+
+# transport_down — terminate every instance of this run (by id and by RunId tag) and confirm it.
+transport_down() {
+  local -a ids=()
+  [[ -n "$TS_INSTANCE" ]] && ids=(--instance-id "$TS_INSTANCE")
+  if ((TS_ATTACHED)); then
+    log "transport ssm: leaving attached instance $TS_INSTANCE running"
+  elif ((FLAG_KEEP)) && [[ -n "$TS_INSTANCE" ]]; then
+    log "transport ssm: kept $TS_INSTANCE; terminate it with:"
+    log "  PYTHONPATH=$ROOT $PF_PY -m preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
+  else
+    transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "${ids[@]}" ||
+      { log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"; return 1; }
+  fi
+  transport_ssm_cost
+}
+
+transport_ssm_cost() {
+  local line
+  [[ -n "$TS_INSTANCE" ]] || return 0
+  line="$(transport_ssm_py cost --region "${CFG[AWS_REGION]}" --instance-id "$TS_INSTANCE" \
+    --seconds "$(steps_elapsed "$TRANSPORT_STARTED")")" || return 0
+  ESTIMATED_COST="${line%%$'\t'*}"
+  log "transport ssm: ${line#*$'\t'}"
+}

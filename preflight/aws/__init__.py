@@ -1,0 +1,1 @@
+"""boto3 helpers the bash orchestrator calls as `python -m preflight.aws ...`."""

@@ -1,0 +1,162 @@
+"""`python -m preflight.aws launch|wait-online|run-step|terminate|cost|sfn-report` for the bash side.
+
+Config arrives as the orchestrator's resolved KEY/VALUE pairs (NUL-separated file), so the bash and
+Python sides never parse workflow.env twice. Exit codes follow DESIGN.md: 3 no capacity, 4
+unreachable, 5 launch/step problem, 124 step timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def read_pairs(path: Path) -> dict[str, str]:
+    """The orchestrator's step environment: NUL-terminated KEY=VALUE items."""
+    items = (item.partition("=") for item in path.read_bytes().decode().split("\0") if item)
+    return {key: value for key, _, value in items}
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from preflight.aws.clients import client
+    from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, launch
+
+    cfg = read_pairs(args.env_file)
+    split = lambda key: [x.strip() for x in cfg.get(key, "").split(",") if x.strip()]  # noqa: E731
+    tags = {"Name": f"spot-preflight-{args.run_id}", "Project": "spot-preflight", "RunId": args.run_id,
+            "Mode": args.mode, "Owner": cfg.get("EC2_OWNER") or "unknown"}
+    spec = LaunchSpec(ami=cfg["EC2_AMI_ID"], instance_types=split("EC2_INSTANCE_TYPES"),
+                      subnets=split("EC2_SUBNET_IDS"), security_groups=split("EC2_SECURITY_GROUP_IDS"),
+                      instance_profile=cfg["EC2_INSTANCE_PROFILE"], root_volume_gb=int(cfg["EC2_ROOT_VOLUME_GB"]),
+                      max_runtime_s=int(cfg["MAX_RUNTIME_SECONDS"]), spot_max_price=cfg.get("SPOT_MAX_PRICE", ""),
+                      tags=tags)
+    try:
+        instance_id, _itype, _subnet = launch(client("ec2", cfg["AWS_REGION"]), spec, say=_say)
+    except NoCapacity as exc:
+        _say(f"launch: {exc}")
+        return 3
+    except LaunchError as exc:
+        _say(f"launch failed: {exc}")
+        return 5
+    print(instance_id)
+    return 0
+
+
+def cmd_wait_online(args: argparse.Namespace) -> int:
+    from preflight.aws.clients import client
+    from preflight.aws.ssm_online import Unreachable, wait_online
+
+    try:
+        wait_online(client("ec2", args.region), client("ssm", args.region), args.instance_id, args.timeout, _say)
+    except Unreachable as exc:
+        _say(f"ssm: {exc}")
+        return 4
+    return 0
+
+
+def cmd_run_step(args: argparse.Namespace) -> int:
+    from preflight.aws import ssm_command
+    from preflight.aws.clients import client
+    from preflight.aws.ssm_run import run_step
+
+    cfg = read_pairs(args.env_file)
+    payload = None
+    if args.step == "bootstrap":
+        project = None if cfg.get("REPO_URL") else Path(args.project_dir)
+        payload = ssm_command.payload(Path(args.tool_root), project)
+    try:
+        text = ssm_command.build(step=args.step, script=args.script.read_text(), env=cfg,
+                                 work_dir=cfg["REMOTE_WORK_DIR"], run_id=args.run_id, mode=args.mode,
+                                 instance_id=args.instance_id, payload_b64=payload)
+    except ValueError as exc:
+        _say(f"ssm: {exc}")
+        return 5
+    return run_step(client("ssm", cfg["AWS_REGION"]), args.instance_id, text, step=args.step, run_id=args.run_id,
+                    timeout_s=args.timeout, delivery_s=int(cfg["SSM_DELIVERY_TIMEOUT_SECONDS"]),
+                    output_bucket=cfg.get("SSM_OUTPUT_S3_BUCKET", ""))
+
+
+def cmd_terminate(args: argparse.Namespace) -> int:
+    from preflight.aws.clients import client
+    from preflight.aws.ec2_terminate import run_instances_by_tag, terminate
+
+    ec2 = client("ec2", args.region)
+    ids = sorted(set(args.instance_id) | set(run_instances_by_tag(ec2, args.run_id)))
+    if not ids:
+        _say("terminate: no instance of this run is alive")
+        return 0
+    states = terminate(ec2, ids)
+    _say("terminate: " + ", ".join(f"{i} {s}" for i, s in states.items()))
+    return 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from preflight.aws.clients import client
+    from preflight.aws.cost import estimate
+
+    usd, line = estimate(client("ec2", args.region), args.instance_id, args.seconds)
+    print(f"{'' if usd is None else usd}\t{line}")
+    return 0
+
+
+def cmd_sfn_report(args: argparse.Namespace) -> int:
+    import os
+
+    from preflight.aws.clients import client
+    from preflight.aws.sfn_report import report
+
+    token = os.environ.get(args.token_env, "")
+    if not token:
+        _say(f"sfn: {args.token_env} is empty; nothing to report")
+        return 2
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    report(client("stepfunctions", region), token, args.exit_code, args.summary)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m preflight.aws")
+    sub = parser.add_subparsers(dest="command", required=True)
+    launch = sub.add_parser("launch")
+    launch.add_argument("--env-file", type=Path, required=True)
+    launch.add_argument("--run-id", required=True)
+    launch.add_argument("--mode", required=True)
+    online = sub.add_parser("wait-online")
+    online.add_argument("--region", required=True)
+    online.add_argument("--instance-id", required=True)
+    online.add_argument("--timeout", type=float, required=True)
+    step = sub.add_parser("run-step")
+    for name in ("--env-file", "--script"):
+        step.add_argument(name, type=Path, required=True)
+    for name in ("--instance-id", "--step", "--run-id", "--mode", "--tool-root", "--project-dir"):
+        step.add_argument(name, required=True)
+    step.add_argument("--timeout", type=int, required=True)
+    term = sub.add_parser("terminate")
+    term.add_argument("--region", required=True)
+    term.add_argument("--run-id", required=True)
+    term.add_argument("--instance-id", action="append", default=[])
+    cost = sub.add_parser("cost")
+    cost.add_argument("--region", required=True)
+    cost.add_argument("--instance-id", required=True)
+    cost.add_argument("--seconds", type=float, required=True)
+    sfn = sub.add_parser("sfn-report")
+    sfn.add_argument("--exit-code", type=int, required=True)
+    sfn.add_argument("--summary", required=True)
+    sfn.add_argument("--token-env", default="SFN_TASK_TOKEN")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"launch": cmd_launch, "wait-online": cmd_wait_online, "run-step": cmd_run_step,
+                "terminate": cmd_terminate, "cost": cmd_cost, "sfn-report": cmd_sfn_report}
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

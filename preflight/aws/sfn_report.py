@@ -1,0 +1,31 @@
+"""Report the run's outcome to a Step Functions task token (.waitForTaskToken)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ERRORS = {1: "Preflight.ChecksFailed", 2: "Preflight.Usage", 3: "Preflight.NoCapacity",
+          4: "Preflight.Unreachable", 5: "Preflight.StepFailed", 6: "Preflight.ArtifactInvalid",
+          130: "Preflight.Interrupted", 143: "Preflight.Interrupted"}
+
+
+def error_name(exit_code: int) -> str:
+    return ERRORS.get(exit_code, "Preflight.Error")
+
+
+def report(sfn: Any, token: str, exit_code: int, summary_json: str) -> None:
+    try:
+        summary = json.loads(summary_json) if summary_json else {}
+    except json.JSONDecodeError:
+        summary = {"raw": summary_json[:1000]}
+    compact = {k: summary.get(k) for k in ("status", "run_id", "mode", "checks_summary", "next_action")}
+    if exit_code == 0:
+        sfn.send_task_success(taskToken=token, output=json.dumps(compact, sort_keys=True))
+        return
+    cause = {**compact, "exit_code": exit_code, "reason": summary.get("reason")}
+    sfn.send_task_failure(taskToken=token, error=error_name(exit_code), cause=json.dumps(cause)[:32000])
+
+
+def heartbeat(sfn: Any, token: str) -> None:
+    sfn.send_task_heartbeat(taskToken=token)

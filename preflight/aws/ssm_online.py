@@ -1,0 +1,58 @@
+"""Wait until the instance runs and its SSM agent reports Online — or say why it never will."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from preflight.aws.clients import backoff, error_code
+
+
+class Unreachable(Exception):
+    """The instance never became reachable over SSM within its deadline."""
+
+
+def _state(ec2: Any, instance_id: str) -> str:
+    reply = ec2.describe_instances(InstanceIds=[instance_id])
+    return reply["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+
+def _impaired(ec2: Any, instance_id: str) -> str | None:
+    statuses = ec2.describe_instance_status(InstanceIds=[instance_id]).get("InstanceStatuses", [])
+    for status in statuses:
+        for key in ("InstanceStatus", "SystemStatus"):
+            if status.get(key, {}).get("Status") == "impaired":
+                return f"{key} impaired"
+    return None
+
+
+def _ping(ssm: Any, instance_id: str) -> str | None:
+    try:
+        reply = ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": [instance_id]}])
+    except Exception as exc:  # throttling or a not-yet-registered instance: keep polling
+        return f"error {error_code(exc)}"
+    infos = reply.get("InstanceInformationList", [])
+    return infos[0].get("PingStatus") if infos else None
+
+
+def wait_online(ec2: Any, ssm: Any, instance_id: str, timeout_s: float, say: Any = print) -> float:
+    """Seconds it took; raises Unreachable naming the last state seen."""
+    started = time.monotonic()
+    last = "not yet seen"
+    for _ in backoff(started + timeout_s, start=1.0, cap=5.0):
+        state = _state(ec2, instance_id)
+        if state in ("shutting-down", "terminated", "stopping", "stopped"):
+            raise Unreachable(f"{instance_id} is {state} before SSM came online (spot reclaimed or watchdog?)")
+        if state == "running":
+            if problem := _impaired(ec2, instance_id):
+                raise Unreachable(f"{instance_id}: {problem}")
+            ping = _ping(ssm, instance_id)
+            if ping == "Online":
+                waited = time.monotonic() - started
+                say(f"ssm: {instance_id} online after {waited:.1f}s")
+                return waited
+            last = f"running, SSM ping {ping or 'not registered'}"
+        else:
+            last = state
+    raise Unreachable(f"{instance_id} not Online in SSM after {timeout_s:.0f}s (last: {last}); check the "
+                      "instance profile has AmazonSSMManagedInstanceCore and the subnet reaches SSM endpoints")

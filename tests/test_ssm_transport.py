@@ -1,0 +1,184 @@
+"""`spot_train.sh --transport ssm` end to end against the moto server and its SSM agent emulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import FAKE_AWS, ROOT
+
+# The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+SLOW_PYTHON = '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep {seconds} &\nwait\n'
+
+
+@pytest.fixture(scope="session")
+def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket."""
+    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_harness.endpoint)
+    os.environ.update(env)
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24")["Subnet"]["SubnetId"] for i in range(3)]
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="training-data")
+    repo = tmp_path_factory.mktemp("repo")
+    for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo / name)
+    store = repo / ".preflight" / "demo-store"
+    subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--uri", f"lmdb://{store}"],
+                   cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True, capture_output=True)
+    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store}
+
+
+def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFLIGHT_", "ARCTICDB_"))}
+    subnets = world["subnets"]
+    return {**base, **world["env"], "NO_COLOR": "1", "TRANSPORT": "ssm",
+            "EC2_AMI_ID": world["ami"], "EC2_INSTANCE_TYPES": "t3.micro,t3.small",
+            "EC2_SUBNET_IDS": f"{subnets[0]},{subnets[1]}", "EC2_INSTANCE_PROFILE": "spot-preflight-instance",
+            "EC2_OWNER": "tests", "SSM_ONLINE_TIMEOUT_SECONDS": "30", "MAX_RUNTIME_SECONDS": "900",
+            # A warm "AMI": the venv and pip cache are shared by every emulated instance of the session.
+            "REMOTE_WORK_DIR": str(ROOT / ".preflight" / "test-ssm-host"),
+            "ARCTICDB_URI": f"lmdb://{world['store']}", "PYTHON": BASE_PYTHON, "PREFLIGHT_S3_BUCKETS": "training-data",
+            "PASS_ENV": "AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED",
+            **overrides}
+
+
+def spot(world: dict, *args: str, timeout: float = 600, **overrides: str) -> subprocess.CompletedProcess[str]:
+    script = str(world["repo"] / "infra_scripts" / "spot_train.sh")
+    return subprocess.run([script, *args], env=ssm_env(world, **overrides), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def instances(run_id: str) -> dict[str, str]:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    reply = ec2.describe_instances(Filters=[{"Name": "tag:RunId", "Values": [run_id]}])
+    return {i["InstanceId"]: i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]}
+
+
+def all_objects() -> dict[str, list[str]]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    return {b["Name"]: [o["Key"] for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
+            for b in s3.list_buckets()["Buckets"]}
+
+
+@pytest.fixture(autouse=True)
+def default_emulator(moto_harness):
+    moto_harness.configure(online_delay_s=0.3, never_online=False, missing_invocation_polls=0, capacity_errors={})
+
+
+def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
+    moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
+    before = all_objects()
+    out = spot(world, "--preflight-only", "--run-id", "ssm-ready")
+    assert out.returncode == 0, out.stderr[-4000:]
+    artifact = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "preflight-readiness.json"
+    assert '"status": "READY"' in artifact.read_text()
+    assert set(instances("ssm-ready").values()) == {"terminated"}
+    assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
+    assert all_objects() == before
+    assert "instance-seconds" in out.stderr
+
+
+def test_capacity_fallback_third_candidate_launches(world, moto_harness):
+    moto_harness.configure(capacity_errors={"t3.micro": "InsufficientInstanceCapacity"})
+    out = spot(world, "--preflight-only", "--run-id", "ssm-capacity")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stderr.count("InsufficientInstanceCapacity, trying the next candidate") == 2
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    (instance,) = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:RunId", "Values": ["ssm-capacity"]}])
+                   ["Reservations"] for i in r["Instances"]]
+    assert (instance["InstanceType"], instance["SubnetId"]) == ("t3.small", world["subnets"][0])
+
+
+def test_all_candidates_out_of_capacity_exit_3_nothing_running(world, moto_harness):
+    moto_harness.configure(capacity_errors={"t3.micro": "InsufficientInstanceCapacity",
+                                            "t3.small": "SpotMaxPriceTooLow"})
+    out = spot(world, "--preflight-only", "--run-id", "ssm-nocap")
+    assert out.returncode == 3
+    for attempt in ("t3.micro in", "t3.small in"):
+        assert attempt in out.stderr
+    assert instances("ssm-nocap") == {}
+
+
+def test_never_online_exit_4_terminated(world, moto_harness):
+    moto_harness.configure(never_online=True)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-offline", SSM_ONLINE_TIMEOUT_SECONDS="3")
+    assert out.returncode == 4, out.stderr[-2000:]
+    assert "not Online in SSM" in out.stderr
+    assert set(instances("ssm-offline").values()) == {"terminated"}
+
+
+def test_bootstrap_failure_exit_5_with_log_tail(world):
+    out = spot(world, "--preflight-only", "--run-id", "ssm-bootfail", REPO_URL="file:///nonexistent/repo.git")
+    assert out.returncode == 5
+    assert "bootstrap … failed" in out.stderr and "last 40 lines" in out.stderr and "nonexistent" in out.stderr
+    assert set(instances("ssm-bootfail").values()) == {"terminated"}
+
+
+def test_step_past_its_timeout_exit_5(world, tmp_path: Path):
+    slow = tmp_path / "slowpy"
+    slow.write_text(SLOW_PYTHON.format(seconds=3023))
+    slow.chmod(0o755)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-timeout", PYTHON=str(slow), BOOTSTRAP_TIMEOUT_SECONDS="2",
+               REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    assert out.returncode == 5, out.stderr[-2000:]
+    assert "bootstrap … timed out after 2s" in out.stderr and "TimedOut (ExecutionTimedOut)" in out.stderr
+    assert set(instances("ssm-timeout").values()) == {"terminated"}
+    assert subprocess.run(["pgrep", "-f", "sleep 3023"], capture_output=True).returncode != 0
+
+
+def test_sigterm_mid_step_terminates_exit_143(world, tmp_path: Path):
+    slow = tmp_path / "slowpy"
+    slow.write_text(SLOW_PYTHON.format(seconds=3029))
+    slow.chmod(0o755)
+    env = ssm_env(world, PYTHON=str(slow), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
+                             "--run-id", "ssm-term"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while subprocess.run(["pgrep", "-f", "sleep 3029"], capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "bootstrap never started"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert set(instances("ssm-term").values()) == {"terminated"}
+    time.sleep(0.5)  # the emulator notices the termination on its next 50 ms poll
+    assert subprocess.run(["pgrep", "-f", "sleep 3029"], capture_output=True).returncode != 0
+
+
+def test_output_over_24000_chars_still_recovers_the_artifact(world, tmp_path: Path):
+    project = tmp_path / "noisy-project"
+    shutil.copytree(world["repo"] / "examples" / "predictor", project)
+    # A training package that prints 30,000 characters at import: SSM keeps only the first 24,000.
+    (project / "src" / "noisy.py").write_text("for _ in range(300):\n    print('y' * 99)\n")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-noisy", REPO_DIR=str(project),
+               PREFLIGHT_IMPORTS="predictor,noisy")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "fetching the artifact file from the host" in out.stderr
+    artifact = world["repo"] / "artifacts" / "preflight" / "ssm-noisy" / "preflight-readiness.json"
+    assert '"status": "READY"' in artifact.read_text()
+
+
+def test_keep_leaves_it_running_and_instance_id_never_terminates(world):
+    kept = spot(world, "--preflight-only", "--run-id", "ssm-keep", "--keep")
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    (instance_id,) = instances("ssm-keep")
+    assert instances("ssm-keep")[instance_id] == "running"
+    assert f"--instance-id {instance_id}" in kept.stderr  # the exact command to terminate it
+    attached = spot(world, "--preflight-only", "--run-id", "ssm-attach", "--instance-id", instance_id)
+    assert attached.returncode == 0, attached.stderr[-2000:]
+    assert instances("ssm-keep")[instance_id] == "running"
+    boto3.client("ec2", region_name="us-east-1").terminate_instances(InstanceIds=[instance_id])
