@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# run_cleanup: every action runs even when an earlier one fails, and the original exit status is
+# kept. The orchestrator's real lib/run.sh runs in a bash subprocess with the actions stubbed to
+# record their calls, so a failing first action (stopping the step) can be forced.
+
+load helpers
+
+setup() {
+  make_repo_copy
+  rm -rf "$REPO/artifacts"
+}
+
+# cleanup_run EXIT_CODE FAILING_ACTION — run run_start, then exit; print the recorded calls.
+cleanup_run() {
+  local code="$1" failing="$2"
+  ROOT="$REPO" CODE="$code" FAILING="$failing" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
+    set -Eeuo pipefail
+    . "$ROOT/infra_scripts/lib/log.sh"
+    . "$ROOT/infra_scripts/lib/run.sh"
+    PF_PY="$PREFLIGHT_PYTHON" RUN_ID=cleanup-test MODE=preflight-only TRANSPORT=stub CONFIG_FILE=x CONFIG_SHA=y
+    VERSION=test FLAG_JSON=0 STEP_PID=""
+    act() { echo "$1" >>"$CALLS"; [[ "$FAILING" != "$1" ]]; }
+    steps_stop() { act steps_stop; }
+    transport_down() { act transport_down; }
+    sfn_report() { act sfn_report; }
+    steps_elapsed() { echo 1.0; }
+    run_start
+    TRANSPORT_STARTED=1
+    exit "$CODE"
+  '
+}
+
+@test "the first cleanup action failing still tears down, records and reports" {
+  run cleanup_run 5 steps_stop
+  [ "$status" -eq 5 ]
+  [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
+  [[ "$output" == *"cleanup: stopping the running step failed"* ]]
+  grep -q '"exit_code": 5' "$REPO/artifacts/preflight/cleanup-test/run.json"
+}
+
+@test "a failing teardown is reported loudly and the exit status is kept" {
+  run cleanup_run 1 transport_down
+  [ "$status" -eq 1 ]
+  [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
+  [[ "$output" == *"cleanup: transport_down failed"* ]]
+  grep -q '"exit_code": 1' "$REPO/artifacts/preflight/cleanup-test/run.json"
+}
