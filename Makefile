@@ -27,7 +27,7 @@ preflight: demo-seed
 	infra_scripts/spot_train.sh --preflight-only --transport local
 
 lint: $(DEV_STAMP)
-	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash
+	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash tests/bats/*.bats .ci/run
 	$(VENV)/bin/shellcheck -x -e SC2034 $(BASH_LIBS)
 	$(VENV)/bin/ruff check preflight tests examples
 

@@ -9,6 +9,7 @@ setup() {
 }
 
 @test "command substitution is rejected with its line and never executed" {
+  # shellcheck disable=SC2016  # literal shell syntax is the point
   printf 'PROJECT_NAME=demo\nREPO_REF=$(touch %s/pwned)\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/w.env"
   run spot --preflight-only --config "$BATS_TEST_TMPDIR/w.env"
   [ "$status" -eq 2 ]
@@ -18,6 +19,7 @@ setup() {
 }
 
 @test "backticks, unknown and duplicate keys are rejected with line numbers" {
+  # shellcheck disable=SC2016  # literal shell syntax is the point
   printf 'PYTHON=`id`\n' >"$BATS_TEST_TMPDIR/a.env"
   run spot --preflight-only --config "$BATS_TEST_TMPDIR/a.env"
   [ "$status" -eq 2 ]

@@ -88,6 +88,7 @@ PY
 
 @test "a step past its timeout: exit 5 naming the timeout" {
   local slow="$BATS_TEST_TMPDIR/slowpy"
+  # shellcheck disable=SC2016  # literal shell syntax is the point
   printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep 3011\n' >"$slow"
   chmod +x "$slow"
   run env PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" BOOTSTRAP_TIMEOUT_SECONDS=1 \
@@ -100,6 +101,7 @@ PY
 
 @test "SIGTERM during a step: cleanup runs, children are gone, exit 143" {
   local slow="$BATS_TEST_TMPDIR/slowpy"
+  # shellcheck disable=SC2016  # literal shell syntax is the point
   printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep 3017 &\nwait\n' >"$slow"
   chmod +x "$slow"
   PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" \
