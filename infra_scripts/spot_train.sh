@@ -59,8 +59,9 @@ gate_training() {
 }
 
 main() {
-  flags_parse "$@"
   PF_PY="$(pick_python)"
+  trap sfn_early_exit EXIT
+  flags_parse "$@"
   load_settings
   print_header
   gate_training
@@ -68,6 +69,7 @@ main() {
   [[ "$MODE" == full ]] && STEP_TOTAL=5
   [[ "$MODE" == smoke-only || "$MODE" == full-only ]] && STEP_TOTAL=4
   run_start
+  sfn_heartbeat_start
   TRANSPORT_STARTED="$(steps_now)"
   transport_up || fail "$?" "transport $TRANSPORT did not come up"
   run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || fail 5 "bootstrap step failed"

@@ -65,6 +65,30 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return env
 
 
+@pytest.fixture(scope="module")
+def aws_env_module(moto_endpoint: str) -> Iterator[dict[str, str]]:
+    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_endpoint)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def local_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository for running spot_train.sh without touching the real checkout."""
+    import shutil
+
+    repo = tmp_path_factory.mktemp("local-repo")
+    for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo / name)
+    return repo
+
+
 @pytest.fixture
 def s3(aws_env: dict[str, str]):
     import boto3

@@ -16,7 +16,7 @@ run_start() {
   mkdir -p "$ARTIFACT_DIR/logs" "$ARTIFACT_DIR/scripts"
   : >"$ARTIFACT_DIR/steps.tsv"
   RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  trap run_cleanup EXIT
+  trap run_cleanup EXIT # replaces sfn_early_exit: from here run_cleanup reports
   trap 'EXIT_REASON="interrupted (SIGINT)"; exit 130' INT
   trap 'EXIT_REASON="interrupted (SIGTERM)"; exit 143' TERM
 }

@@ -1,11 +1,47 @@
 # shellcheck shell=bash
-# Step Functions callback (.waitForTaskToken): success with the summary, or a typed failure.
+# Step Functions callback (.waitForTaskToken): task success with the run's summary, or a typed
+# failure (Preflight.ChecksFailed, .NoCapacity, .Unreachable, .StepFailed, .ArtifactInvalid, .Usage),
+# and a heartbeat while the run lasts. The token travels in the environment, not on a command line.
 
 RUN_SUMMARY=""
+SFN_HEARTBEAT_PID=""
+
+sfn_py() {
+  SFN_TASK_TOKEN="$FLAG_SFN_TOKEN" PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@" \
+    --region "${CFG[AWS_REGION]:-${AWS_REGION:-us-east-1}}"
+}
 
 sfn_report() {
   local rc="$1"
   [[ -n "$FLAG_SFN_TOKEN" ]] || return 0
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws sfn-report --exit-code "$rc" --summary "$RUN_SUMMARY" \
-    --token-env SFN_TASK_TOKEN
+  sfn_heartbeat_stop
+  sfn_py sfn-report --exit-code "$rc" --summary "$RUN_SUMMARY"
+}
+
+# sfn_heartbeat_start — SendTaskHeartbeat every SFN_HEARTBEAT_SECONDS (default 60, well inside the
+# state's HeartbeatSeconds) until the run ends.
+sfn_heartbeat_start() {
+  [[ -n "$FLAG_SFN_TOKEN" ]] || return 0
+  (
+    trap 'exit 0' TERM
+    while sleep "${SFN_HEARTBEAT_SECONDS:-60}"; do
+      sfn_py sfn-heartbeat || log "sfn: heartbeat failed"
+    done
+  ) &
+  SFN_HEARTBEAT_PID=$!
+}
+
+sfn_heartbeat_stop() {
+  [[ -n "$SFN_HEARTBEAT_PID" ]] || return 0
+  kill -TERM "$SFN_HEARTBEAT_PID" 2>/dev/null || true
+  wait "$SFN_HEARTBEAT_PID" 2>/dev/null || true
+  SFN_HEARTBEAT_PID=""
+}
+
+# sfn_early_exit — before a run exists (usage or config error, refused gate) the state machine
+# still hears why, instead of waiting for its timeout.
+sfn_early_exit() {
+  local rc=$?
+  ((rc == 0)) || sfn_report "$rc" || log "sfn: reporting failed"
+  exit "$rc"
 }

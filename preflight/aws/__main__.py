@@ -110,12 +110,22 @@ def cmd_sfn_report(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
     from preflight.aws.sfn_report import report
 
-    token = os.environ.get(args.token_env, "")
+    token = os.environ.get("SFN_TASK_TOKEN", "")
     if not token:
-        _say(f"sfn: {args.token_env} is empty; nothing to report")
+        _say("sfn: SFN_TASK_TOKEN is empty; nothing to report")
         return 2
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    report(client("stepfunctions", region), token, args.exit_code, args.summary)
+    report(client("stepfunctions", args.region), token, args.exit_code, args.summary)
+    _say(f"sfn: reported exit {args.exit_code} to Step Functions")
+    return 0
+
+
+def cmd_sfn_heartbeat(args: argparse.Namespace) -> int:
+    import os
+
+    from preflight.aws.clients import client
+    from preflight.aws.sfn_report import heartbeat
+
+    heartbeat(client("stepfunctions", args.region), os.environ.get("SFN_TASK_TOKEN", ""))
     return 0
 
 
@@ -147,14 +157,17 @@ def _parser() -> argparse.ArgumentParser:
     sfn = sub.add_parser("sfn-report")
     sfn.add_argument("--exit-code", type=int, required=True)
     sfn.add_argument("--summary", required=True)
-    sfn.add_argument("--token-env", default="SFN_TASK_TOKEN")
+    sfn.add_argument("--region", required=True)
+    beat = sub.add_parser("sfn-heartbeat")
+    beat.add_argument("--region", required=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"launch": cmd_launch, "wait-online": cmd_wait_online, "run-step": cmd_run_step,
-                "terminate": cmd_terminate, "cost": cmd_cost, "sfn-report": cmd_sfn_report}
+                "terminate": cmd_terminate, "cost": cmd_cost, "sfn-report": cmd_sfn_report,
+                "sfn-heartbeat": cmd_sfn_heartbeat}
     return commands[args.command](args)
 
 

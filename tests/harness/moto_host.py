@@ -9,10 +9,12 @@ process exits when its stdin closes (the test session ended), killing any script
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 
+from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from tests.harness.ssm_agent import Emulator, install
@@ -25,6 +27,9 @@ def main() -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     _host, port = server.get_host_and_port()
+    # Step Functions really executes definitions here, and its aws-sdk tasks call back into this server.
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    os.environ["MOTO_PORT"] = str(port)
     print(f"READY {port}", flush=True)
     for line in sys.stdin:
         if line.strip():
