@@ -35,7 +35,7 @@ preflight: demo-seed
 lint: $(DEV_STAMP) $(ASL_STAMP)
 	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash tests/bats/*.bats .ci/run
 	$(VENV)/bin/shellcheck -x -e SC2034 $(BASH_LIBS)
-	$(VENV)/bin/ruff check preflight tests examples
+	$(VENV)/bin/ruff check preflight tests examples bench
 	$(VENV)/bin/cfn-lint infra_scripts/cfn/*.yaml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/asl/node_modules/.bin/asl-validator --json-path $(ASL)
 
@@ -45,7 +45,7 @@ pytest: $(DEV_STAMP)
 bats: $(DEV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats
 
-test: lint pytest bats
+test: lint pytest bats bench-smoke
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py

@@ -4,27 +4,64 @@ Uses botocore's own event system: each botocore Session created while the guard 
 boto3 default session, if one exists) gets a `before-call` handler that raises for any operation
 whose name does not start with a read verb. Clients created by a check, by the training package at
 import time or by a library all go through a Session, so none of them can write.
+
+botocore is patched when it is imported, not before: a probe whose checks never touch AWS never pays
+for importing it.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.abc
+import importlib.machinery
+import sys
 import threading
 import weakref
+from types import ModuleType
 from typing import Any
 
 READ_PREFIXES = ("Get", "Head", "List", "Describe")
+_TARGET = "botocore.session"
 
 
 class WriteRefused(PermissionError):
     """Raised inside botocore instead of sending a non-read request."""
 
 
+class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds botocore.session with the other finders and patches it right after it executes."""
+
+    def __init__(self, guard: ReadOnlyGuard) -> None:
+        self.guard = guard
+        self.real: importlib.abc.Loader | None = None
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != _TARGET:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                self.real, spec.loader = spec.loader, self
+                return spec
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        assert self.real is not None
+        return self.real.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.real is not None
+        self.real.exec_module(module)
+        self.guard._patch(module)
+
+
 class ReadOnlyGuard:
     def __init__(self) -> None:
         self.refused: list[str] = []
         self._lock = threading.Lock()
-        self._restore: Any = None
+        self._restore: tuple[Any, Any] | None = None
+        self._finder: _PatchOnImport | None = None
         self._sessions: list[weakref.ref[Any]] = []
 
     def _before_call(self, model: Any, **_: Any) -> None:
@@ -35,14 +72,13 @@ class ReadOnlyGuard:
             self.refused.append(operation)
         raise WriteRefused(f"preflight is read-only: refused {operation} before sending it")
 
-    def __enter__(self) -> ReadOnlyGuard:
-        if importlib.util.find_spec("botocore") is None:
-            return self
-        import sys
+    def _watch(self, session: Any) -> None:
+        session.register("before-call", self._before_call)
+        with self._lock:
+            self._sessions.append(weakref.ref(session))
 
-        import botocore.session
-
-        session_class = botocore.session.Session
+    def _patch(self, botocore_session: ModuleType) -> None:
+        session_class = botocore_session.Session
         original_init = session_class.__init__
         guard = self
 
@@ -50,19 +86,24 @@ class ReadOnlyGuard:
             original_init(session, *args, **kwargs)
             guard._watch(session)
 
-        session_class.__init__ = guarded_init  # type: ignore[method-assign]
+        session_class.__init__ = guarded_init
         self._restore = (session_class, original_init)
         boto3 = sys.modules.get("boto3")
         if boto3 is not None and getattr(boto3, "DEFAULT_SESSION", None) is not None:
             self._watch(boto3.DEFAULT_SESSION._session)
+
+    def __enter__(self) -> ReadOnlyGuard:
+        if _TARGET in sys.modules:
+            self._patch(sys.modules[_TARGET])
+        else:
+            self._finder = _PatchOnImport(self)
+            sys.meta_path.insert(0, self._finder)
         return self
 
-    def _watch(self, session: Any) -> None:
-        session.register("before-call", self._before_call)
-        with self._lock:
-            self._sessions.append(weakref.ref(session))
-
     def __exit__(self, *exc: object) -> None:
+        if self._finder is not None and self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        self._finder = None
         if self._restore is not None:
             session_class, original_init = self._restore
             session_class.__init__ = original_init

@@ -61,8 +61,16 @@ def skipped(message: str) -> Outcome:
 
 @dataclass(frozen=True)
 class Context:
-    """What every check may read: the resolved config, the environment and the base directory."""
+    """What every check may read: the resolved config, the environment, the base directory, and the
+    probe's one AWS session."""
 
     config: Any  # preflight.config.Config; Any keeps this module free of imports
     environ: dict[str, str]
     base_dir: str
+    aws: Any = field(default_factory=lambda: _shared_session())
+
+
+def _shared_session() -> Any:
+    from preflight.aws.clients import SharedSession
+
+    return SharedSession()

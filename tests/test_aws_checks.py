@@ -56,3 +56,33 @@ def test_guard_refuses_writes_and_bucket_stays_empty(s3, aws_env):
     assert s3.list_objects_v2(Bucket="guarded").get("KeyCount") == 0
     # The guard is gone once the probe ends, also from sessions made while it was active.
     boto3.client("s3", region_name="us-east-1").put_object(Bucket="guarded", Key="after", Body=b"1")
+
+
+GUARD_BEFORE_IMPORT = """
+import sys
+from preflight.guard import ReadOnlyGuard, WriteRefused
+assert "botocore" not in sys.modules
+with ReadOnlyGuard() as guard:
+    import boto3  # first imported while the guard is active
+    client = boto3.client("s3", region_name="us-east-1")
+    client.list_buckets()
+    try:
+        client.create_bucket(Bucket="never")
+    except WriteRefused:
+        pass
+print(guard.refused, [b["Name"] for b in client.list_buckets()["Buckets"]])
+"""
+
+
+def test_guard_patches_botocore_imported_during_the_probe(aws_env):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-c", GUARD_BEFORE_IMPORT], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    refused, buckets = out.stdout.strip().split("] ")
+    assert refused == "['s3:CreateBucket'" and "never" not in buckets

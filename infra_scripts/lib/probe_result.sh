@@ -15,6 +15,7 @@ probe_result() {
       fail 6 "readiness artifact missing or corrupt: $(<"$ARTIFACT_DIR/logs/unframe.err") (probe exit $rc)"
     fi
   fi
+  [[ -s "$ARTIFACT_DIR/logs/unframe.err" ]] || rm -f "$ARTIFACT_DIR/logs/unframe.err"
   if ((rc != 0 && rc != 1)); then
     fail 5 "probe step exited $rc"
   fi

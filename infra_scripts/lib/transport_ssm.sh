@@ -13,7 +13,8 @@ transport_ssm_py() {
 
 transport_up() {
   local rc=0
-  TS_PAIRS="$ARTIFACT_DIR/scripts/config.pairs"
+  # The step environment may hold PASS_ENV values: a private temp file, removed at teardown.
+  TS_PAIRS="$(umask 077 && mktemp)"
   config_step_env >"$TS_PAIRS"
   if [[ -n "$FLAG_INSTANCE_ID" ]]; then
     TS_INSTANCE="$FLAG_INSTANCE_ID" TS_ATTACHED=1
@@ -51,6 +52,7 @@ transport_ssm_project() {
 # transport_down — terminate every instance of this run (by id and by RunId tag) and confirm it.
 transport_down() {
   local -a ids=()
+  [[ -n "$TS_PAIRS" ]] && rm -f "$TS_PAIRS"
   [[ -n "$TS_INSTANCE" ]] && ids=(--instance-id "$TS_INSTANCE")
   if ((TS_ATTACHED)); then
     log "transport ssm: leaving attached instance $TS_INSTANCE running"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,3 +28,24 @@ def backoff(deadline: float, start: float = 1.0, cap: float = 5.0) -> Iterator[f
         yield left
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(cap, delay * 1.6)
+
+
+class SharedSession:
+    """One boto3 session per probe, created on first use.
+
+    A new session reloads botocore's service models (~0.15 s of CPU per client); checks running
+    concurrently would spend that in parallel under the GIL. Sessions are not thread-safe, so client
+    creation is serialized; the clients themselves are safe to use from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def client(self, service: str, region: str, config: Any = None) -> Any:
+        with self._lock:
+            if self._session is None:
+                import boto3
+
+                self._session = boto3.session.Session()
+            return self._session.client(service, region_name=region, config=config)

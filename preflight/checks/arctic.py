@@ -87,6 +87,8 @@ def _remedy(ctx: Context) -> str:
 
 
 def check_library(ctx: Context, deadline_s: float) -> Outcome:
+    if not ctx.config.text("ARCTICDB_URI"):
+        return skipped("ARCTICDB_URI is empty")
     try:
         lib = open_library(ctx, deadline_s)
     except StoreError as exc:
@@ -143,6 +145,8 @@ def last_index_values(lib: Any, symbols: list[str]) -> dict[str, datetime | str]
 
 
 def check_freshness(ctx: Context, deadline_s: float) -> Outcome:
+    if not ctx.config.text("ARCTICDB_URI"):
+        return skipped("ARCTICDB_URI is empty")
     try:
         lib = open_library(ctx, deadline_s)
     except StoreError as exc:
@@ -165,7 +169,9 @@ def check_freshness(ctx: Context, deadline_s: float) -> Outcome:
         parts += [f"{s}: missing" for s, why in unusable.items() if why == "missing"][:_SHOWN]
         return failed(f"{len(stale)} stale (max {limit}), {list(unusable.values()).count('missing')} missing "
                       f"of {len(symbols)}: " + "; ".join(parts),
-                      "rerun the data ingestion for these symbols before training",
+                      "rerun the data ingestion for " + ", ".join((list(stale) + [s for s, why in unusable.items()
+                                                                   if why == "missing"])[:_SHOWN])
+                      + " before training",
                       stale=dict(list(stale.items())[:50]), unusable=dict(list(unusable.items())[:50]))
     if unusable:
         return warned(f"{len(unusable)} symbols have no datetime index; freshness not checked for them",

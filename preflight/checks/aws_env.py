@@ -21,13 +21,12 @@ def check_env(ctx: Context) -> Outcome:
 
 
 def _s3_client(ctx: Context, deadline_s: float) -> Any:
-    import boto3
     from botocore.config import Config as BotoConfig
 
     timeout = max(1.0, min(5.0, deadline_s / 4))
     config = BotoConfig(connect_timeout=timeout, read_timeout=timeout,
                         retries={"max_attempts": 2, "mode": "standard"})
-    return boto3.session.Session(region_name=ctx.config.text("AWS_REGION")).client("s3", config=config)
+    return ctx.aws.client("s3", ctx.config.text("AWS_REGION"), config)
 
 
 def _describe(exc: Exception, what: str) -> str:
