@@ -94,7 +94,8 @@ def test_probe_reads_pass_and_writes_are_denied(enforcing, tmp_path: Path, monke
     for key, value in nobody.items():  # enforcement is really on: no policy, no read
         monkeypatch.setenv(key, value)
     nobody_ctx = make_context(tmp_path, dict(nobody), PREFLIGHT_S3_BUCKETS=BUCKET)  # its own AWS session
-    assert check_s3(nobody_ctx, 10).status == "fail"
+    refused = check_s3(nobody_ctx, 10)
+    assert refused.status == "fail" and "403 access denied" in refused.message
     for key, value in host.items():
         monkeypatch.setenv(key, value)
     assert host_s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == objects_before

@@ -78,6 +78,18 @@ PY
   [[ "$output" == *"CL: last row"* ]]
 }
 
+@test "bootstrap clones REPO_URL at REPO_REF" {
+  local origin="$BATS_TEST_TMPDIR/origin"
+  cp -a "$REPO/examples/predictor" "$origin"
+  git -C "$origin" init -q -b release
+  git -C "$origin" -c user.email=t@example.com -c user.name=t add -A
+  git -C "$origin" -c user.email=t@example.com -c user.name=t commit -qm init
+  run env REPO_URL="file://$origin" REPO_REF=release "$REPO/infra_scripts/spot_train.sh" --preflight-only \
+    --run-id e2e-clone </dev/null
+  [ "$status" -eq 0 ]
+  grep -q "cloning file://$origin at release" "$REPO/artifacts/preflight/e2e-clone/logs/bootstrap.log"
+}
+
 @test "failing bootstrap: exit 5, named step and its log tail" {
   run env REPO_DIR=/nonexistent/project "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-boot
   [ "$status" -eq 5 ]
