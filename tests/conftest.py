@@ -78,15 +78,18 @@ def aws_env_module(moto_endpoint: str) -> Iterator[dict[str, str]]:
             os.environ[key] = value
 
 
-@pytest.fixture(scope="module")
-def local_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repository for running spot_train.sh without touching the real checkout."""
+def copy_repo(dest: Path) -> Path:
+    """What spot_train.sh needs, copied, so a test run never writes into the real checkout."""
     import shutil
 
-    repo = tmp_path_factory.mktemp("local-repo")
     for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
-        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo / name)
-    return repo
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def local_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_repo(tmp_path_factory.mktemp("local-repo"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import FAKE_AWS, ROOT
+from tests.conftest import FAKE_AWS, ROOT, copy_repo
 
 # The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -32,9 +32,7 @@ def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="training-data")
-    repo = tmp_path_factory.mktemp("repo")
-    for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
-        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo / name)
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
     store = repo / ".preflight" / "demo-store"
     subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--uri", f"lmdb://{store}"],
                    cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True, capture_output=True)

@@ -39,3 +39,10 @@ config_step_env() {
   done
   return 0
 }
+
+# config_project_dir — REPO_DIR as an absolute path (relative paths are relative to the repo root).
+config_project_dir() {
+  local dir="${CFG[REPO_DIR]}"
+  [[ "$dir" == /* ]] || dir="$ROOT/$dir"
+  printf '%s' "$dir"
+}

@@ -27,7 +27,7 @@ transport_run() {
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME="$TL_HOST/home" LANG=C.UTF-8 \
     PF_STEP="$step" PF_HOST_DIR="$TL_HOST" PF_IMAGE_DIR="$TL_IMAGE" PF_PYTHON="$TL_PYTHON" \
-    PF_TOOL_SRC="$ROOT" PF_PROJECT_SRC="$(transport_local_project)" \
+    PF_TOOL_SRC="$ROOT" PF_PROJECT_SRC="$(config_project_dir)" \
     PREFLIGHT_BASE_DIR="$ROOT" PREFLIGHT_RUN_ID="$RUN_ID" PREFLIGHT_MODE="$MODE" \
     "${config_env[@]}" bash "$script" </dev/null &
   pid=$!
@@ -40,12 +40,6 @@ transport_run() {
 # transport_fetch_artifact — print the artifact file the probe wrote on the host.
 transport_fetch_artifact() {
   cat "$TL_HOST/preflight-readiness.json"
-}
-
-transport_local_project() {
-  local dir="${CFG[REPO_DIR]}"
-  [[ "$dir" == /* ]] || dir="$ROOT/$dir"
-  printf '%s' "$dir"
 }
 
 # transport_down — stop whatever still runs in the sandbox, then remove it unless --keep.

@@ -34,19 +34,13 @@ transport_run() {
   local step="$1" script="$2" timeout="$3"
   transport_ssm_py run-step --instance-id "$TS_INSTANCE" --env-file "$TS_PAIRS" --script "$script" \
     --step "$step" --run-id "$RUN_ID" --mode "$MODE" --timeout "$timeout" --tool-root "$ROOT" \
-    --project-dir "$(transport_ssm_project)"
+    --project-dir "$(config_project_dir)"
 }
 
 # transport_fetch_artifact — a short second command that prints the artifact file (under 16 KB,
 # so it fits SSM's 24,000-character output even when the probe's own output was cut).
 transport_fetch_artifact() {
   transport_run fetch "$ROOT/infra_scripts/remote/fetch.sh" 60
-}
-
-transport_ssm_project() {
-  local dir="${CFG[REPO_DIR]}"
-  [[ "$dir" == /* ]] || dir="$ROOT/$dir"
-  printf '%s' "$dir"
 }
 
 # transport_down — terminate every instance of this run (by id and by RunId tag) and confirm it.
