@@ -63,12 +63,6 @@ def _base_dir() -> str:
     return os.environ.get("PREFLIGHT_BASE_DIR") or os.getcwd()
 
 
-def _resolve_lmdb(uri: str) -> str:
-    if uri.startswith("lmdb://") and not Path(uri[len("lmdb://"):]).is_absolute():
-        return "lmdb://" + str(Path(_base_dir()) / uri[len("lmdb://"):])
-    return uri
-
-
 def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     from preflight import artifact as art
     from preflight.checks import build_checks, validate_check_timeouts
@@ -133,6 +127,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
+    from preflight.checks.arctic import resolve_lmdb
     from preflight.demo import seed
     from preflight.durations import parse_duration
 
@@ -144,7 +139,7 @@ def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
         except ValueError as exc:
             print(f"preflight demo-seed: --stale {item}: {exc}", file=sys.stderr)
             return USAGE
-    uri = _resolve_lmdb(args.uri or config.text("ARCTICDB_URI"))
+    uri = resolve_lmdb(args.uri or config.text("ARCTICDB_URI"), _base_dir())
     symbols = seed(uri, config.text("ARCTICDB_LIBRARY"), args.rows, stale)
     print(f"seeded {len(symbols)} symbols into library {config.text('ARCTICDB_LIBRARY')} at {uri}")
     return 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 DEMO_SYMBOLS = ("ES", "NQ", "CL", "GC", "ZN", "6E", "BTC", "ETH")
 
 
@@ -13,8 +11,10 @@ def seed(uri: str, library: str, rows: int, stale: dict[str, float]) -> list[str
     import pandas as pd
     from arcticdb import Arctic
 
+    from preflight.checks.arctic import lmdb_path
+
     if uri.startswith("lmdb://"):
-        Path(uri[len("lmdb://"):].split("?")[0]).mkdir(parents=True, exist_ok=True)
+        lmdb_path(uri, ".").mkdir(parents=True, exist_ok=True)
     lib = Arctic(uri).get_library(library, create_if_missing=True)
     now = pd.Timestamp.now(tz="UTC").floor("min").tz_localize(None)
     written = []

@@ -8,8 +8,12 @@ unreachable, 5 launch/step problem, 124 step timed out.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from preflight.config import Config
 
 
 def read_pairs(path: Path) -> dict[str, str]:
@@ -26,17 +30,16 @@ def cmd_launch(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
     from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, launch
 
-    cfg = read_pairs(args.env_file)
-    split = lambda key: [x.strip() for x in cfg.get(key, "").split(",") if x.strip()]  # noqa: E731
+    cfg = Config(read_pairs(args.env_file), str(args.env_file))
     tags = {"Name": f"spot-preflight-{args.run_id}", "Project": "spot-preflight", "RunId": args.run_id,
-            "Mode": args.mode, "Owner": cfg.get("EC2_OWNER") or "unknown"}
-    spec = LaunchSpec(ami=cfg["EC2_AMI_ID"], instance_types=split("EC2_INSTANCE_TYPES"),
-                      subnets=split("EC2_SUBNET_IDS"), security_groups=split("EC2_SECURITY_GROUP_IDS"),
-                      instance_profile=cfg["EC2_INSTANCE_PROFILE"], root_volume_gb=int(cfg["EC2_ROOT_VOLUME_GB"]),
-                      max_runtime_s=int(cfg["MAX_RUNTIME_SECONDS"]), spot_max_price=cfg.get("SPOT_MAX_PRICE", ""),
+            "Mode": args.mode, "Owner": cfg.text("EC2_OWNER") or "unknown"}
+    spec = LaunchSpec(ami=cfg.text("EC2_AMI_ID"), instance_types=cfg.list("EC2_INSTANCE_TYPES"),
+                      subnets=cfg.list("EC2_SUBNET_IDS"), security_groups=cfg.list("EC2_SECURITY_GROUP_IDS"),
+                      instance_profile=cfg.text("EC2_INSTANCE_PROFILE"), root_volume_gb=cfg.int("EC2_ROOT_VOLUME_GB"),
+                      max_runtime_s=cfg.int("MAX_RUNTIME_SECONDS"), spot_max_price=cfg.text("SPOT_MAX_PRICE"),
                       tags=tags)
     try:
-        instance_id, _itype, _subnet = launch(client("ec2", cfg["AWS_REGION"]), spec, say=_say)
+        instance_id, _itype, _subnet = launch(client("ec2", cfg.text("AWS_REGION")), spec, say=_say)
     except NoCapacity as exc:
         _say(f"launch: {exc}")
         return 3
@@ -104,28 +107,29 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sfn_report(args: argparse.Namespace) -> int:
-    import os
-
+def _sfn(region: str) -> tuple[Any, str]:
+    """The Step Functions client and the task token; the token only ever travels in the environment."""
     from preflight.aws.clients import client
-    from preflight.aws.sfn_report import report
 
     token = os.environ.get("SFN_TASK_TOKEN", "")
     if not token:
         _say("sfn: SFN_TASK_TOKEN is empty; nothing to report")
-        return 2
-    report(client("stepfunctions", args.region), token, args.exit_code, args.summary)
+        raise SystemExit(2)
+    return client("stepfunctions", region), token
+
+
+def cmd_sfn_report(args: argparse.Namespace) -> int:
+    from preflight.aws.sfn_report import report
+
+    report(*_sfn(args.region), args.exit_code, args.summary)
     _say(f"sfn: reported exit {args.exit_code} to Step Functions")
     return 0
 
 
 def cmd_sfn_heartbeat(args: argparse.Namespace) -> int:
-    import os
-
-    from preflight.aws.clients import client
     from preflight.aws.sfn_report import heartbeat
 
-    heartbeat(client("stepfunctions", args.region), os.environ.get("SFN_TASK_TOKEN", ""))
+    heartbeat(*_sfn(args.region))
     return 0
 
 

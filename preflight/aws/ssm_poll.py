@@ -11,8 +11,6 @@ from preflight.aws.clients import backoff, error_code
 
 TERMINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut",
             "ExecutionTimedOut", "InvalidPlatform", "AccessDenied"}
-# SSM keeps only this much of stdout in GetCommandInvocation.
-SSM_STDOUT_LIMIT = 24000
 INVOCATION_GRACE_S = 15.0
 
 

@@ -30,6 +30,19 @@ def redact_uri(uri: str) -> str:
     return re.sub(r"((?:access|secret|aws_session_token)=)[^&]*", r"\1***", uri)
 
 
+def lmdb_path(uri: str, base_dir: str) -> Path:
+    """The store directory of an lmdb:// URI; a relative path is relative to base_dir."""
+    path = Path(uri[len("lmdb://"):].split("?")[0])
+    return path if path.is_absolute() else Path(base_dir) / path
+
+
+def resolve_lmdb(uri: str, base_dir: str) -> str:
+    """`uri` with a relative lmdb:// path made absolute; other URIs unchanged."""
+    if not uri.startswith("lmdb://"):
+        return uri
+    return "lmdb://" + str(lmdb_path(uri, base_dir)) + (uri[uri.index("?"):] if "?" in uri else "")
+
+
 def _s3_endpoint(uri: str) -> tuple[str, int] | None:
     match = _S3_URI.match(uri)
     if not match:
@@ -52,11 +65,10 @@ def open_library(ctx: Context, deadline_s: float) -> Any:
     uri = ctx.config.text("ARCTICDB_URI")
     name = ctx.config.text("ARCTICDB_LIBRARY")
     if uri.startswith("lmdb://"):
-        path = Path(uri[len("lmdb://"):].split("?")[0])
-        path = path if path.is_absolute() else Path(ctx.base_dir) / path
+        path = lmdb_path(uri, ctx.base_dir)
         if not path.is_dir():  # Arctic("lmdb://...") would create it; a missing store must stay missing
             raise StoreError(f"LMDB store {path} does not exist")
-        uri = "lmdb://" + str(path) + (uri[uri.index("?"):] if "?" in uri else "")
+        uri = resolve_lmdb(uri, ctx.base_dir)
     elif uri.startswith(("s3://", "s3s://")):
         endpoint = _s3_endpoint(uri)
         if endpoint and (problem := _reachable(*endpoint, timeout=max(0.5, deadline_s / 5))):
