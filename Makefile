@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 ASL_STAMP := $(VENV)/.asl-validator-installed
+# The probe runs on the training host's Python, as old as 3.9 (Amazon Linux 2023): tests run it there too.
+PY39 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9.*/bin/python3.9) $(shell command -v python3.9 2>/dev/null))
+PY39_STAMP := .venv39/.probe-requirements-installed
 ASL := infra_scripts/stepfunctions/weekly_training.asl.json
 BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/remote/*.sh
 BASH_LIBS := infra_scripts/lib/*.sh
@@ -39,7 +42,13 @@ lint: $(DEV_STAMP) $(ASL_STAMP)
 	$(VENV)/bin/cfn-lint infra_scripts/cfn/*.yaml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/asl/node_modules/.bin/asl-validator --json-path $(ASL)
 
-pytest: $(DEV_STAMP)
+$(PY39_STAMP): preflight/probe-requirements.txt
+	@if [ -n "$(PY39)" ]; then \
+	  $(PY39) -m venv .venv39 && .venv39/bin/python -m pip install --disable-pip-version-check --quiet \
+	    jsonschema PyYAML packaging && touch $@; \
+	else echo "no python3.9 found: the Python 3.9 probe test will be skipped"; fi
+
+pytest: $(DEV_STAMP) $(PY39_STAMP)
 	$(PY) -m pytest tests
 
 bats: $(DEV_STAMP)
@@ -54,4 +63,4 @@ bench-smoke: $(DEV_STAMP)
 	$(PY) bench/run.py --smoke
 
 clean:
-	rm -rf .preflight artifacts $(VENV)
+	rm -rf .preflight artifacts $(VENV) .venv39

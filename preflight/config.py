@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.durations import parse_duration
-from preflight.keys import KEYS, REQUIRED_BY_TRANSPORT, STEP_TIMEOUT_KEYS
+from preflight.keys import BUDGET_KEY_OF_STEP, KEYS, REQUIRED_BY_TRANSPORT
 
 _KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # `$(`, `${`, `$NAME` and backticks look like shell; rejecting them keeps the file plain data.
@@ -144,6 +144,9 @@ def load(path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, 
         if key not in KEYS:
             raise ConfigError(f"override: unknown key {key}")
         values[key], origins[key] = value, "command-line flag"
+    if not values["AWS_REGION"]:
+        # Under SSM Run Command (the Step Functions path) the agent names its region in the environment.
+        values["AWS_REGION"] = environ.get("AWS_SSM_REGION_NAME") or "us-east-1"
     for key, value in values.items():
         if _SHELLISH.search(value) and origins[key] != str(path):
             raise ConfigError(f"{origins[key]}: {key}: shell syntax is not allowed in config values")
@@ -157,10 +160,19 @@ def validate_for_run(config: Config) -> None:
     missing = [key for key in REQUIRED_BY_TRANSPORT[transport] if not config.text(key)]
     if missing:
         raise ConfigError(f"{config.source}: transport {transport} needs {', '.join(missing)}")
-    budget = config.int("RUN_BUDGET_SECONDS")
-    for key in STEP_TIMEOUT_KEYS:
-        if not 0 < config.int(key) < budget:
-            raise ConfigError(f"{config.source}: {key}={config.int(key)} must be > 0 and below "
-                              f"RUN_BUDGET_SECONDS={budget} (every deadline nests inside the one around it)")
+    for key, budget_keys in BUDGET_KEY_OF_STEP.items():
+        for budget_key in budget_keys:
+            if not 0 < config.int(key) < config.int(budget_key):
+                raise ConfigError(f"{config.source}: {key}={config.int(key)} must be > 0 and below "
+                                  f"{budget_key}={config.int(budget_key)} (every deadline nests inside the one "
+                                  "around it)")
+    if transport == "ssm":
+        # The watchdog powers the host off at MAX_RUNTIME_SECONDS: it must outlast the longest healthy run
+        # (its budget plus teardown), or it kills a training that was about to finish.
+        longest = max(config.int("RUN_BUDGET_SECONDS"), config.int("TRAIN_RUN_BUDGET_SECONDS")) + \
+            config.int("TEARDOWN_TIMEOUT_SECONDS")
+        if config.int("MAX_RUNTIME_SECONDS") <= longest:
+            raise ConfigError(f"{config.source}: MAX_RUNTIME_SECONDS={config.int('MAX_RUNTIME_SECONDS')} must exceed "
+                              f"the longest run budget plus TEARDOWN_TIMEOUT_SECONDS ({longest})")
     if config.float("PROBE_DEADLINE_SECONDS") >= config.int("PROBE_TIMEOUT_SECONDS"):
         raise ConfigError(f"{config.source}: PROBE_DEADLINE_SECONDS must be below PROBE_TIMEOUT_SECONDS")

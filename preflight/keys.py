@@ -22,6 +22,8 @@ KEYS: dict[str, Key] = {
     "PROJECT_NAME": Key("predictor", "str"),
     "TRANSPORT": Key("local", "choice:local|ssm"),
     "RUN_BUDGET_SECONDS": Key("1800", "int"),
+    "TRAIN_RUN_BUDGET_SECONDS": Key("3600", "int"),
+    "TEARDOWN_TIMEOUT_SECONDS": Key("180", "int"),
     "BOOTSTRAP_TIMEOUT_SECONDS": Key("300", "int"),
     "DEPS_TIMEOUT_SECONDS": Key("600", "int"),
     "PROBE_TIMEOUT_SECONDS": Key("180", "int"),
@@ -36,9 +38,9 @@ KEYS: dict[str, Key] = {
     "SMOKE_CMD": Key("python -m predictor.cli smoke", "str"),
     "TRAIN_CMD": Key("python -m predictor.cli train", "str"),
     "PASS_ENV": Key("", "list"),
-    "AWS_REGION": Key("us-east-1", "str"),
+    "AWS_REGION": Key("", "str"),
     "REQUIRE_PREFLIGHT": Key("", "str"),
-    "PREFLIGHT_MAX_AGE": Key("24h", "duration"),
+    "PREFLIGHT_MAX_AGE": Key("36h", "duration"),
     # --- probe -------------------------------------------------------------------------------
     "PREFLIGHT_IMPORTS": Key("predictor,predictor_shared", "list", True),
     "PREFLIGHT_IMPORT_NAMES": Key("predictor.train:main,predictor_shared.features:build_features", "list", True),
@@ -55,7 +57,7 @@ KEYS: dict[str, Key] = {
     "SKYPILOT_CHECK": Key("off", "mode", True),
     "WANDB_CHECK": Key("off", "mode", True),
     "WANDB_VERIFY_ONLINE": Key("false", "bool", True),
-    "MIN_PYTHON": Key("3.10", "str", True),
+    "MIN_PYTHON": Key("3.9", "str", True),
     "MIN_FREE_DISK_GB": Key("1", "float", True),
     "MIN_MEMORY_GB": Key("0.5", "float", True),
     "GPU_CHECK": Key("off", "mode", True),
@@ -72,10 +74,11 @@ KEYS: dict[str, Key] = {
     "EC2_ROOT_VOLUME_GB": Key("50", "int"),
     "EC2_OWNER": Key("", "str"),
     "SPOT_MAX_PRICE": Key("", "str"),
-    "MAX_RUNTIME_SECONDS": Key("3600", "int"),
+    "MAX_RUNTIME_SECONDS": Key("4200", "int"),
     "SSM_ONLINE_TIMEOUT_SECONDS": Key("600", "int"),
     "SSM_DELIVERY_TIMEOUT_SECONDS": Key("120", "int"),
     "SSM_OUTPUT_S3_BUCKET": Key("", "str"),
+    "SSM_CLOUDWATCH_LOG_GROUP": Key("", "str"),
     "REMOTE_WORK_DIR": Key("/opt/spot-preflight", "str"),
 }
 
@@ -85,10 +88,11 @@ REQUIRED_BY_TRANSPORT: dict[str, tuple[str, ...]] = {
     "ssm": ("EC2_AMI_ID", "EC2_INSTANCE_TYPES", "EC2_SUBNET_IDS", "EC2_INSTANCE_PROFILE", "AWS_REGION"),
 }
 
-STEP_TIMEOUT_KEYS = (
-    "BOOTSTRAP_TIMEOUT_SECONDS",
-    "DEPS_TIMEOUT_SECONDS",
-    "PROBE_TIMEOUT_SECONDS",
-    "SMOKE_TIMEOUT_SECONDS",
-    "TRAIN_TIMEOUT_SECONDS",
-)
+# Which whole-run budget each step must fit in: preflight-only runs three steps, training runs five.
+BUDGET_KEY_OF_STEP = {
+    "BOOTSTRAP_TIMEOUT_SECONDS": ("RUN_BUDGET_SECONDS", "TRAIN_RUN_BUDGET_SECONDS"),
+    "DEPS_TIMEOUT_SECONDS": ("RUN_BUDGET_SECONDS", "TRAIN_RUN_BUDGET_SECONDS"),
+    "PROBE_TIMEOUT_SECONDS": ("RUN_BUDGET_SECONDS", "TRAIN_RUN_BUDGET_SECONDS"),
+    "SMOKE_TIMEOUT_SECONDS": ("TRAIN_RUN_BUDGET_SECONDS",),
+    "TRAIN_TIMEOUT_SECONDS": ("TRAIN_RUN_BUDGET_SECONDS",),
+}

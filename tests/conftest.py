@@ -39,6 +39,10 @@ class MotoHarness:
         self.proc.stdin.flush()
         assert self.proc.stdout.readline().strip() == "OK"
 
+    def reset(self) -> None:
+        """Every emulator setting back to its default (the real-AWS-like baseline)."""
+        self.configure(reset=True)
+
     def stop(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.close()
@@ -133,3 +137,24 @@ def run_cli(tmp_path: Path):
                               capture_output=True, text=True, timeout=120)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket."""
+    import boto3
+
+    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_harness.endpoint)
+    os.environ.update(env)
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24")["Subnet"]["SubnetId"] for i in range(3)]
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
+    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="training-data")
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
+    store = repo / ".preflight" / "demo-store"
+    subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--uri", f"lmdb://{store}"],
+                   cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True, capture_output=True)
+    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store}

@@ -2,78 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.conftest import FAKE_AWS, ROOT, copy_repo
-
-# The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
-BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
-SLOW_PYTHON = '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep {seconds} &\nwait\n'
-
-
-@pytest.fixture(scope="session")
-def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket."""
-    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_harness.endpoint)
-    os.environ.update(env)
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24")["Subnet"]["SubnetId"] for i in range(3)]
-    iam = boto3.client("iam", region_name="us-east-1")
-    iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
-    ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="training-data")
-    repo = copy_repo(tmp_path_factory.mktemp("repo"))
-    store = repo / ".preflight" / "demo-store"
-    subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--uri", f"lmdb://{store}"],
-                   cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True, capture_output=True)
-    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store}
-
-
-def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFLIGHT_", "ARCTICDB_"))}
-    subnets = world["subnets"]
-    return {**base, **world["env"], "NO_COLOR": "1", "TRANSPORT": "ssm",
-            "EC2_AMI_ID": world["ami"], "EC2_INSTANCE_TYPES": "t3.micro,t3.small",
-            "EC2_SUBNET_IDS": f"{subnets[0]},{subnets[1]}", "EC2_INSTANCE_PROFILE": "spot-preflight-instance",
-            "EC2_OWNER": "tests", "SSM_ONLINE_TIMEOUT_SECONDS": "30", "MAX_RUNTIME_SECONDS": "900",
-            # A warm "AMI": the venv and pip cache are shared by every emulated instance of the session.
-            "REMOTE_WORK_DIR": str(ROOT / ".preflight" / "test-ssm-host"),
-            "ARCTICDB_URI": f"lmdb://{world['store']}", "PYTHON": BASE_PYTHON, "PREFLIGHT_S3_BUCKETS": "training-data",
-            "PASS_ENV": "AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED",
-            **overrides}
-
-
-def spot(world: dict, *args: str, timeout: float = 600, **overrides: str) -> subprocess.CompletedProcess[str]:
-    script = str(world["repo"] / "infra_scripts" / "spot_train.sh")
-    return subprocess.run([script, *args], env=ssm_env(world, **overrides), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def instances(run_id: str) -> dict[str, str]:
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    reply = ec2.describe_instances(Filters=[{"Name": "tag:RunId", "Values": [run_id]}])
-    return {i["InstanceId"]: i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]}
-
-
-def all_objects() -> dict[str, list[str]]:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    return {b["Name"]: [o["Key"] for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
-            for b in s3.list_buckets()["Buckets"]}
+from tests.conftest import ROOT
+from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, spot, ssm_env
 
 
 @pytest.fixture(autouse=True)
 def default_emulator(moto_harness):
-    moto_harness.configure(online_delay_s=0.3, never_online=False, missing_invocation_polls=0, capacity_errors={})
+    moto_harness.reset()
+    yield
+    assert live_instances() == {}, "an ssm path left an instance pending or running"
 
 
 def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
@@ -90,7 +36,7 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
 
 
 def test_capacity_fallback_third_candidate_launches(world, moto_harness):
-    moto_harness.configure(capacity_errors={"t3.micro": "InsufficientInstanceCapacity"})
+    moto_harness.configure(launch_errors={"t3.micro": "InsufficientInstanceCapacity"})
     out = spot(world, "--preflight-only", "--run-id", "ssm-capacity")
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stderr.count("InsufficientInstanceCapacity, trying the next candidate") == 2
@@ -101,7 +47,7 @@ def test_capacity_fallback_third_candidate_launches(world, moto_harness):
 
 
 def test_all_candidates_out_of_capacity_exit_3_nothing_running(world, moto_harness):
-    moto_harness.configure(capacity_errors={"t3.micro": "InsufficientInstanceCapacity",
+    moto_harness.configure(launch_errors={"t3.micro": "InsufficientInstanceCapacity",
                                             "t3.small": "SpotMaxPriceTooLow"})
     out = spot(world, "--preflight-only", "--run-id", "ssm-nocap")
     assert out.returncode == 3

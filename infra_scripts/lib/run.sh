@@ -8,6 +8,8 @@ TRANSPORT_STARTED=""
 TRANSPORT_TARGET=""
 INSTANCE_SECONDS=0
 ESTIMATED_COST=""
+RUN_CLOCK=""
+RUN_BUDGET=0
 
 # run_start — the first write of a run; from here on every exit path runs run_cleanup.
 run_start() {
@@ -16,9 +18,20 @@ run_start() {
   mkdir -p "$ARTIFACT_DIR/logs" "$ARTIFACT_DIR/scripts"
   : >"$ARTIFACT_DIR/steps.tsv"
   RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  RUN_CLOCK="$(steps_now)"
+  RUN_BUDGET="${CFG[RUN_BUDGET_SECONDS]}"
+  [[ "$MODE" == preflight-only ]] || RUN_BUDGET="${CFG[TRAIN_RUN_BUDGET_SECONDS]}"
   trap run_cleanup EXIT # replaces sfn_early_exit: from here run_cleanup reports
   trap 'EXIT_REASON="interrupted (SIGINT)"; exit 130' INT
   trap 'EXIT_REASON="interrupted (SIGTERM)"; exit 143' TERM
+}
+
+# run_budget_cap SECONDS — SECONDS, or what is left of the run budget if that is less (0: spent).
+# The whole run must end before SSM's executionTimeout, where the agent SIGKILLs it: no trap runs.
+run_budget_cap() {
+  local want="$1"
+  awk -v want="$want" -v budget="$RUN_BUDGET" -v t0="$RUN_CLOCK" -v now="$(steps_now)" \
+    'BEGIN { left = int(budget - (now - t0)); if (left < 0) left = 0; print (want < left ? want : left) }'
 }
 
 # fail CODE REASON — leave the run with a reason; cleanup still runs.
@@ -28,26 +41,46 @@ fail() {
   exit "$1"
 }
 
-# run_cleanup — every action runs even if an earlier one fails; the original status is kept.
+# run_cleanup — every action runs even if an earlier one fails; the original status is kept, unless
+# the teardown was not confirmed: then the run exits 7 whatever else happened (an instance may be
+# running and costing money, which matters more than why the run ended).
 run_cleanup() {
-  local rc=$?
+  local rc=$? down=0
   set +e
   trap '' INT TERM
   steps_stop || log "cleanup: stopping the running step failed"
   if [[ -n "$TRANSPORT_STARTED" ]]; then
-    transport_down || log_fail "cleanup: transport_down failed — check for a leftover instance/sandbox"
+    transport_down || down=$?
+    if ((down == 7)); then
+      EXIT_REASON="teardown not confirmed (the run itself ended with exit $rc${EXIT_REASON:+: $EXIT_REASON})"
+      rc=7
+    elif ((down)); then
+      log_fail "cleanup: transport_down failed — check for a leftover sandbox"
+    fi
     INSTANCE_SECONDS="$(steps_elapsed "$TRANSPORT_STARTED")"
   fi
   run_record "$rc" || log "cleanup: writing run.json failed"
-  ln -sfn "$RUN_ID" "$ROOT/artifacts/preflight/latest" || log "cleanup: updating latest failed"
+  run_links "$rc"
   sfn_report "$rc" || log "cleanup: reporting to Step Functions failed"
   exit "$rc"
+}
+
+# run_links RC — `latest` follows every run; `latest-ready` only READY preflight-only runs, so that a
+# training attempt (or its retry) never moves the artifact the training gate reads.
+run_links() {
+  local rc="$1"
+  ln -sfn "$RUN_ID" "$ROOT/artifacts/preflight/latest" || log "cleanup: updating latest failed"
+  if [[ "$MODE" == preflight-only && "$rc" == 0 ]]; then
+    ln -sfn "$RUN_ID" "$ROOT/artifacts/preflight/latest-ready" || log "cleanup: updating latest-ready failed"
+  fi
+  return 0
 }
 
 run_status_word() {
   case "$1" in
     0) printf 'READY' ;;
     1) printf 'FAILED' ;;
+    7) printf 'TEARDOWN_UNCONFIRMED' ;;
     130 | 143) printf 'INTERRUPTED' ;;
     *) printf 'ERROR' ;;
   esac

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Step Functions callback (.waitForTaskToken): task success with the run's summary, or a typed
-# failure (Preflight.ChecksFailed, .NoCapacity, .Unreachable, .StepFailed, .ArtifactInvalid, .Usage),
+# failure (Preflight.ChecksFailed, .NoCapacity, .Unreachable, .StepFailed, .ArtifactInvalid, .Usage,
+# .TeardownUnconfirmed),
 # and a heartbeat while the run lasts. The token travels in the environment, not on a command line.
 
 RUN_SUMMARY=""
@@ -8,7 +9,7 @@ SFN_HEARTBEAT_PID=""
 
 sfn_py() {
   SFN_TASK_TOKEN="$FLAG_SFN_TOKEN" PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@" \
-    --region "${CFG[AWS_REGION]:-${AWS_REGION:-us-east-1}}"
+    --region "${CFG[AWS_REGION]:-${AWS_REGION:-${AWS_SSM_REGION_NAME:-us-east-1}}}"
 }
 
 sfn_report() {

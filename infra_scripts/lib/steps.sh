@@ -20,13 +20,16 @@ steps_stream() {
   tail -s 0.1 -n +1 -F --pid="$pid" "$log" 2>/dev/null | log_unframed | sed -u 's/^/  │ /' >&2
 }
 
-# run_step STEP TIMEOUT — runs remote/STEP.sh through the transport; returns the step's exit code.
+# run_step STEP TIMEOUT — runs remote/STEP.sh through the transport, for at most TIMEOUT seconds or
+# what is left of the run budget; returns the step's exit code.
 run_step() {
-  local step="$1" timeout="$2" started rc=0 tail_pid log="$ARTIFACT_DIR/logs/$1.log"
+  local step="$1" timeout started rc=0 tail_pid log="$ARTIFACT_DIR/logs/$1.log"
   [[ "$MODE" == preflight-only && ("$step" == smoke || "$step" == train) ]] &&
     die 5 "refusing to run $step in preflight-only mode"
+  timeout="$(run_budget_cap "$2")"
+  ((timeout > 0)) || fail 5 "run budget of ${RUN_BUDGET}s spent before the $step step"
   STEP_INDEX=$((STEP_INDEX + 1))
-  log "[$STEP_INDEX/$STEP_TOTAL] $step …"
+  log "[$STEP_INDEX/$STEP_TOTAL] $step …$( ((timeout < $2)) && printf ' (%ss left of the run budget)' "$timeout")"
   : >"$log"
   started="$(steps_now)"
   transport_run "$step" "$(steps_script "$step")" "$timeout" >"$log" 2>&1 &

@@ -20,13 +20,15 @@ transport_up() {
     TS_INSTANCE="$FLAG_INSTANCE_ID" TS_ATTACHED=1
     log "transport ssm: attaching to $TS_INSTANCE (it will not be terminated)"
   else
-    TS_INSTANCE="$(transport_ssm_py launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE")" || rc=$?
+    TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
+      "$PF_PY" -m preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE")" || rc=$?
     ((rc == 0 || rc == 3)) || rc=5
     ((rc == 0)) || fail "$rc" "could not launch a spot instance (see above)"
   fi
   TRANSPORT_TARGET="$TS_INSTANCE"
   transport_ssm_py wait-online --region "${CFG[AWS_REGION]}" --instance-id "$TS_INSTANCE" \
-    --timeout "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}" || fail 4 "instance $TS_INSTANCE never reachable over SSM"
+    --timeout "$(run_budget_cap "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}")" ||
+    fail 4 "instance $TS_INSTANCE never reachable over SSM"
 }
 
 # transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
@@ -43,7 +45,8 @@ transport_fetch_artifact() {
   transport_run fetch "$ROOT/infra_scripts/remote/fetch.sh" 60
 }
 
-# transport_down — terminate every instance of this run (by id and by RunId tag) and confirm it.
+# transport_down — terminate every instance of this run (by id and by RunId tag) and confirm it with a
+# describe; 7 when that confirmation never came (the caller exits 7).
 transport_down() {
   local -a ids=()
   [[ -n "$TS_PAIRS" ]] && rm -f "$TS_PAIRS"
@@ -54,8 +57,9 @@ transport_down() {
     log "transport ssm: kept $TS_INSTANCE; terminate it with:"
     log "  PYTHONPATH=$ROOT $PF_PY -m preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
   else
-    transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "${ids[@]}" ||
-      { log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"; return 1; }
+    transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "${ids[@]}" \
+      --deadline "${CFG[TEARDOWN_TIMEOUT_SECONDS]}" ||
+      { log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"; return 7; }
   fi
   transport_ssm_cost
 }

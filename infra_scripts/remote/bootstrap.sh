@@ -15,6 +15,12 @@ fi
 mkdir -p "$work/tool"
 cp -a "$PF_TOOL_SRC/preflight" "$work/tool/preflight"
 python_bin="${PF_PYTHON:-$PYTHON}"
+# The probe runs in this venv: Python 3.9 is the oldest it supports (Amazon Linux 2023's python3).
+py_version="$("$python_bin" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" ||
+  { echo "bootstrap: PYTHON=$python_bin does not run on this host" >&2; exit 1; }
+echo "bootstrap: interpreter $(command -v "$python_bin" || printf '%s' "$python_bin"), Python $py_version"
+"$python_bin" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
+  { echo "bootstrap: Python $py_version is below 3.9, the oldest the probe supports; set PYTHON to a newer interpreter" >&2; exit 1; }
 if [[ ! -x "$venv/bin/python" ]]; then
   echo "creating venv $venv with $python_bin"
   "$python_bin" -m venv "$venv"

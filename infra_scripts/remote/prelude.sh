@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Prelude shipped in front of every step script (what runs ON the instance).
 set -Eeuo pipefail
-# SSM Run Command reboots the host when a script exits 194; no step may ever do that by accident.
-trap 'rc=$?; if ((rc == 194)); then echo "step exited 194 (SSM reboot code); reporting 1" >&2; exit 1; fi' EXIT
+# The SSM agent reads some exit codes as its own (agent/plugins/pluginutil/pluginutil_unix.go,
+# runpluginutil.go): 194 reboots the host, 168 means Success, 137 means "I killed it at
+# executionTimeout" (TimedOut). A step's own 137 is a SIGKILLed child, most often the OOM killer:
+# report it as 86 so it reads as a kill, not a timeout.
+pf_exit_code() {
+  local rc="$1"
+  case "$rc" in
+    194 | 168) echo "step exited $rc (an SSM agent control code); reporting 1" >&2; exit 1 ;;
+    137) echo "step exited 137: a process was killed by SIGKILL (out of memory?); reporting 86" >&2; exit 86 ;;
+  esac
+}
+trap 'pf_exit_code "$?"' EXIT
 
 # The variables bootstrap exported for every later step: KEY=VALUE lines, read as data.
 pf_load_step_env() {

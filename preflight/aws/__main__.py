@@ -2,7 +2,8 @@
 
 Config arrives as the orchestrator's resolved KEY/VALUE pairs (NUL-separated file), so the bash and
 Python sides never parse workflow.env twice. Exit codes follow DESIGN.md: 3 no capacity, 4
-unreachable, 5 launch/step problem, 124 step timed out.
+unreachable, 5 launch/step problem (an account quota included), 7 teardown not confirmed,
+124 step timed out.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ def _say(text: str) -> None:
 
 def cmd_launch(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
-    from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, launch
+    from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, QuotaExceeded, launch
 
     cfg = Config(read_pairs(args.env_file), str(args.env_file))
     tags = {"Name": f"spot-preflight-{args.run_id}", "Project": "spot-preflight", "RunId": args.run_id,
@@ -43,6 +45,9 @@ def cmd_launch(args: argparse.Namespace) -> int:
     except NoCapacity as exc:
         _say(f"launch: {exc}")
         return 3
+    except QuotaExceeded as exc:
+        _say(f"launch: {exc}")
+        return 5
     except LaunchError as exc:
         _say(f"launch failed: {exc}")
         return 5
@@ -68,32 +73,55 @@ def cmd_run_step(args: argparse.Namespace) -> int:
     from preflight.aws.ssm_run import run_step
 
     cfg = read_pairs(args.env_file)
-    payload = None
-    if args.step == "bootstrap":
-        project = None if cfg.get("REPO_URL") else Path(args.project_dir)
-        payload = ssm_command.payload(Path(args.tool_root), project)
+    region, delivery_s = cfg["AWS_REGION"], int(cfg["SSM_DELIVERY_TIMEOUT_SECONDS"])
+    ssm, ec2 = client("ssm", region), client("ec2", region)
+    group = cfg.get("SSM_CLOUDWATCH_LOG_GROUP", "")
+    logs = client("logs", region) if group else None
+    common = {"work_dir": cfg["REMOTE_WORK_DIR"], "run_id": args.run_id}
     try:
-        text = ssm_command.build(step=args.step, script=args.script.read_text(), env=cfg,
-                                 work_dir=cfg["REMOTE_WORK_DIR"], run_id=args.run_id, mode=args.mode,
-                                 instance_id=args.instance_id, payload_b64=payload)
+        chunks: list[str] = []
+        if args.step == "bootstrap":
+            project = None if cfg.get("REPO_URL") else Path(args.project_dir)
+            chunks = ssm_command.payload_chunks(ssm_command.payload(Path(args.tool_root), project), **common)
+        text = ssm_command.build(step=args.step, script=args.script.read_text(), env=cfg, mode=args.mode,
+                                 instance_id=args.instance_id, unpack_payload=bool(chunks), **common)
     except ValueError as exc:
         _say(f"ssm: {exc}")
         return 5
-    return run_step(client("ssm", cfg["AWS_REGION"]), args.instance_id, text, step=args.step, run_id=args.run_id,
-                    timeout_s=args.timeout, delivery_s=int(cfg["SSM_DELIVERY_TIMEOUT_SECONDS"]),
-                    output_bucket=cfg.get("SSM_OUTPUT_S3_BUCKET", ""))
+    started = time.monotonic()
+
+    def left(cap: int) -> int:  # the payload pieces share the step's timeout with the step itself
+        return max(1, min(cap, int(args.timeout - (time.monotonic() - started))))
+
+    for number, chunk in enumerate(chunks, start=1):
+        rc = run_step(ssm, ec2, args.instance_id, chunk, step=f"payload-{number}-of-{len(chunks)}",
+                      run_id=args.run_id, timeout_s=left(60), delivery_s=delivery_s)
+        if rc != 0:
+            _say(f"ssm: sending the payload failed at piece {number} of {len(chunks)}")
+            return rc
+    return run_step(ssm, ec2, args.instance_id, text, step=args.step, run_id=args.run_id,
+                    timeout_s=left(args.timeout), delivery_s=delivery_s,
+                    output_bucket=cfg.get("SSM_OUTPUT_S3_BUCKET", ""), logs=logs, log_group=group)
 
 
 def cmd_terminate(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
-    from preflight.aws.ec2_terminate import run_instances_by_tag, terminate
+    from preflight.aws.ec2_terminate import TeardownUnconfirmed, run_instances_by_tag, terminate
 
     ec2 = client("ec2", args.region)
     ids = sorted(set(args.instance_id) | set(run_instances_by_tag(ec2, args.run_id)))
     if not ids:
         _say("terminate: no instance of this run is alive")
         return 0
-    states = terminate(ec2, ids)
+    try:
+        states = terminate(ec2, ids, args.deadline)
+    except TeardownUnconfirmed as exc:
+        _say(f"terminate: NOT CONFIRMED after {args.deadline:.0f}s: {exc}")
+        _say("terminate: finish the job with:")
+        _say(f"  aws ec2 terminate-instances --region {args.region} --instance-ids {' '.join(ids)}")
+        _say(f"  aws ec2 describe-instances --region {args.region} --instance-ids {' '.join(ids)} "
+             "--query 'Reservations[].Instances[].State.Name'")
+        return 7
     _say("terminate: " + ", ".join(f"{i} {s}" for i, s in states.items()))
     return 0
 
@@ -154,6 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     term.add_argument("--region", required=True)
     term.add_argument("--run-id", required=True)
     term.add_argument("--instance-id", action="append", default=[])
+    term.add_argument("--deadline", type=float, default=180.0)
     cost = sub.add_parser("cost")
     cost.add_argument("--region", required=True)
     cost.add_argument("--instance-id", required=True)

@@ -1,27 +1,34 @@
-"""Launch one one-time spot instance, trying instance types x subnets until one has capacity."""
+"""Launch one one-time spot instance, trying instance types x subnets until one can start."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
 from preflight.aws.clients import error_code
 from preflight.aws.user_data import watchdog_script
 
-# Errors that mean "this candidate has no capacity now": try the next one. Anything else stops.
-CAPACITY_ERRORS = frozenset({
-    "InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded",
-    "UnfulfillableCapacity", "InsufficientCapacity", "InsufficientHostCapacity",
+# "This candidate cannot start here, now": try the next one. Unsupported (type not offered in the
+# subnet's zone) and a full subnet are as local as a capacity shortage.
+NEXT_CANDIDATE_ERRORS = frozenset({
+    "InsufficientInstanceCapacity", "SpotMaxPriceTooLow", "UnfulfillableCapacity", "InsufficientCapacity",
+    "InsufficientHostCapacity", "Unsupported", "InsufficientFreeAddressesInSubnet",
 })
+# Account limits: no amount of waiting or retrying fixes them, only a quota increase. A vCPU limit is
+# per instance family, so a later candidate of another family may still start.
+QUOTA_ERRORS = frozenset({"MaxSpotInstanceCountExceeded", "VcpuLimitExceeded", "MaxSpotFleetRequestCountExceeded"})
 
 
 class NoCapacity(Exception):
     """Every candidate was out of capacity; the message lists each attempt."""
 
 
+class QuotaExceeded(Exception):
+    """Nothing launched and at least one candidate hit an account quota."""
+
+
 class LaunchError(Exception):
-    """A non-capacity launch error: stop at once."""
+    """Any other launch error: stop at once."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,29 @@ class LaunchSpec:
     tags: dict[str, str]
 
 
-def _request(spec: LaunchSpec, instance_type: str, subnet: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RootDevice:
+    name: str
+    snapshot_gb: int
+
+
+def root_device(ec2: Any, ami: str) -> RootDevice:
+    """The AMI's root device name and snapshot size: a mapping at another name would add a second
+    volume and leave the root at the snapshot's size (Ubuntu AMIs use /dev/sda1, Amazon Linux /dev/xvda)."""
+    try:
+        images = ec2.describe_images(ImageIds=[ami])["Images"]
+    except Exception as exc:
+        raise LaunchError(f"AMI {ami}: {error_code(exc)}: {exc}") from None
+    if not images:
+        raise LaunchError(f"AMI {ami} not found in this region")
+    image = images[0]
+    name = image.get("RootDeviceName") or "/dev/xvda"
+    sizes = [m["Ebs"].get("VolumeSize", 0) for m in image.get("BlockDeviceMappings", [])
+             if m.get("DeviceName") == name and "Ebs" in m]
+    return RootDevice(name, int(sizes[0]) if sizes else 0)
+
+
+def _request(spec: LaunchSpec, root: RootDevice, instance_type: str, subnet: str) -> dict[str, Any]:
     spot: dict[str, Any] = {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}
     if spec.spot_max_price:
         spot["MaxPrice"] = spec.spot_max_price
@@ -46,9 +75,12 @@ def _request(spec: LaunchSpec, instance_type: str, subnet: str) -> dict[str, Any
         "InstanceMarketOptions": {"MarketType": "spot", "SpotOptions": spot},
         "InstanceInitiatedShutdownBehavior": "terminate",
         "IamInstanceProfile": {"Name": spec.instance_profile},
-        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
-            "VolumeSize": spec.root_volume_gb, "VolumeType": "gp3", "DeleteOnTermination": True}}],
-        "UserData": base64.b64encode(watchdog_script(spec.max_runtime_s).encode()).decode(),
+        "BlockDeviceMappings": [{"DeviceName": root.name, "Ebs": {
+            "VolumeSize": max(spec.root_volume_gb, root.snapshot_gb), "VolumeType": "gp3",
+            "DeleteOnTermination": True}}],
+        # Plain text: botocore base64-encodes RunInstances UserData itself; encoding it here too
+        # hands cloud-init base64 text, which it skips, and the watchdog never starts.
+        "UserData": watchdog_script(spec.max_runtime_s),
         "MetadataOptions": {"HttpTokens": "required"},
         "TagSpecifications": [{"ResourceType": rt, "Tags": [{"Key": k, "Value": v} for k, v in spec.tags.items()]}
                               for rt in ("instance", "volume")],
@@ -60,19 +92,30 @@ def _request(spec: LaunchSpec, instance_type: str, subnet: str) -> dict[str, Any
 
 def launch(ec2: Any, spec: LaunchSpec, say: Any = print) -> tuple[str, str, str]:
     """(instance id, instance type, subnet) of the first candidate that launches."""
+    root = root_device(ec2, spec.ami)
     attempts: list[str] = []
+    quota: list[str] = []
     for instance_type in spec.instance_types:
         for subnet in spec.subnets:
             try:
-                reply = ec2.run_instances(**_request(spec, instance_type, subnet))
+                reply = ec2.run_instances(**_request(spec, root, instance_type, subnet))
             except Exception as exc:  # botocore ClientError; the code decides what happens next
                 code = error_code(exc)
                 attempts.append(f"{instance_type} in {subnet}: {code}")
-                if code not in CAPACITY_ERRORS:
+                if code in QUOTA_ERRORS:
+                    quota.append(f"{instance_type}: {code}")
+                    say(f"launch: {instance_type} in {subnet}: {code} (an account quota, not capacity)")
+                    break  # the same family in another subnet hits the same quota
+                if code not in NEXT_CANDIDATE_ERRORS:
                     raise LaunchError(f"{instance_type} in {subnet}: {code}: {exc}") from None
                 say(f"launch: {instance_type} in {subnet}: {code}, trying the next candidate")
                 continue
             instance_id = reply["Instances"][0]["InstanceId"]
-            say(f"launch: {instance_id} ({instance_type} in {subnet})")
+            say(f"launch: {instance_id} ({instance_type} in {subnet}, root {root.name})")
             return instance_id, instance_type, subnet
+    if quota:
+        raise QuotaExceeded("spot quota reached (" + "; ".join(quota) + "): request an increase in Service "
+                            "Quotas for EC2 'All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests' "
+                            "or the G/P/... family of the types in EC2_INSTANCE_TYPES; attempts: "
+                            + "; ".join(attempts))
     raise NoCapacity("no spot capacity in any candidate: " + "; ".join(attempts))

@@ -7,7 +7,7 @@ from typing import Any
 
 ERRORS = {1: "Preflight.ChecksFailed", 2: "Preflight.Usage", 3: "Preflight.NoCapacity",
           4: "Preflight.Unreachable", 5: "Preflight.StepFailed", 6: "Preflight.ArtifactInvalid",
-          130: "Preflight.Interrupted", 143: "Preflight.Interrupted"}
+          7: "Preflight.TeardownUnconfirmed", 130: "Preflight.Interrupted", 143: "Preflight.Interrupted"}
 
 
 def error_name(exit_code: int) -> str:

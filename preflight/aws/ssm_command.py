@@ -1,20 +1,25 @@
 """The text of one SSM Run Command: the step script and the run's config travel inline, in base64.
 
 Nothing goes through S3. The step runs with `env -i`, like the local transport, so only the config,
-PASS_ENV and what bootstrap exports reach it. The bootstrap command also carries the payload (the
-preflight package and, without REPO_URL, the project) as a base64 tar.gz.
+PASS_ENV and what bootstrap exports reach it. Before bootstrap, the payload (the preflight package
+and, without REPO_URL, the project) is sent as a base64 tar.gz in pieces, each its own command
+under SSM's 64 KB limit, appended to one file that the bootstrap command unpacks.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import shlex
 import tarfile
 from pathlib import Path
 
-# Well under what one SendCommand request may carry.
-MAX_COMMAND_BYTES = 96 * 1024
+# SSM refuses a document plus its parameters over 64 KB (MaxDocumentSizeExceeded); what we send is
+# JSON-encoded, so measure that and keep a margin for the request's other fields.
+MAX_COMMAND_BYTES = 60 * 1024
+# The payload travels as base64 pieces of this size, each appended to one file by its own command.
+PAYLOAD_CHUNK_CHARS = 48 * 1024
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -33,19 +38,38 @@ def payload(tool_root: Path, project_dir: Path | None) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def _prologue(work_dir: str, run_id: str) -> list[str]:
+    q = shlex.quote
+    return ["set -eu", f"mkdir -p {q(work_dir)} && cd {q(work_dir)}", 'root="$PWD"', f'host="$root/runs/{run_id}"',
+            'mkdir -p "$host/steps" "$host/home" "$host/payload" "$root/image"']
+
+
+def _checked(text: str, what: str) -> str:
+    size = len(json.dumps(text).encode())
+    if size > MAX_COMMAND_BYTES:
+        raise ValueError(f"the {what} command is {size} bytes, over SSM's 64 KB document limit; "
+                         "shorten the config values it carries (PASS_ENV values, long lists)")
+    return text
+
+
+def payload_chunks(payload_b64: str, *, work_dir: str, run_id: str) -> list[str]:
+    """Commands that rebuild the payload on the host piece by piece, so any project size fits."""
+    pieces = [payload_b64[i:i + PAYLOAD_CHUNK_CHARS] for i in range(0, len(payload_b64), PAYLOAD_CHUNK_CHARS)]
+    commands = []
+    for n, piece in enumerate(pieces):
+        append = f'printf %s {shlex.quote(piece)} {">" if n == 0 else ">>"} "$host/payload.b64"'
+        commands.append(_checked("\n".join([*_prologue(work_dir, run_id), append]) + "\n",
+                                 f"payload {n + 1}/{len(pieces)}"))
+    return commands
+
+
 def build(*, step: str, script: str, env: dict[str, str], work_dir: str, run_id: str, mode: str,
-          instance_id: str, payload_b64: str | None) -> str:
+          instance_id: str, unpack_payload: bool) -> str:
     q = shlex.quote
     b64 = base64.b64encode(script.encode()).decode()
-    lines = [
-        "set -eu",
-        f"mkdir -p {q(work_dir)} && cd {q(work_dir)}",
-        'root="$PWD"',
-        f'host="$root/runs/{run_id}"',
-        'mkdir -p "$host/steps" "$host/home" "$host/payload" "$root/image"',
-    ]
-    if payload_b64 is not None:
-        lines.append(f'printf %s {q(payload_b64)} | base64 -d | tar -xzf - -C "$host/payload"')
+    lines = _prologue(work_dir, run_id)
+    if unpack_payload:
+        lines.append('base64 -d < "$host/payload.b64" | tar -xzf - -C "$host/payload" && rm -f "$host/payload.b64"')
     lines.append(f'printf %s {q(b64)} | base64 -d > "$host/steps/{step}.sh"')
     fixed = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "PF_STEP": step, "PREFLIGHT_INSTANCE_ID": instance_id,
              "PREFLIGHT_RUN_ID": run_id, "PREFLIGHT_MODE": mode}
@@ -53,8 +77,4 @@ def build(*, step: str, script: str, env: dict[str, str], work_dir: str, run_id:
     lines.append(
         f'exec env -i {pairs} HOME="$host/home" PF_HOST_DIR="$host" PF_IMAGE_DIR="$root/image" '
         f'PF_TOOL_SRC="$host/payload" PF_PROJECT_SRC="$host/payload/project" bash "$host/steps/{step}.sh" 2>&1')
-    text = "\n".join(lines) + "\n"
-    if len(text.encode()) > MAX_COMMAND_BYTES:
-        raise ValueError(f"the {step} command is {len(text.encode())} bytes, over {MAX_COMMAND_BYTES}; "
-                         "set REPO_URL so the project is cloned on the host instead of shipped inline")
-    return text
+    return _checked("\n".join(lines) + "\n", step)

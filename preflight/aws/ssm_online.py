@@ -13,12 +13,23 @@ class Unreachable(Exception):
 
 
 def _state(ec2: Any, instance_id: str) -> str:
-    reply = ec2.describe_instances(InstanceIds=[instance_id])
+    """The instance's state; right after launch EC2 may not know the id yet (eventual consistency)."""
+    try:
+        reply = ec2.describe_instances(InstanceIds=[instance_id])
+    except Exception as exc:
+        if error_code(exc) == "InvalidInstanceID.NotFound":
+            return "not visible yet"
+        raise
     return reply["Reservations"][0]["Instances"][0]["State"]["Name"]
 
 
 def _impaired(ec2: Any, instance_id: str) -> str | None:
-    statuses = ec2.describe_instance_status(InstanceIds=[instance_id]).get("InstanceStatuses", [])
+    try:
+        statuses = ec2.describe_instance_status(InstanceIds=[instance_id]).get("InstanceStatuses", [])
+    except Exception as exc:
+        if error_code(exc) == "InvalidInstanceID.NotFound":
+            return None
+        raise
     for status in statuses:
         for key in ("InstanceStatus", "SystemStatus"):
             if status.get(key, {}).get("Status") == "impaired":

@@ -1,4 +1,11 @@
-"""Poll one SSM command invocation to its end, printing new output as it arrives."""
+"""Poll one SSM command invocation to its end.
+
+Real SSM fills StandardOutputContent only when the command finishes, so while a step runs this
+prints a progress line (status, elapsed) on each status change and every PROGRESS_EVERY_S; with
+SSM_CLOUDWATCH_LOG_GROUP set, the step's lines are tailed from CloudWatch Logs as they arrive.
+Each poll also asks EC2 whether the instance still exists: when a spot instance is reclaimed, its
+invocation stays InProgress until the command expires, and nobody would tell us otherwise.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,9 @@ from preflight.aws.clients import backoff, error_code
 TERMINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut",
             "ExecutionTimedOut", "InvalidPlatform", "AccessDenied"}
 INVOCATION_GRACE_S = 15.0
+PROGRESS_EVERY_S = 30.0
+INSTANCE_GONE = "InstanceGone"
+PLUGIN = "aws-runShellScript"
 
 
 @dataclass(frozen=True)
@@ -23,24 +33,74 @@ class Outcome:
     stderr: str
 
 
-def poll(ssm: Any, command_id: str, instance_id: str, deadline_s: float, out: TextIO = sys.stdout) -> Outcome:
+class CloudWatchTail:
+    """The invocation's stdout stream in CloudWatch Logs, read forward from where it was left."""
+
+    def __init__(self, logs: Any, group: str, command_id: str, instance_id: str) -> None:
+        self.logs, self.group = logs, group
+        self.stream = f"{command_id}/{instance_id}/{PLUGIN}/stdout"
+        self.token: str | None = None
+        self.lines = 0
+
+    def pump(self, out: TextIO) -> None:
+        kwargs: dict[str, Any] = {"logGroupName": self.group, "logStreamName": self.stream, "startFromHead": True}
+        if self.token:
+            kwargs["nextToken"] = self.token
+        try:
+            reply = self.logs.get_log_events(**kwargs)
+        except Exception as exc:  # the stream appears with the first line; until then there is nothing
+            if error_code(exc) == "ResourceNotFoundException":
+                return
+            raise
+        for event in reply.get("events", []):
+            out.write(event["message"] + "\n")
+            self.lines += 1
+        out.flush()
+        self.token = reply.get("nextForwardToken", self.token)
+
+
+def _instance_state(ec2: Any, instance_id: str) -> str:
+    try:
+        reply = ec2.describe_instances(InstanceIds=[instance_id])
+    except Exception as exc:
+        if error_code(exc) == "InvalidInstanceID.NotFound":
+            return "not visible yet"
+        raise
+    return reply["Reservations"][0]["Instances"][0]["State"]["Name"]
+
+
+def _get(ssm: Any, command_id: str, instance_id: str, started: float) -> dict[str, Any] | None:
+    try:
+        return ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+    except Exception as exc:
+        # Right after send_command the invocation may not exist yet; that is not an error.
+        if error_code(exc) == "InvocationDoesNotExist" and time.monotonic() - started < INVOCATION_GRACE_S:
+            return None
+        raise
+
+
+def poll(ssm: Any, ec2: Any | None, command_id: str, instance_id: str, deadline_s: float, *, step: str,
+         out: TextIO = sys.stdout, tail: CloudWatchTail | None = None) -> Outcome:
     """Wait for the invocation to finish; raises TimeoutError past the dispatcher-side deadline."""
     started = time.monotonic()
-    shown = 0
+    said = ("", 0.0)
     for _ in backoff(started + deadline_s, start=1.0, cap=5.0):
-        try:
-            inv = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
-        except Exception as exc:
-            # Right after send_command the invocation may not exist yet; that is not an error.
-            if error_code(exc) == "InvocationDoesNotExist" and time.monotonic() - started < INVOCATION_GRACE_S:
-                continue
-            raise
-        text = inv.get("StandardOutputContent", "") or ""
-        if len(text) > shown:
-            out.write(text[shown:])
-            out.flush()
-            shown = len(text)
-        if inv["Status"] in TERMINAL:
-            return Outcome(inv["Status"], inv.get("StatusDetails", ""), int(inv.get("ResponseCode", -1)),
-                           text, inv.get("StandardErrorContent", "") or "")
+        inv = _get(ssm, command_id, instance_id, started)
+        status = inv["Status"] if inv else "Pending"
+        if tail is not None:
+            tail.pump(out)
+        if inv and status in TERMINAL:
+            text = inv.get("StandardOutputContent", "") or ""
+            if tail is None or not tail.lines:
+                out.write(text)
+                out.flush()
+            return Outcome(status, inv.get("StatusDetails", ""), int(inv.get("ResponseCode", -1)), text,
+                           inv.get("StandardErrorContent", "") or "")
+        if ec2 is not None and (state := _instance_state(ec2, instance_id)) in ("shutting-down", "terminated",
+                                                                                "stopping", "stopped"):
+            return Outcome(INSTANCE_GONE, state, -1, "", "")
+        elapsed = time.monotonic() - started
+        if status != said[0] or elapsed - said[1] >= PROGRESS_EVERY_S:
+            print(f"ssm: {step} {status} ({elapsed:.0f}s)", file=sys.stderr, flush=True)
+            said = (status, elapsed)
     raise TimeoutError(f"command {command_id} still running after {deadline_s:.0f}s (dispatcher deadline)")

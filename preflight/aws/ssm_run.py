@@ -1,7 +1,9 @@
 """Run one step on the instance with SSM Run Command and turn its outcome into an exit code.
 
 Exit codes (the same meaning as the local transport's): the script's own code on Success/Failed,
-124 when it timed out (execution, delivery or our own deadline), 125 for any other terminal status.
+124 when it timed out (execution, delivery or our own deadline), 125 for anything else: the
+command never reached the script (Undeliverable, AccessDenied, InvalidPlatform: Failed with
+ResponseCode -1), was cancelled, or the instance went away under it.
 """
 
 from __future__ import annotations
@@ -9,16 +11,24 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from preflight.aws.ssm_poll import Outcome, poll
+from preflight.aws.ssm_poll import INSTANCE_GONE, CloudWatchTail, Outcome, poll
 
 TIMEOUT, OTHER = 124, 125
+# How long past a step's timeout we still wait for SSM to report it (preflight/deadlines.py counts it).
+DISPATCH_GRACE_S = 30
+# The prelude turns a step's exit 137 into this: the agent reads any 137 as its own timeout kill.
+KILLED = 86
 _TIMEOUT_STATUSES = {"TimedOut", "DeliveryTimedOut", "ExecutionTimedOut"}
 DIAGNOSE = ("(dmesg -T 2>/dev/null || dmesg) | grep -iE 'killed process|out of memory|oom' | tail -n 5; "
             "uptime; free -m 2>/dev/null | head -n 2; df -h / | tail -n 1")
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def send(ssm: Any, instance_id: str, text: str, *, step: str, run_id: str, delivery_s: int, execution_s: int,
-         output_bucket: str) -> str:
+         output_bucket: str = "", log_group: str = "") -> str:
     request: dict[str, Any] = {
         "InstanceIds": [instance_id], "DocumentName": "AWS-RunShellScript",
         "Comment": f"spot-preflight {run_id} {step}"[:100], "TimeoutSeconds": delivery_s,
@@ -27,50 +37,69 @@ def send(ssm: Any, instance_id: str, text: str, *, step: str, run_id: str, deliv
     if output_bucket:  # the one write this tool can make, and only when asked for
         request["OutputS3BucketName"] = output_bucket
         request["OutputS3KeyPrefix"] = f"spot-preflight/{run_id}/{step}"
+    if log_group:
+        request["CloudWatchOutputConfig"] = {"CloudWatchLogGroupName": log_group, "CloudWatchOutputEnabled": True}
     return ssm.send_command(**request)["Command"]["CommandId"]
 
 
 def exit_code(outcome: Outcome) -> int:
     if outcome.status == "Success":
         return 0
-    if outcome.status == "Failed" and outcome.details not in _TIMEOUT_STATUSES:
+    if outcome.status == "Failed" and outcome.exit_code >= 0 and outcome.details not in _TIMEOUT_STATUSES:
         return outcome.exit_code if outcome.exit_code > 0 else 1
     if outcome.status in _TIMEOUT_STATUSES or outcome.details in _TIMEOUT_STATUSES:
         return TIMEOUT
     return OTHER
 
 
+def explain(step: str, outcome: Outcome, instance_id: str) -> str | None:
+    """One line for outcomes whose exit code alone would mislead."""
+    if outcome.status == INSTANCE_GONE:
+        return (f"ssm: instance {instance_id} is {outcome.details} while {step} ran: spot interruption or the "
+                "instance was terminated; the step did not finish")
+    if outcome.status == "Failed" and outcome.exit_code < 0:
+        return (f"ssm: {step} was never run on {instance_id}: {outcome.details or 'Failed'} (SSM could not "
+                "deliver it: check the instance is managed, Online, Linux, and the launcher may SendCommand)")
+    if outcome.exit_code == KILLED:
+        return f"ssm: a process of {step} was killed by SIGKILL (most often the kernel's OOM killer)"
+    if exit_code(outcome) in (TIMEOUT, OTHER):
+        return f"ssm: {step} ended {outcome.status} ({outcome.details})"
+    return None
+
+
 def diagnose(ssm: Any, instance_id: str, run_id: str) -> None:
-    """After a timeout: one short follow-up command that may say why (an OOM kill, a full disk)."""
+    """After an execution timeout: one short follow-up command that may say why (OOM, full disk)."""
     try:
-        command_id = send(ssm, instance_id, DIAGNOSE, step="diagnose", run_id=run_id, delivery_s=30,
-                          execution_s=20, output_bucket="")
-        outcome = poll(ssm, command_id, instance_id, 45, out=sys.stderr)
-        print(f"ssm: diagnostics command {outcome.status}", file=sys.stderr)
+        command_id = send(ssm, instance_id, DIAGNOSE, step="diagnose", run_id=run_id, delivery_s=30, execution_s=20)
+        outcome = poll(ssm, None, command_id, instance_id, 45, step="diagnose", out=sys.stderr)
+        _say(f"ssm: diagnostics command {outcome.status}")
     except Exception as exc:  # diagnostics are best effort; the step already failed
-        print(f"ssm: diagnostics unavailable: {exc}", file=sys.stderr)
+        _say(f"ssm: diagnostics unavailable: {exc}")
 
 
-def run_step(ssm: Any, instance_id: str, text: str, *, step: str, run_id: str, timeout_s: int, delivery_s: int,
-             output_bucket: str) -> int:
-    command_id = send(ssm, instance_id, text, step=step, run_id=run_id, delivery_s=delivery_s,
-                      execution_s=timeout_s, output_bucket=output_bucket)
-    print(f"ssm: {step} sent as command {command_id}", file=sys.stderr)
+def run_step(ssm: Any, ec2: Any, instance_id: str, text: str, *, step: str, run_id: str, timeout_s: int,
+             delivery_s: int, output_bucket: str = "", logs: Any = None, log_group: str = "") -> int:
+    # Delivery time counts against the step's timeout (the run budget is wall-clock time); SendCommand's
+    # TimeoutSeconds has a floor of 30 (service model).
+    command_id = send(ssm, instance_id, text, step=step, run_id=run_id, delivery_s=max(30, min(delivery_s, timeout_s)),
+                      execution_s=timeout_s, output_bucket=output_bucket, log_group=log_group)
+    _say(f"ssm: {step} sent as command {command_id}")
+    tail = CloudWatchTail(logs, log_group, command_id, instance_id) if log_group and logs is not None else None
     try:
-        outcome = poll(ssm, command_id, instance_id, delivery_s + timeout_s + 30)
+        outcome = poll(ssm, ec2, command_id, instance_id, timeout_s + DISPATCH_GRACE_S, step=step, tail=tail)
     except TimeoutError as exc:
-        print(f"ssm: {exc}", file=sys.stderr)
+        _say(f"ssm: {exc}")
         try:
             ssm.cancel_command(CommandId=command_id, InstanceIds=[instance_id])
         except Exception as cancel_error:  # the instance is terminated next anyway
-            print(f"ssm: cancel failed: {cancel_error}", file=sys.stderr)
+            _say(f"ssm: cancel failed: {cancel_error}")
         diagnose(ssm, instance_id, run_id)
         return TIMEOUT
-    code = exit_code(outcome)
     if outcome.stderr:
-        print(outcome.stderr[-2000:], file=sys.stderr)
-    if code in (TIMEOUT, OTHER):
-        print(f"ssm: {step} ended {outcome.status} ({outcome.details})", file=sys.stderr)
-    if code == TIMEOUT:
+        _say(outcome.stderr[-2000:])
+    if line := explain(step, outcome, instance_id):
+        _say(line)
+    # A host that never received the command (delivery timeout) cannot receive diagnostics either.
+    if outcome.status == "TimedOut" and outcome.details != "DeliveryTimedOut":
         diagnose(ssm, instance_id, run_id)
-    return code
+    return exit_code(outcome)

@@ -37,6 +37,7 @@ PY
   # --json: the last stdout line is the summary, and it is JSON
   [[ "$(printf '%s\n' "$output" | grep '^{' | tail -n 1)" == *'"status": "READY"'* ]]
   [ "$(readlink "$REPO/artifacts/preflight/latest")" = "e2e-ready" ]
+  [ "$(readlink "$REPO/artifacts/preflight/latest-ready")" = "e2e-ready" ]
   [ ! -e "$REPO/.preflight/runs/e2e-ready" ]
   [ ! -e "$PREDICTOR_MARKER_DIR" ]
 }
@@ -76,6 +77,10 @@ PY
   [ "$status" -eq 1 ]
   grep -q '"status": "FAILED"' "$REPO/artifacts/preflight/e2e-stale/preflight-readiness.json"
   [[ "$output" == *"CL: last row"* ]]
+  # latest follows every run; latest-ready, which the training gate reads, only READY preflight-only runs
+  [ "$(readlink "$REPO/artifacts/preflight/latest")" = "e2e-stale" ]
+  [[ "$(readlink "$REPO/artifacts/preflight/latest-ready")" != e2e-stale ]]
+  [[ "$(readlink "$REPO/artifacts/preflight/latest-ready")" != e2e-smoke ]]
 }
 
 @test "bootstrap clones REPO_URL at REPO_REF" {

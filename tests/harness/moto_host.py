@@ -33,7 +33,10 @@ def main() -> int:
     print(f"READY {port}", flush=True)
     for line in sys.stdin:
         if line.strip():
-            emulator.configure(**json.loads(line))
+            settings = json.loads(line)
+            if settings.pop("reset", False):
+                emulator.reset()
+            emulator.configure(**settings)
             print("OK", flush=True)
     emulator.stop_all()
     server.stop()

@@ -1,29 +1,80 @@
-"""SSM agent emulator, installed into the moto server's own process by moto_host.py.
+"""The emulated AWS the ssm transport is tested against: moto plus what moto does not model.
 
-moto stores SSM commands but never runs them, and has no DescribeInstanceInformation. This adds
-the smallest faithful stand-in for the agent on each EC2 instance moto launched:
+Installed into the moto server's own process by moto_host.py. moto stores SSM commands but never
+runs them, has no DescribeInstanceInformation, boots no instance and is strongly consistent. This
+module (the SSM agent and Run Command service) and ec2_host.py (the instance and EC2's edges) add
+the smallest faithful stand-in, each behaviour taken from a source that says real AWS does it.
 
-Emulates
-- registration: an instance reports PingStatus Online `online_delay_s` after it was first seen
-  running (or never, with `never_online`); terminated instances drop out;
-- AWS-RunShellScript: the `commands` parameter really runs under bash in a per-instance sandbox
-  directory (`<root>/<instance-id>/`, also its HOME), in its own process group; the invocation is
-  InProgress while it runs, then Success / Failed with the script's real exit code, stdout and stderr;
-  stdout is cut to SSM's first 24,000 characters;
-- `executionTimeout`: the script is killed and the invocation ends TimedOut / ExecutionTimedOut;
-- instance termination while a script runs: the script is killed, the invocation ends Cancelled /
-  Terminated; CancelCommand kills it too;
-- InvocationDoesNotExist for the first `missing_invocation_polls` GetCommandInvocation calls;
-- capacity errors: RunInstances fails with a chosen error code for chosen `type` or `type/subnet`.
+Fidelity table: real behaviour (source) → emulation → test.
+T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
 
-Does not emulate: delivery timeouts, Delayed/Pending states, rate limits, S3 output upload, document
-versions, run-as users, plugins other than aws:runShellScript, or a real OS image (the "instance" is
-this machine, with the sandbox as its working directory).
+ 1. UserData: botocore base64-encodes RunInstances UserData itself (botocore/handlers.py
+    base64_encode_user_data on before-parameter-build.ec2.RunInstances); IMDS serves it decoded once;
+    cloud-init runs it only as a `#!` script, other text is "Unhandled non-multipart userdata".
+    → ec2_host.boot decodes moto's stored value once and runs it only if it starts with `#!`.
+    → F test_watchdog_user_data_is_a_plain_script, F test_launcher_sigkilled_watchdog_terminates
+ 2. An OS power-off terminates an instance launched with InstanceInitiatedShutdownBehavior=terminate
+    (EC2 user guide, "Change the instance initiated shutdown behavior").
+    → shims for systemd-run / systemctl / shutdown on the user data's PATH; power-off → moto stop →
+    terminate. → F test_launcher_sigkilled_watchdog_terminates
+ 3. EC2 is eventually consistent: right after RunInstances, Describe*/TerminateInstances may answer
+    InvalidInstanceID.NotFound (EC2 API reference, "Eventual consistency in the Amazon EC2 API").
+    → NotFound for the first `not_found_calls` calls naming a new instance; `terminate_not_found`
+    keeps TerminateInstances answering it. → F test_not_found_right_after_launch_is_not_yet_visible,
+    F test_terminate_keeps_answering_not_found_exit_7
+ 4. The root volume is the AMI's RootDeviceName, never smaller than its snapshot; a mapping at another
+    name adds a volume (EC2 user guide, "Block device mappings"; error InvalidBlockDeviceMapping).
+    moto's AMIs use /dev/sda1 with a 15 GB snapshot, like Ubuntu's.
+    → ec2_host.root_device_errors, and a root volume added when the request maps another name.
+    → F test_root_volume_follows_the_ami
+ 5. RunInstances errors Unsupported, InsufficientFreeAddressesInSubnet, InsufficientInstanceCapacity,
+    MaxSpotInstanceCountExceeded, VcpuLimitExceeded (EC2 API reference, "Error codes").
+    → `launch_errors` by `type` or `type/subnet`. → T test_capacity_fallback_third_candidate_launches,
+    F test_unsupported_and_full_subnet_move_on, F test_quota_is_not_capacity
+ 6. The agent runs aws:runShellScript as `sh -c <_script.sh>` with AWS_SSM_INSTANCE_ID and
+    AWS_SSM_REGION_NAME set (amazon-ssm-agent agent/plugins/pluginutil/pluginutil_unix.go
+    ShellCommand "sh"; agent/executers/executers.go envVarRegionName).
+    → `sh -c` on a written `_script.sh` (dash here), those variables set. → T, every ssm run
+ 7. At executionTimeout the agent SIGKILLs the process group — no trap runs — and reports TimedOut
+    (agent/executers/executers_unix.go killProcess: syscall.Kill(-pid, SIGKILL); executers.go sets
+    exit 137). → os.killpg(SIGKILL), TimedOut / ExecutionTimedOut, ResponseCode 137.
+    → F test_execution_timeout_is_sigkill_no_trap_runs
+ 8. A script's own exit 137 is reported TimedOut, 168 Success, 169 Failed (pluginutil_unix.go
+    GetStatus; agent/framework/runpluginutil/runpluginutil.go ExitWithSuccess / ExitWithFailure).
+    → the same mapping on the script's real exit code. → F test_exit_137_reads_as_a_kill_not_a_timeout
+ 9. A document and its parameters may be at most 64 KB: MaxDocumentSizeExceeded (botocore
+    data/ssm/2014-11-06/service-2.json SendCommand errors: "The size limit of a document is 64 KB").
+    → SendCommand rejects Parameters whose JSON is over 65,536 bytes.
+    → F test_bootstrap_payload_over_64k_is_sent_in_pieces
+10. StandardOutputContent is filled when the plugin ends, cut to 24,000 characters (API reference,
+    GetCommandInvocation); with CloudWatchOutputConfig the output goes to the stream
+    `<CommandId>/<InstanceId>/aws-runShellScript/stdout` of the group (user guide, "Configuring
+    Amazon CloudWatch Logs for Run Command"). → no stdout before the end; with CloudWatch on, each
+    line goes to that stream as it is written. → F test_progress_lines_and_no_output_before_the_end,
+    F test_cloudwatch_output_streams_while_the_step_runs, T test_output_over_24000_chars…
+11. An invocation whose instance died stays InProgress until the command expires: the agent can no
+    longer report. → the script is killed, the invocation stays InProgress.
+    → F test_spot_interruption_mid_step_ends_the_step_at_once
+12. Undeliverable / AccessDenied / InvalidPlatform end Failed with ResponseCode -1; a command no agent
+    picks up ends TimedOut / DeliveryTimedOut at TimeoutSeconds (service-2.json, StatusDetails of
+    GetCommandInvocationResult). → `invocation_failure`; `delivery_timeout_after_s` (shortened: the
+    command stays Pending that long instead of the full TimeoutSeconds).
+    → F test_undeliverable_is_not_checks_failed, F test_delivery_timeout_sends_no_diagnostics
+13. InvocationDoesNotExist right after SendCommand → for the first `missing_invocation_polls`
+    GetCommandInvocation calls. → T test_preflight_only_ready_terminated_no_training_no_writes
+14. Registration: PingStatus Online a while after boot → Online `online_delay_s` after the instance
+    is first seen running, or never (`never_online`). → T test_never_online_exit_4_terminated
+
+Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
+document versions, run-as users, plugins other than aws:runShellScript, reboot on exit 194, spot
+interruption notices (IMDS), filter-based Describe calls missing a new instance, a real OS image
+(the "instance" is this machine, its sandbox directory is the working directory).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -33,7 +84,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.harness.ec2_host import GONE, Hosts, states
+
 SSM_STDOUT_LIMIT = 24000
+SSM_DOCUMENT_LIMIT = 64 * 1024
+AGENT_KILL_CODE = 137
+PLUGIN = "aws-runShellScript"
 
 
 @dataclass
@@ -41,47 +97,50 @@ class Settings:
     online_delay_s: float = 0.3
     never_online: bool = False
     missing_invocation_polls: int = 0
-    capacity_errors: dict[str, str] = field(default_factory=dict)
+    launch_errors: dict[str, str] = field(default_factory=dict)
+    not_found_calls: int = 0
+    terminate_not_found: bool = False
+    invocation_failure: str = ""
+    delivery_timeout_after_s: float = 0.0
+
+
+@dataclass
+class Invocation:
+    command_id: str
+    instance_id: str
+    region: str
+    record: dict[str, Any]
+    script: str
+    timeout_s: float
+    delivery_s: float
+    log_group: str = ""
+    proc: subprocess.Popen[bytes] | None = None
+    cancelled: bool = False
 
 
 class Emulator:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.hosts = Hosts(root)
         self.settings = Settings()
         self.first_seen: dict[str, float] = {}
         self.polls: dict[str, int] = {}
-        self.running: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+        self.running: dict[tuple[str, str], Invocation] = {}
         self.lock = threading.Lock()
 
-    # --- control -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.settings = Settings()
+
     def configure(self, **changes: Any) -> None:
         self.settings = Settings(**{**self.settings.__dict__, **changes})
         self.polls.clear()
-
-    def sandbox(self, instance_id: str) -> Path:
-        path = self.root / instance_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    # --- EC2 view --------------------------------------------------------------------------------
-    @staticmethod
-    def _instances() -> dict[str, str]:
-        from moto.ec2.models import ec2_backends
-
-        states = {}
-        for account in ec2_backends.values():
-            for backend in account.values():
-                for reservation in backend.all_reservations():
-                    for instance in reservation.instances:
-                        states[instance.id] = instance.state
-        return states
 
     def online(self) -> list[str]:
         if self.settings.never_online:
             return []
         now = time.monotonic()
         ready = []
-        for instance_id, state in self._instances().items():
+        for instance_id, state in states().items():
             if state != "running":
                 continue
             seen = self.first_seen.setdefault(instance_id, now)
@@ -89,57 +148,89 @@ class Emulator:
                 ready.append(instance_id)
         return ready
 
-    # --- running scripts -----------------------------------------------------------------------
-    def start(self, command: Any, invocation: dict[str, Any]) -> None:
-        invocation.update(Status="InProgress", StatusDetails="InProgress", ResponseCode=-1,
+    # --- Run Command -------------------------------------------------------------------------------
+    def start(self, inv: Invocation) -> None:
+        if self.settings.invocation_failure:
+            inv.record.update(Status="Failed", StatusDetails=self.settings.invocation_failure, ResponseCode=-1,
+                              StandardOutputContent="", StandardErrorContent="")
+            return
+        inv.record.update(Status="Pending", StatusDetails="Pending", ResponseCode=-1,
                           StandardOutputContent="", StandardErrorContent="")
-        script = "\n".join(command.parameters.get("commands", []))
-        timeout = float((command.parameters.get("executionTimeout") or ["3600"])[0])
-        threading.Thread(target=self._run, args=(command.command_id, invocation, script, timeout),
-                         daemon=True).start()
+        target = self._never_delivered if self.settings.delivery_timeout_after_s else self._run
+        threading.Thread(target=target, args=(inv,), daemon=True).start()
 
-    def _run(self, command_id: str, invocation: dict[str, Any], script: str, timeout: float) -> None:
-        instance_id = invocation["InstanceId"]
-        home = self.sandbox(instance_id)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}
-        proc = subprocess.Popen(["bash", "-c", script], cwd=home, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+    def _never_delivered(self, inv: Invocation) -> None:
+        time.sleep(min(inv.delivery_s, self.settings.delivery_timeout_after_s))
+        inv.record.update(Status="TimedOut", StatusDetails="DeliveryTimedOut")
+
+    def _run(self, inv: Invocation) -> None:
+        home = self.hosts.sandbox(inv.instance_id)
+        workdir = home / "ssm" / inv.command_id
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "_script.sh").write_text(inv.script)
+        (workdir / "_script.sh").chmod(0o700)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+               "AWS_SSM_INSTANCE_ID": inv.instance_id, "AWS_SSM_REGION_NAME": inv.region}
+        inv.proc = subprocess.Popen(["sh", "-c", str(workdir / "_script.sh")], cwd=home, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        inv.record.update(Status="InProgress", StatusDetails="InProgress")
         with self.lock:
-            self.running[(command_id, instance_id)] = proc
+            self.running[(inv.command_id, inv.instance_id)] = inv
         out: list[bytes] = []
         err: list[bytes] = []
-        readers = [threading.Thread(target=self._pump, args=(proc.stdout, out, invocation), daemon=True),
-                   threading.Thread(target=self._pump, args=(proc.stderr, err, None), daemon=True)]
+        readers = [threading.Thread(target=self._pump, args=(inv, inv.proc.stdout, out, "stdout"), daemon=True),
+                   threading.Thread(target=self._pump, args=(inv, inv.proc.stderr, err, "stderr"), daemon=True)]
         for reader in readers:
             reader.start()
-        status, details = self._watch(proc, instance_id, time.monotonic() + timeout)
+        verdict = self._watch(inv, time.monotonic() + inv.timeout_s)
         for reader in readers:
             reader.join(timeout=5)
         with self.lock:
-            self.running.pop((command_id, instance_id), None)
-        invocation.update(StandardOutputContent=b"".join(out).decode(errors="replace")[:SSM_STDOUT_LIMIT],
-                          StandardErrorContent=b"".join(err).decode(errors="replace")[:8000])
-        code = proc.returncode if status in ("Success", "Failed") else -1
-        invocation.update(ResponseCode=code, Status=status, StatusDetails=details)
+            self.running.pop((inv.command_id, inv.instance_id), None)
+        if verdict is None:  # the host died: nobody is left to report, the invocation stays InProgress
+            return
+        status, details, code = verdict
+        inv.record.update(StandardOutputContent=b"".join(out).decode(errors="replace")[:SSM_STDOUT_LIMIT],
+                          StandardErrorContent=b"".join(err).decode(errors="replace")[:8000],
+                          ResponseCode=code, Status=status, StatusDetails=details)
 
-    def _watch(self, proc: subprocess.Popen[bytes], instance_id: str, deadline: float) -> tuple[str, str]:
-        while proc.poll() is None:
+    def _watch(self, inv: Invocation, deadline: float) -> tuple[str, str, int] | None:
+        assert inv.proc is not None
+        while inv.proc.poll() is None:
             if time.monotonic() > deadline:
-                self._kill(proc)
-                return "TimedOut", "ExecutionTimedOut"
-            if self._instances().get(instance_id) in ("shutting-down", "terminated"):
-                self._kill(proc)
-                return "Cancelled", "Terminated"
+                self._kill(inv.proc)
+                return "TimedOut", "ExecutionTimedOut", AGENT_KILL_CODE
+            if inv.cancelled:
+                self._kill(inv.proc)
+                return "Cancelled", "Cancelled", AGENT_KILL_CODE
+            if states().get(inv.instance_id) in GONE:
+                self._kill(inv.proc)
+                return None
             time.sleep(0.05)
-        return ("Success", "Success") if proc.returncode == 0 else ("Failed", "Failed")
+        code = inv.proc.returncode
+        if code in (0, 168):
+            return "Success", "Success", code
+        if code == AGENT_KILL_CODE:
+            return "TimedOut", "ExecutionTimedOut", code
+        return "Failed", "Failed", code
+
+    def _pump(self, inv: Invocation, stream: Any, sink: list[bytes], kind: str) -> None:
+        for chunk in iter(stream.readline, b""):
+            sink.append(chunk)
+            if inv.log_group:
+                self._to_cloudwatch(inv, kind, chunk.decode(errors="replace").rstrip("\n"))
 
     @staticmethod
-    def _pump(stream: Any, sink: list[bytes], invocation: dict[str, Any] | None) -> None:
-        for chunk in iter(lambda: stream.readline(), b""):
-            sink.append(chunk)
-            if invocation is not None:
-                text = b"".join(sink).decode(errors="replace")
-                invocation["StandardOutputContent"] = text[:SSM_STDOUT_LIMIT]
+    def _to_cloudwatch(inv: Invocation, kind: str, line: str) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = next(iter(logs_backends.values()))[inv.region]
+        stream = f"{inv.command_id}/{inv.instance_id}/{PLUGIN}/{kind}"
+        if inv.log_group not in backend.groups:
+            backend.create_log_group(inv.log_group, {})
+        if stream not in backend.groups[inv.log_group].streams:
+            backend.create_log_stream(inv.log_group, stream)
+        backend.put_log_events(inv.log_group, stream, [{"timestamp": int(time.time() * 1000), "message": line}])
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -149,15 +240,16 @@ class Emulator:
 
     def cancel(self, command_id: str) -> None:
         with self.lock:
-            procs = [p for (cid, _), p in self.running.items() if cid == command_id]
-        for proc in procs:
-            self._kill(proc)
+            for (cid, _), inv in self.running.items():
+                if cid == command_id:
+                    inv.cancelled = True
 
     def stop_all(self) -> None:
         with self.lock:
-            procs = list(self.running.values())
+            procs = [inv.proc for inv in self.running.values() if inv.proc is not None]
         for proc in procs:
             self._kill(proc)
+        self.hosts.stop_all()
 
 
 def install(emulator: Emulator) -> None:
@@ -170,12 +262,26 @@ def install(emulator: Emulator) -> None:
 
     original_send, original_get = SSM.send_command, SSM.get_command_invocation
     original_run = InstanceResponse.run_instances
+    original_describe, original_status = InstanceResponse.describe_instances, InstanceResponse.describe_instance_status
+    original_terminate = InstanceResponse.terminate_instances
+    sending = threading.Lock()  # moto serves requests on threads: keep "the command just stored" ours
 
     def send_command(self: Any) -> Any:
-        result = original_send(self)
-        command = self.ssm_backend._commands[-1]
-        for invocation in command.invocations:
-            emulator.start(command, invocation)
+        parameters = self._get_param("Parameters", {})
+        size = len(json.dumps(parameters).encode())
+        if size > SSM_DOCUMENT_LIMIT:
+            raise RESTError("MaxDocumentSizeExceeded", f"emulated: {size} bytes of parameters, over 64 KB")
+        cloudwatch = self._get_param("CloudWatchOutputConfig") or {}
+        with sending:
+            result = original_send(self)
+            command = self.ssm_backend._commands[-1]
+        log_group = cloudwatch.get("CloudWatchLogGroupName", "") if cloudwatch.get("CloudWatchOutputEnabled") else ""
+        for record in command.invocations:
+            emulator.start(Invocation(
+                command.command_id, record["InstanceId"], self.region, record,
+                "\n".join(parameters.get("commands", [])),
+                float((parameters.get("executionTimeout") or ["3600"])[0]),
+                float(self._get_int_param("TimeoutSeconds") or 3600), log_group))
         return result
 
     def get_command_invocation(self: Any) -> Any:
@@ -200,15 +306,53 @@ def install(emulator: Emulator) -> None:
         return ActionResult({})
 
     def run_instances(self: Any) -> Any:
+        from tests.harness.ec2_host import root_device_errors
+
         key = f"{self._get_param('InstanceType')}/{self._get_param('SubnetId')}"
-        code = emulator.settings.capacity_errors.get(key) or \
-            emulator.settings.capacity_errors.get(str(self._get_param("InstanceType")))
+        errors = emulator.settings.launch_errors
+        code = errors.get(key) or errors.get(str(self._get_param("InstanceType")))
         if code:
-            raise EC2ClientError(code, f"emulated: no capacity for {key}")
-        return original_run(self)
+            raise EC2ClientError(code, f"emulated: {code} for {key}")
+        mappings = self._get_param("BlockDeviceMappings", []) or []
+        root, snapshot_gb, problem = root_device_errors(self.ec2_backend, self._get_param("ImageId"), mappings)
+        if problem:
+            raise EC2ClientError("InvalidBlockDeviceMapping", problem)
+        before = set(states())
+        result = original_run(self)
+        for reservation in self.ec2_backend.all_reservations():
+            for instance in reservation.instances:
+                if instance.id in before:
+                    continue
+                if mappings and root not in instance.block_device_mapping:
+                    instance.add_block_device(snapshot_gb, root, None, False, True, None, volume_type="gp3")
+                emulator.hosts.boot(instance, emulator.settings.not_found_calls)
+        return result
+
+    def hiding(self: Any) -> None:
+        ids = self._get_param("InstanceIds", []) or []
+        if missing := emulator.hosts.not_found(ids):
+            raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{missing}' does not exist")
+
+    def describe_instances(self: Any) -> Any:
+        hiding(self)
+        return original_describe(self)
+
+    def describe_instance_status(self: Any) -> Any:
+        hiding(self)
+        return original_status(self)
+
+    def terminate_instances(self: Any) -> Any:
+        ids = self._get_param("InstanceIds", []) or []
+        if emulator.settings.terminate_not_found and ids:
+            raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{ids[0]}' does not exist")
+        hiding(self)
+        return original_terminate(self)
 
     SSM.send_command = send_command
     SSM.get_command_invocation = get_command_invocation
     SSM.describe_instance_information = describe_instance_information
     SSM.cancel_command = cancel_command
     InstanceResponse.run_instances = run_instances
+    InstanceResponse.describe_instances = describe_instances
+    InstanceResponse.describe_instance_status = describe_instance_status
+    InstanceResponse.terminate_instances = terminate_instances

@@ -1,0 +1,57 @@
+"""Helpers for the ssm suites: the environment of a run against the moto world, and what it left."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import boto3
+
+from tests.conftest import ROOT
+
+# The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
+SLOW_PYTHON = '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep {seconds} &\nwait\n'
+
+
+def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFLIGHT_", "ARCTICDB_"))}
+    subnets = world["subnets"]
+    return {**base, **world["env"], "NO_COLOR": "1", "TRANSPORT": "ssm",
+            "EC2_AMI_ID": world["ami"], "EC2_INSTANCE_TYPES": "t3.micro,t3.small",
+            "EC2_SUBNET_IDS": f"{subnets[0]},{subnets[1]}", "EC2_INSTANCE_PROFILE": "spot-preflight-instance",
+            "EC2_OWNER": "tests", "SSM_ONLINE_TIMEOUT_SECONDS": "30",
+            # A warm "AMI": the venv and pip cache are shared by every emulated instance of the session.
+            "REMOTE_WORK_DIR": str(ROOT / ".preflight" / "test-ssm-host"),
+            "ARCTICDB_URI": f"lmdb://{world['store']}", "PYTHON": BASE_PYTHON, "PREFLIGHT_S3_BUCKETS": "training-data",
+            "PASS_ENV": "AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED",
+            **overrides}
+
+
+def spot(world: dict, *args: str, timeout: float = 600, **overrides: str) -> subprocess.CompletedProcess[str]:
+    script = str(world["repo"] / "infra_scripts" / "spot_train.sh")
+    return subprocess.run([script, *args], env=ssm_env(world, **overrides), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def instances(run_id: str) -> dict[str, str]:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    reply = ec2.describe_instances(Filters=[{"Name": "tag:RunId", "Values": [run_id]}])
+    return {i["InstanceId"]: i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]}
+
+
+def all_objects() -> dict[str, list[str]]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    return {b["Name"]: [o["Key"] for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
+            for b in s3.list_buckets()["Buckets"]}
+
+
+
+
+def live_instances() -> dict[str, str]:
+    """Every spot-preflight instance still pending or running, of any run."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    reply = ec2.describe_instances(Filters=[{"Name": "tag:Project", "Values": ["spot-preflight"]},
+                                            {"Name": "instance-state-name", "Values": ["pending", "running"]}])
+    return {i["InstanceId"]: i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]}

@@ -1,0 +1,332 @@
+"""The ssm path against the AWS that moto alone does not model (see tests/harness/ssm_agent.py).
+
+Every test ends with no spot-preflight instance pending or running (the autouse fixture checks),
+including the launcher that is SIGKILLed and the teardown whose terminate keeps answering NotFound:
+there the instance-side watchdog is what ends the instance, and the test waits for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
+from preflight.aws.ec2_terminate import terminate
+from tests.conftest import ROOT
+from tests.ssm_support import SLOW_PYTHON, instances, live_instances, spot, ssm_env
+
+# Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
+SHORT = {"RUN_BUDGET_SECONDS": "20", "TRAIN_RUN_BUDGET_SECONDS": "20", "BOOTSTRAP_TIMEOUT_SECONDS": "15",
+         "DEPS_TIMEOUT_SECONDS": "15", "PROBE_TIMEOUT_SECONDS": "15", "SMOKE_TIMEOUT_SECONDS": "15",
+         "TRAIN_TIMEOUT_SECONDS": "15", "PROBE_DEADLINE_SECONDS": "10", "TEARDOWN_TIMEOUT_SECONDS": "4",
+         "MAX_RUNTIME_SECONDS": "25"}
+
+
+@pytest.fixture(autouse=True)
+def clean_world(world, moto_harness):
+    moto_harness.reset()
+    yield
+    assert live_instances() == {}, "an ssm path left an instance pending or running"
+
+
+def ec2():
+    return boto3.client("ec2", region_name="us-east-1")
+
+
+def ssm():
+    return boto3.client("ssm", region_name="us-east-1")
+
+
+def spec(world: dict, **changes: object) -> ec2_launch.LaunchSpec:
+    base = {"ami": world["ami"], "instance_types": ["t3.micro", "t3.small"], "subnets": world["subnets"][:2],
+            "security_groups": [], "instance_profile": "spot-preflight-instance", "root_volume_gb": 50,
+            "max_runtime_s": 3600, "spot_max_price": "", "tags": {"Project": "spot-preflight", "RunId": "faults"}}
+    return ec2_launch.LaunchSpec(**{**base, **changes})
+
+
+def wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def pgrep(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def slow_python(tmp_path: Path, seconds: int) -> str:
+    path = tmp_path / "slowpy"
+    path.write_text(SLOW_PYTHON.format(seconds=seconds))
+    path.chmod(0o755)
+    return str(path)
+
+
+def started_instance(world: dict) -> str:
+    instance_id, _, _ = ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
+    return instance_id
+
+
+# --- 1. the watchdog ---------------------------------------------------------------------------------
+def test_watchdog_user_data_is_a_plain_script(world, moto_harness):
+    instance_id = started_instance(world)
+    delivered = (moto_harness.hosts_root / instance_id / "user-data").read_text()
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert delivered.startswith("#!/bin/bash\n"), f"cloud-init would skip this user data: {delivered[:60]!r}"
+    assert "--on-active=3600s" in delivered
+
+
+def test_launcher_sigkilled_watchdog_terminates(world, tmp_path: Path):
+    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3041), REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
+    proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
+                             "--run-id", "ssm-sigkill"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for(lambda: pgrep("sleep 3041"), 60, "bootstrap to start")
+    os.killpg(proc.pid, signal.SIGKILL)  # no trap runs: the launcher cannot terminate anything
+    proc.wait()
+    (instance_id,) = instances("ssm-sigkill")
+    assert instances("ssm-sigkill")[instance_id] == "running"
+    wait_for(lambda: instances("ssm-sigkill")[instance_id] == "terminated", 40, "the watchdog's power-off")
+
+
+# --- 2. eventual consistency -------------------------------------------------------------------------
+def test_not_found_right_after_launch_is_not_yet_visible(world, moto_harness):
+    moto_harness.configure(not_found_calls=3)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-notfound")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+    assert set(instances("ssm-notfound").values()) == {"terminated"}
+
+
+def test_terminate_retries_not_found_until_a_describe_confirms(world, moto_harness):
+    moto_harness.configure(not_found_calls=4)
+    instance_id = started_instance(world)
+    states = terminate(ec2(), [instance_id], deadline_s=30)
+    assert states[instance_id] in ("shutting-down", "terminated")
+    assert instances("faults")[instance_id] == "terminated"
+
+
+def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
+    moto_harness.configure(terminate_not_found=True, never_online=True)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-unconfirmed", "--json", SSM_ONLINE_TIMEOUT_SECONDS="3",
+               **SHORT)
+    assert out.returncode == 7, out.stderr[-3000:]  # 7 wins over the run's own exit 4
+    assert "aws ec2 terminate-instances --region us-east-1 --instance-ids i-" in out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
+    (instance_id,) = instances("ssm-unconfirmed")
+    wait_for(lambda: instances("ssm-unconfirmed")[instance_id] == "terminated", 40, "the watchdog's power-off")
+
+
+# --- 3. the run budget, and what executionTimeout does -----------------------------------------------
+def test_budget_caps_each_step(world, tmp_path: Path):
+    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047),
+               REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **{**SHORT, "RUN_BUDGET_SECONDS": "8",
+                                                               "BOOTSTRAP_TIMEOUT_SECONDS": "7",
+                                                               "PROBE_TIMEOUT_SECONDS": "7",
+                                                               "DEPS_TIMEOUT_SECONDS": "7",
+                                                               "PROBE_DEADLINE_SECONDS": "5"})
+    assert out.returncode == 5, out.stderr[-3000:]
+    assert "s left of the run budget)" in out.stderr
+    assert set(instances("ssm-budget").values()) == {"terminated"}
+
+
+def test_execution_timeout_is_sigkill_no_trap_runs(world, moto_harness):
+    instance_id = started_instance(world)
+    script = 'trap \'echo trapped > "$HOME/trap-ran"\' EXIT TERM INT\nsleep 30\n'
+    command_id = ssm_run.send(ssm(), instance_id, script, step="sigkill", run_id="faults", delivery_s=30,
+                              execution_s=1)
+    outcome = ssm_poll.poll(ssm(), None, command_id, instance_id, 20, step="sigkill")
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert (outcome.status, outcome.details, outcome.exit_code) == ("TimedOut", "ExecutionTimedOut", 137)
+    assert not (moto_harness.hosts_root / instance_id / "trap-ran").exists()
+
+
+# --- 4. command size ---------------------------------------------------------------------------------
+def test_bootstrap_payload_over_64k_is_sent_in_pieces(world, tmp_path: Path):
+    import shutil
+
+    project = tmp_path / "big-project"
+    shutil.copytree(world["repo"] / "examples" / "predictor", project)
+    (project / "weights.bin").write_bytes(os.urandom(120_000))  # incompressible: ~160 KB of base64
+    out = spot(world, "--preflight-only", "--run-id", "ssm-big", REPO_DIR=str(project))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "payload-3-of-" in out.stderr
+    assert set(instances("ssm-big").values()) == {"terminated"}
+
+
+def test_every_command_fits_ssm_limit():
+    chunks = ssm_command.payload_chunks("A" * 300_000, work_dir="/opt/x", run_id="r")
+    assert len(chunks) == 7
+    assert all(len(json.dumps({"commands": [c], "executionTimeout": ["60"]})) < 64 * 1024 for c in chunks)
+
+
+# --- 5. launch errors and 6. the root volume -----------------------------------------------------------
+def test_unsupported_and_full_subnet_move_on(world, moto_harness):
+    a, b = world["subnets"][:2]
+    moto_harness.configure(launch_errors={f"t3.micro/{a}": "Unsupported",
+                                          f"t3.micro/{b}": "InsufficientFreeAddressesInSubnet"})
+    instance_id, itype, subnet = ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert (itype, subnet) == ("t3.small", a)
+
+
+def test_quota_is_not_capacity(world, moto_harness, tmp_path: Path):
+    from preflight.aws.__main__ import main
+
+    moto_harness.configure(launch_errors={"t3.micro": "VcpuLimitExceeded", "t3.small": "MaxSpotInstanceCountExceeded"})
+    with pytest.raises(ec2_launch.QuotaExceeded, match="Service Quotas"):
+        ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
+    pairs = tmp_path / "pairs"
+    cfg = {"EC2_AMI_ID": world["ami"], "EC2_INSTANCE_TYPES": "t3.micro,t3.small", "EC2_SUBNET_IDS": world["subnets"][0],
+           "EC2_SECURITY_GROUP_IDS": "", "EC2_INSTANCE_PROFILE": "spot-preflight-instance", "EC2_ROOT_VOLUME_GB": "50",
+           "MAX_RUNTIME_SECONDS": "4200", "SPOT_MAX_PRICE": "", "AWS_REGION": "us-east-1", "EC2_OWNER": "t"}
+    pairs.write_bytes(b"".join(f"{k}={v}\0".encode() for k, v in cfg.items()))
+    assert main(["launch", "--env-file", str(pairs), "--run-id", "quota", "--mode", "preflight-only"]) == 5
+    assert instances("quota") == {}
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(8, 15), (50, 50)])
+def test_root_volume_follows_the_ami(world, configured: int, expected: int):
+    instance_id = ec2_launch.launch(ec2(), spec(world, root_volume_gb=configured), say=lambda _line: None)[0]
+    instance = ec2().describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    devices = {m["DeviceName"]: m["Ebs"]["VolumeId"] for m in instance["BlockDeviceMappings"]}
+    sizes = {name: ec2().describe_volumes(VolumeIds=[vid])["Volumes"][0]["Size"] for name, vid in devices.items()}
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert sizes == {"/dev/sda1": expected}  # moto's AMIs: root /dev/sda1, 15 GB snapshot (like Ubuntu's)
+
+
+# --- 7. spot interruption ----------------------------------------------------------------------------
+def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path):
+    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3053), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
+                             "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_for(lambda: pgrep("sleep 3053"), 60, "bootstrap to start")
+    ec2().terminate_instances(InstanceIds=list(instances("ssm-reclaimed")))  # EC2 reclaims the spot host
+    try:
+        _out, err = proc.communicate(timeout=60)  # bootstrap's own timeout is 300 s: waiting for it fails here
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate()
+    assert proc.returncode == 5, err[-3000:]
+    assert "spot interruption or the instance was terminated" in err
+
+
+# --- 8. output does not stream -----------------------------------------------------------------------
+class Stamped:
+    """A stdout that records when each line arrived."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> None:
+        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_lines_and_no_output_before_the_end(world, capsys):
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="quiet",
+                              run_id="faults", delivery_s=30, execution_s=30)
+    out = Stamped()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="quiet", out=out)
+    ended = time.monotonic()
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert outcome.status == "Success"
+    assert [line for _, line in out.lines] == ["first", "second"]
+    assert all(ended - at < 1.5 for at, _ in out.lines), "real SSM shows no output before the command ends"
+    assert "ssm: quiet InProgress (" in capsys.readouterr().err
+
+
+def test_cloudwatch_output_streams_while_the_step_runs(world):
+    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="spot-preflight-steps")
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="live",
+                              run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    tail = ssm_poll.CloudWatchTail(boto3.client("logs", region_name="us-east-1"), "spot-preflight-steps",
+                                   command_id, instance_id)
+    out = Stamped()
+    ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    (first_at, first), (second_at, second) = out.lines
+    assert (first, second) == ("first", "second") and second_at - first_at > 2
+
+
+# --- 9. status mapping -------------------------------------------------------------------------------
+def run_probe_like(world, script: str, capsys) -> tuple[int, str]:
+    instance_id = started_instance(world)
+    text = ssm_command.build(step="probe", script=(ROOT / "infra_scripts/remote/prelude.sh").read_text() + script,
+                             env={}, work_dir=str(Path(os.environ.get("TMPDIR", "/tmp")) / "faults-host"),
+                             run_id="faults", mode="preflight-only", instance_id=instance_id, unpack_payload=False)
+    try:
+        rc = ssm_run.run_step(ssm(), ec2(), instance_id, text, step="probe", run_id="faults", timeout_s=30,
+                              delivery_s=30)
+    finally:
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    return rc, capsys.readouterr().err
+
+
+def test_exit_137_reads_as_a_kill_not_a_timeout(world, capsys):
+    rc, err = run_probe_like(world, "bash -c 'kill -9 $$'\n", capsys)
+    assert rc == ssm_run.KILLED
+    assert "killed by SIGKILL" in err and "diagnostics" not in err
+
+
+def test_undeliverable_is_not_checks_failed(world, moto_harness, capsys):
+    moto_harness.configure(invocation_failure="AccessDenied")
+    rc, err = run_probe_like(world, "exit 0\n", capsys)
+    assert rc == ssm_run.OTHER  # not 1, which the probe step would read as "checks failed"
+    assert "was never run" in err and "AccessDenied" in err
+
+
+def test_delivery_timeout_sends_no_diagnostics(world, moto_harness, capsys):
+    moto_harness.configure(delivery_timeout_after_s=1.0)
+    before = len(ssm().list_commands()["Commands"])
+    rc, err = run_probe_like(world, "exit 0\n", capsys)
+    assert rc == ssm_run.TIMEOUT
+    sent = len(ssm().list_commands()["Commands"]) - before
+    assert sent == 1, "a diagnostics command went to a host that never answered"
+    assert "DeliveryTimedOut" in err
+
+
+# --- 10. Python on the host --------------------------------------------------------------------------
+def test_bootstrap_names_the_interpreter_and_refuses_old_python(world, tmp_path: Path):
+    old = tmp_path / "python3.8"
+    old.write_text('#!/usr/bin/env bash\nif [ "$2" = "import sys; print(\\"%d.%d.%d\\" % sys.version_info[:3])" ]; '
+                   'then echo 3.8.18; exit 0; fi\nexit 1\n')
+    old.chmod(0o755)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-oldpy", PYTHON=str(old),
+               REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    assert out.returncode == 5, out.stderr[-3000:]
+    assert f"interpreter {old}, Python 3.8.18" in out.stderr
+    assert "Python 3.8.18 is below 3.9" in out.stderr
+
+
+def test_probe_runs_on_python_39(tmp_path: Path):
+    python = ROOT / ".venv39" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no Python 3.9 on this machine (make test builds .venv39 when pyenv or PATH has one)")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "AWS_REGION": "us-east-1",
+           "PREFLIGHT_IMPORTS": "json", "PREFLIGHT_IMPORT_NAMES": "json:dumps", "PREFLIGHT_PINS_FILE": "",
+           "ARCTICDB_URI": f"lmdb://{tmp_path}/no-store"}
+    run = subprocess.run([str(python), "-m", "preflight", "probe", "--json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    artifact = json.loads(run.stdout)
+    by_id = {check["id"]: check for check in artifact["checks"]}
+    assert by_id["runtime"]["status"] == "pass", by_id["runtime"]
+    assert by_id["runtime"]["message"].startswith("python 3.9.")
+    for check in artifact["checks"]:
+        assert "TypeError" not in check["message"] and "SyntaxError" not in check["message"], check
+    assert sys.version_info >= (3, 10)  # the suite itself runs newer: this test is the 3.9 coverage
