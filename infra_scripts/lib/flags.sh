@@ -47,13 +47,17 @@ flags_value() {
   fi
 }
 
+FLAG_CONFLICT=""
+
+# flags_mode MODE — conflicts are judged after all flags are read: with --preflight-only anywhere on
+# the line, the other mode flags are irrelevant whatever their order.
 flags_mode() {
   local mode="$1"
   if [[ "$mode" == preflight-only ]]; then
     FLAG_PREFLIGHT_ONLY=1
-  elif ((FLAG_PREFLIGHT_ONLY == 0)) && [[ -n "$FLAG_MODE" && "$FLAG_MODE" != "$mode" ]]; then
-    die 2 "--$mode conflicts with --$FLAG_MODE"
+    return 0
   fi
+  [[ -n "$FLAG_MODE" && "$FLAG_MODE" != "$mode" ]] && FLAG_CONFLICT="--$mode conflicts with --$FLAG_MODE"
   FLAG_MODE="$mode"
 }
 
@@ -77,7 +81,11 @@ flags_parse() {
     shift
   done
   # Preflight-only is sticky: whatever else was said, the mode stays preflight-only.
-  ((FLAG_PREFLIGHT_ONLY)) && FLAG_MODE=preflight-only
+  if ((FLAG_PREFLIGHT_ONLY)); then
+    FLAG_MODE=preflight-only
+  elif [[ -n "$FLAG_CONFLICT" ]]; then
+    die 2 "$FLAG_CONFLICT"
+  fi
   FLAG_MODE="${FLAG_MODE:-full}"
 }
 
@@ -87,7 +95,9 @@ flags_set() {
     --transport) [[ "$value" == local || "$value" == ssm ]] || die 2 "--transport: expected local or ssm, got '$value'"
       FLAG_TRANSPORT="$value" ;;
     --config) FLAG_CONFIG="$value" ;;
-    --run-id) [[ "$value" =~ ^[A-Za-z0-9._-]{1,64}$ ]] || die 2 "--run-id: use 1-64 of A-Z a-z 0-9 . _ -"
+    --run-id) [[ "$value" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$ ]] ||
+        die 2 "--run-id: use 1-64 of A-Z a-z 0-9 . _ -, not starting with - or ."
+      [[ "$value" != latest && "$value" != latest-ready ]] || die 2 "--run-id: '$value' is reserved (a results link)"
       FLAG_RUN_ID="$value" ;;
     --instance-id) FLAG_INSTANCE_ID="$value" ;;
     --sfn-task-token) FLAG_SFN_TOKEN="$value" ;;

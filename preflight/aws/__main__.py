@@ -79,12 +79,13 @@ def cmd_run_step(args: argparse.Namespace) -> int:
     logs = client("logs", region) if group else None
     common = {"work_dir": cfg["REMOTE_WORK_DIR"], "run_id": args.run_id}
     try:
-        chunks: list[str] = []
+        payload, chunks = None, []
         if args.step == "bootstrap":
             project = None if cfg.get("REPO_URL") else Path(args.project_dir)
-            chunks = ssm_command.payload_chunks(ssm_command.payload(Path(args.tool_root), project), **common)
+            payload = ssm_command.payload(Path(args.tool_root), project)
+            chunks = ssm_command.payload_chunks(payload, **common)
         text = ssm_command.build(step=args.step, script=args.script.read_text(), env=cfg, mode=args.mode,
-                                 instance_id=args.instance_id, unpack_payload=bool(chunks), **common)
+                                 instance_id=args.instance_id, payload_b64=payload, **common)
     except ValueError as exc:
         _say(f"ssm: {exc}")
         return 5

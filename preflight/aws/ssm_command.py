@@ -9,6 +9,7 @@ under SSM's 64 KB limit, appended to one file that the bootstrap command unpacks
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import shlex
@@ -53,23 +54,33 @@ def _checked(text: str, what: str) -> str:
 
 
 def payload_chunks(payload_b64: str, *, work_dir: str, run_id: str) -> list[str]:
-    """Commands that rebuild the payload on the host piece by piece, so any project size fits."""
+    """Commands that put the payload on the host piece by piece, so any project size fits. Each piece
+    is its own file: a SendCommand that is retried, or delivered twice, rewrites it harmlessly."""
     pieces = [payload_b64[i:i + PAYLOAD_CHUNK_CHARS] for i in range(0, len(payload_b64), PAYLOAD_CHUNK_CHARS)]
-    commands = []
-    for n, piece in enumerate(pieces):
-        append = f'printf %s {shlex.quote(piece)} {">" if n == 0 else ">>"} "$host/payload.b64"'
-        commands.append(_checked("\n".join([*_prologue(work_dir, run_id), append]) + "\n",
-                                 f"payload {n + 1}/{len(pieces)}"))
-    return commands
+    return [_checked("\n".join([*_prologue(work_dir, run_id), 'mkdir -p "$host/pieces"',
+                                f'printf %s {shlex.quote(piece)} > "$host/pieces/{n:04d}"']) + "\n",
+                     f"payload {n + 1}/{len(pieces)}")
+            for n, piece in enumerate(pieces)]
+
+
+def _unpack(payload_b64: str) -> list[str]:
+    """Join the pieces, check the whole against its hash, unpack; any failure stops the command."""
+    digest = hashlib.sha256(payload_b64.encode()).hexdigest()
+    return ['cat "$host"/pieces/* > "$host/payload.b64"',
+            f'echo "{digest}  $host/payload.b64" | sha256sum -c --quiet - || '
+            '{ echo "payload damaged in transit (sha256 mismatch)" >&2; exit 1; }',
+            'base64 -d < "$host/payload.b64" > "$host/payload.tgz"',
+            'tar -xzf "$host/payload.tgz" -C "$host/payload"',
+            'rm -rf "$host/pieces" "$host/payload.b64" "$host/payload.tgz"']
 
 
 def build(*, step: str, script: str, env: dict[str, str], work_dir: str, run_id: str, mode: str,
-          instance_id: str, unpack_payload: bool) -> str:
+          instance_id: str, payload_b64: str | None) -> str:
     q = shlex.quote
     b64 = base64.b64encode(script.encode()).decode()
     lines = _prologue(work_dir, run_id)
-    if unpack_payload:
-        lines.append('base64 -d < "$host/payload.b64" | tar -xzf - -C "$host/payload" && rm -f "$host/payload.b64"')
+    if payload_b64 is not None:
+        lines += _unpack(payload_b64)
     lines.append(f'printf %s {q(b64)} | base64 -d > "$host/steps/{step}.sh"')
     fixed = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "PF_STEP": step, "PREFLIGHT_INSTANCE_ID": instance_id,
              "PREFLIGHT_RUN_ID": run_id, "PREFLIGHT_MODE": mode}

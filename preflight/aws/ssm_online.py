@@ -12,7 +12,7 @@ class Unreachable(Exception):
     """The instance never became reachable over SSM within its deadline."""
 
 
-def _state(ec2: Any, instance_id: str) -> str:
+def instance_state(ec2: Any, instance_id: str) -> str:
     """The instance's state; right after launch EC2 may not know the id yet (eventual consistency)."""
     try:
         reply = ec2.describe_instances(InstanceIds=[instance_id])
@@ -51,7 +51,7 @@ def wait_online(ec2: Any, ssm: Any, instance_id: str, timeout_s: float, say: Any
     started = time.monotonic()
     last = "not yet seen"
     for _ in backoff(started + timeout_s, start=1.0, cap=5.0):
-        state = _state(ec2, instance_id)
+        state = instance_state(ec2, instance_id)
         if state in ("shutting-down", "terminated", "stopping", "stopped"):
             raise Unreachable(f"{instance_id} is {state} before SSM came online (spot reclaimed or watchdog?)")
         if state == "running":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from preflight.aws.clients import backoff, error_code
+from preflight.aws.ssm_online import instance_state
 
 TERMINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut",
             "ExecutionTimedOut", "InvalidPlatform", "AccessDenied"}
@@ -59,16 +60,6 @@ class CloudWatchTail:
         self.token = reply.get("nextForwardToken", self.token)
 
 
-def _instance_state(ec2: Any, instance_id: str) -> str:
-    try:
-        reply = ec2.describe_instances(InstanceIds=[instance_id])
-    except Exception as exc:
-        if error_code(exc) == "InvalidInstanceID.NotFound":
-            return "not visible yet"
-        raise
-    return reply["Reservations"][0]["Instances"][0]["State"]["Name"]
-
-
 def _get(ssm: Any, command_id: str, instance_id: str, started: float) -> dict[str, Any] | None:
     try:
         return ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
@@ -96,7 +87,7 @@ def poll(ssm: Any, ec2: Any | None, command_id: str, instance_id: str, deadline_
                 out.flush()
             return Outcome(status, inv.get("StatusDetails", ""), int(inv.get("ResponseCode", -1)), text,
                            inv.get("StandardErrorContent", "") or "")
-        if ec2 is not None and (state := _instance_state(ec2, instance_id)) in ("shutting-down", "terminated",
+        if ec2 is not None and (state := instance_state(ec2, instance_id)) in ("shutting-down", "terminated",
                                                                                 "stopping", "stopped"):
             return Outcome(INSTANCE_GONE, state, -1, "", "")
         elapsed = time.monotonic() - started

@@ -46,6 +46,28 @@ assert_nothing_written() {
   assert_nothing_written
 }
 
+@test "mode conflicts are judged after every flag: with --preflight-only anywhere, order is irrelevant" {
+  run spot --full-only --smoke-only --preflight-only --config "$BATS_TEST_TMPDIR/nope.env"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"config file not found"* && "$output" != *"conflicts"* ]]
+  run spot --full-only --preflight-only --smoke-only --config "$BATS_TEST_TMPDIR/nope.env"
+  [[ "$output" == *"config file not found"* && "$output" != *"conflicts"* ]]
+  assert_nothing_written
+}
+
+@test "run ids: link names are reserved, a leading - or . is refused" {
+  local id
+  for id in latest latest-ready -v .hidden ..; do
+    run spot --preflight-only --run-id "$id"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--run-id"* ]]
+  done
+  run spot --preflight-only --run-id=-v
+  [ "$status" -eq 2 ]
+  assert_nothing_written
+  [ ! -e "$PWD/latest" ]
+}
+
 @test "missing config file exits 2" {
   run spot --preflight-only --config "$BATS_TEST_TMPDIR/nope.env"
   [ "$status" -eq 2 ]
