@@ -275,6 +275,10 @@ def install(emulator: Emulator) -> None:
         with sending:
             result = original_send(self)
             command = self.ssm_backend._commands[-1]
+        # moto also adds every instance its (empty) Targets filter matches — all of them, terminated
+        # ones included; real SSM runs the command only on the InstanceIds it was given.
+        wanted = set(self._get_param("InstanceIds", []) or [])
+        command.invocations[:] = [r for r in command.invocations if r["InstanceId"] in wanted]
         log_group = cloudwatch.get("CloudWatchLogGroupName", "") if cloudwatch.get("CloudWatchOutputEnabled") else ""
         for record in command.invocations:
             emulator.start(Invocation(
