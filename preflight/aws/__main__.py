@@ -30,7 +30,7 @@ def _say(text: str) -> None:
 
 def cmd_launch(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
-    from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, QuotaExceeded, launch
+    from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, launch
 
     cfg = Config(read_pairs(args.env_file), str(args.env_file))
     tags = {"Name": f"spot-preflight-{args.run_id}", "Project": "spot-preflight", "RunId": args.run_id,
@@ -45,10 +45,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     except NoCapacity as exc:
         _say(f"launch: {exc}")
         return 3
-    except QuotaExceeded as exc:
-        _say(f"launch: {exc}")
-        return 5
-    except LaunchError as exc:
+    except LaunchError as exc:  # quotas included: only a quota increase fixes them, not a retry
         _say(f"launch failed: {exc}")
         return 5
     print(instance_id)

@@ -23,12 +23,12 @@ class NoCapacity(Exception):
     """Every candidate was out of capacity; the message lists each attempt."""
 
 
-class QuotaExceeded(Exception):
-    """Nothing launched and at least one candidate hit an account quota."""
-
-
 class LaunchError(Exception):
-    """Any other launch error: stop at once."""
+    """A launch error that no other candidate can fix: stop at once."""
+
+
+class QuotaExceeded(LaunchError):
+    """Nothing launched and at least one candidate hit an account quota."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Nothing goes through S3. The step runs with `env -i`, like the local transport, so only the config,
 PASS_ENV and what bootstrap exports reach it. Before bootstrap, the payload (the preflight package
 and, without REPO_URL, the project) is sent as a base64 tar.gz in pieces, each its own command
-under SSM's 64 KB limit, appended to one file that the bootstrap command unpacks.
+under SSM's 64 KB limit and its own file; the bootstrap command joins them, checks the sha256 of the
+whole and unpacks it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 # SSM refuses a document plus its parameters over 64 KB (MaxDocumentSizeExceeded); what we send is
 # JSON-encoded, so measure that and keep a margin for the request's other fields.
 MAX_COMMAND_BYTES = 60 * 1024
-# The payload travels as base64 pieces of this size, each appended to one file by its own command.
+# The payload travels as base64 pieces of this size, each written to its own file by its own command.
 PAYLOAD_CHUNK_CHARS = 48 * 1024
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from preflight.aws.clients import backoff, error_code
 
+# States after which the instance never runs a command again (shutdown behaviour is terminate).
+ENDED_STATES = ("shutting-down", "terminated", "stopping", "stopped")
+
 
 class Unreachable(Exception):
     """The instance never became reachable over SSM within its deadline."""
@@ -52,7 +55,7 @@ def wait_online(ec2: Any, ssm: Any, instance_id: str, timeout_s: float, say: Any
     last = "not yet seen"
     for _ in backoff(started + timeout_s, start=1.0, cap=5.0):
         state = instance_state(ec2, instance_id)
-        if state in ("shutting-down", "terminated", "stopping", "stopped"):
+        if state in ENDED_STATES:
             raise Unreachable(f"{instance_id} is {state} before SSM came online (spot reclaimed or watchdog?)")
         if state == "running":
             if problem := _impaired(ec2, instance_id):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from preflight.aws.clients import backoff, error_code
-from preflight.aws.ssm_online import instance_state
+from preflight.aws.ssm_online import ENDED_STATES, instance_state
 
 TERMINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut",
             "ExecutionTimedOut", "InvalidPlatform", "AccessDenied"}
@@ -87,8 +87,7 @@ def poll(ssm: Any, ec2: Any | None, command_id: str, instance_id: str, deadline_
                 out.flush()
             return Outcome(status, inv.get("StatusDetails", ""), int(inv.get("ResponseCode", -1)), text,
                            inv.get("StandardErrorContent", "") or "")
-        if ec2 is not None and (state := instance_state(ec2, instance_id)) in ("shutting-down", "terminated",
-                                                                                "stopping", "stopped"):
+        if ec2 is not None and (state := instance_state(ec2, instance_id)) in ENDED_STATES:
             return Outcome(INSTANCE_GONE, state, -1, "", "")
         elapsed = time.monotonic() - started
         if status != said[0] or elapsed - said[1] >= PROGRESS_EVERY_S:

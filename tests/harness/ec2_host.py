@@ -103,18 +103,16 @@ class Hosts:
             self.hidden[instance.id] = not_found_calls
         home = self.sandbox(instance.id)
         delivered = instance.user_data.decode() if instance.user_data is not None else ""
-        (home / "user-data").write_text(delivered)
+        script = home / "user-data"
+        script.write_text(delivered)
         if not delivered.startswith("#!"):
             (home / "cloud-init.log").write_text("Unhandled non-multipart (text/x-not-multipart) userdata\n")
             return
-        script = home / "user-data.sh"
-        script.write_text(delivered)
         script.chmod(0o755)
         env = {"PATH": f"{self.shims}:/usr/bin:/bin", "EMULATED_POWEROFF": str(home / ".poweroff")}
-        with self.lock:
-            self.user_data[instance.id] = subprocess.Popen(
-                [str(script)], cwd=home, env=env, start_new_session=True,
-                stdout=(home / "cloud-init-output.log").open("wb"), stderr=subprocess.STDOUT)
+        with (home / "cloud-init-output.log").open("wb") as log, self.lock:
+            self.user_data[instance.id] = subprocess.Popen([str(script)], cwd=home, env=env, start_new_session=True,
+                                                           stdout=log, stderr=subprocess.STDOUT)
 
     def not_found(self, instance_ids: list[str]) -> str | None:
         """The first named instance EC2 does not know yet (each such call uses up one of its misses)."""
