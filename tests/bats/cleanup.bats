@@ -10,16 +10,19 @@ setup() {
   rm -rf "$REPO/artifacts"
 }
 
-# cleanup_run EXIT_CODE FAILING_ACTION — run run_start, then exit; print the recorded calls.
+# cleanup_run EXIT_CODE FAILING_ACTION [ITS_STATUS] — run run_start, then exit; print the recorded calls.
 cleanup_run() {
-  local code="$1" failing="$2"
-  ROOT="$REPO" CODE="$code" FAILING="$failing" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
+  local code="$1" failing="$2" failing_status="${3:-1}"
+  ROOT="$REPO" CODE="$code" FAILING="$failing" FAILING_STATUS="$failing_status" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
     set -Eeuo pipefail
     . "$ROOT/infra_scripts/lib/log.sh"
+    . "$ROOT/infra_scripts/lib/config.sh"
+    . "$ROOT/infra_scripts/lib/steps.sh"
     . "$ROOT/infra_scripts/lib/run.sh"
     PF_PY="$PREFLIGHT_PYTHON" RUN_ID=cleanup-test MODE=preflight-only TRANSPORT=stub CONFIG_FILE=x CONFIG_SHA=y
     VERSION=test FLAG_JSON=0 STEP_PID=""
-    act() { echo "$1" >>"$CALLS"; [[ "$FAILING" != "$1" ]]; }
+    CFG[RUN_BUDGET_SECONDS]=60 CFG[TRAIN_RUN_BUDGET_SECONDS]=60
+    act() { echo "$1" >>"$CALLS"; [[ "$FAILING" != "$1" ]] || return "$FAILING_STATUS"; }
     steps_stop() { act steps_stop; }
     transport_down() { act transport_down; }
     sfn_report() { act sfn_report; }
@@ -44,4 +47,14 @@ cleanup_run() {
   [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
   [[ "$output" == *"cleanup: transport_down failed"* ]]
   grep -q '"exit_code": 1' "$REPO/artifacts/preflight/cleanup-test/run.json"
+}
+
+@test "a teardown that cannot be confirmed (7) wins over the run's own status, which the reason keeps" {
+  run cleanup_run 0 transport_down 7
+  [ "$status" -eq 7 ]
+  [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
+  grep -q '"exit_code": 7' "$REPO/artifacts/preflight/cleanup-test/run.json"
+  grep -q '"status": "TEARDOWN_UNCONFIRMED"' "$REPO/artifacts/preflight/cleanup-test/run.json"
+  grep -q 'the run itself ended with exit 0' "$REPO/artifacts/preflight/cleanup-test/run.json"
+  [ ! -e "$REPO/artifacts/preflight/latest-ready" ]
 }

@@ -46,23 +46,34 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     data/ssm/2014-11-06/service-2.json SendCommand errors: "The size limit of a document is 64 KB").
     → SendCommand rejects Parameters whose JSON is over 65,536 bytes.
     → F test_bootstrap_payload_over_64k_is_sent_in_pieces
-10. StandardOutputContent is filled when the plugin ends, cut to 24,000 characters (API reference,
-    GetCommandInvocation); with CloudWatchOutputConfig the output goes to the stream
+10. StandardOutputContent is "the first 24,000 characters written by the plugin to stdout. If the
+    command hasn't finished running ... this string is empty" (service-2.json,
+    GetCommandInvocationResult.StandardOutputContent); with CloudWatchOutputConfig the output goes to the stream
     `<CommandId>/<InstanceId>/aws-runShellScript/stdout` of the group (user guide, "Configuring
     Amazon CloudWatch Logs for Run Command"). → no stdout before the end; with CloudWatch on, each
     line goes to that stream as it is written. → F test_progress_lines_and_no_output_before_the_end,
     F test_cloudwatch_output_streams_while_the_step_runs, T test_output_over_24000_chars…
-11. An invocation whose instance died stays InProgress until the command expires: the agent can no
-    longer report. → the script is killed, the invocation stays InProgress.
-    → F test_spot_interruption_mid_step_ends_the_step_at_once
-12. Undeliverable / AccessDenied / InvalidPlatform end Failed with ResponseCode -1; a command no agent
-    picks up ends TimedOut / DeliveryTimedOut at TimeoutSeconds (service-2.json, StatusDetails of
+11. An invocation whose instance died stays InProgress — the agent can no longer report — until the
+    command expires: "If a command expires, it changes status to DeliveryTimedOut for all invocations
+    that have the status InProgress, Pending, or Delayed. ExpiresAfter is calculated based on the
+    total timeout" (service-2.json, Command.ExpiresAfter). → the script is killed; the invocation
+    stays InProgress until delivery + execution timeout after sending, then TimedOut /
+    DeliveryTimedOut. → F test_spot_interruption_mid_step_ends_the_step_at_once
+12. Undeliverable / AccessDenied / InvalidPlatform end Failed with ResponseCode -1 ("If the response
+    code is -1, then the command hasn't started running on the managed node, or it wasn't received
+    by the node", service-2.json GetCommandInvocationResult.ResponseCode); a command no agent picks up
+    ends TimedOut / DeliveryTimedOut ("If this time is reached and the command hasn't already started
+    running, it won't run", SendCommandRequest.TimeoutSeconds; StatusDetails of
     GetCommandInvocationResult). → `invocation_failure`; `delivery_timeout_after_s` (shortened: the
     command stays Pending that long instead of the full TimeoutSeconds).
     → F test_undeliverable_is_not_checks_failed, F test_delivery_timeout_sends_no_diagnostics
-13. InvocationDoesNotExist right after SendCommand → for the first `missing_invocation_polls`
-    GetCommandInvocation calls. → T test_preflight_only_ready_terminated_no_training_no_writes
-14. Registration: PingStatus Online a while after boot → Online `online_delay_s` after the instance
+13. GetCommandInvocation may answer InvocationDoesNotExist (service-2.json GetCommandInvocation
+    errors) — seen right after SendCommand, before the invocation is registered; that timing is our
+    observation, not a documented guarantee. → for the first `missing_invocation_polls` calls.
+    → T test_preflight_only_ready_terminated_no_training_no_writes
+14. Registration: an instance appears in DescribeInstanceInformation with PingStatus ("Connection
+    status of SSM Agent", service-2.json InstanceInformation.PingStatus) once its agent has started
+    and reached the SSM endpoints, some time after boot. → Online `online_delay_s` after the instance
     is first seen running, or never (`never_online`). → T test_never_online_exit_4_terminated
 
 Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
@@ -84,7 +95,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.harness.ec2_host import GONE, Hosts, states
+from tests.harness.ec2_host import GONE, Hosts, root_device_errors, states
 
 SSM_STDOUT_LIMIT = 24000
 SSM_DOCUMENT_LIMIT = 64 * 1024
@@ -116,6 +127,7 @@ class Invocation:
     log_group: str = ""
     proc: subprocess.Popen[bytes] | None = None
     cancelled: bool = False
+    sent_at: float = field(default_factory=time.monotonic)
 
 
 class Emulator:
@@ -187,7 +199,12 @@ class Emulator:
             reader.join(timeout=5)
         with self.lock:
             self.running.pop((inv.command_id, inv.instance_id), None)
-        if verdict is None:  # the host died: nobody is left to report, the invocation stays InProgress
+        if verdict is None:  # the host died: nobody reports; InProgress until the command expires
+            expires_in = inv.sent_at + inv.delivery_s + inv.timeout_s - time.monotonic()
+            expiry = threading.Timer(max(0.0, expires_in), inv.record.update,
+                                     kwargs={"Status": "TimedOut", "StatusDetails": "DeliveryTimedOut"})
+            expiry.daemon = True
+            expiry.start()
             return
         status, details, code = verdict
         inv.record.update(StandardOutputContent=b"".join(out).decode(errors="replace")[:SSM_STDOUT_LIMIT],
@@ -310,8 +327,6 @@ def install(emulator: Emulator) -> None:
         return ActionResult({})
 
     def run_instances(self: Any) -> Any:
-        from tests.harness.ec2_host import root_device_errors
-
         key = f"{self._get_param('InstanceType')}/{self._get_param('SubnetId')}"
         errors = emulator.settings.launch_errors
         code = errors.get(key) or errors.get(str(self._get_param("InstanceType")))
