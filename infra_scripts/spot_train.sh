@@ -33,7 +33,6 @@ pick_python() {
 load_settings() {
   local -a overrides=()
   CONFIG_FILE="${FLAG_CONFIG:-$ROOT/workflow.env}"
-  [[ -f "$CONFIG_FILE" ]] || die 2 "config file not found: $CONFIG_FILE"
   [[ -n "$FLAG_TRANSPORT" ]] && overrides+=("TRANSPORT=$FLAG_TRANSPORT")
   [[ -n "$FLAG_REQUIRE_PREFLIGHT" ]] && overrides+=("REQUIRE_PREFLIGHT=$FLAG_REQUIRE_PREFLIGHT")
   config_load "$CONFIG_FILE" "${overrides[@]}"
@@ -65,6 +64,7 @@ main() {
   load_settings
   print_header
   gate_training
+  transport_check
   STEP_TOTAL=3
   [[ "$MODE" == full ]] && STEP_TOTAL=5
   [[ "$MODE" == smoke-only || "$MODE" == full-only ]] && STEP_TOTAL=4

@@ -18,6 +18,7 @@ from preflight import __version__
 from preflight.config import Config, ConfigError, load, validate_for_run
 
 USAGE, CONFIG_ERROR = 2, 2
+END_OF_PAIRS = "__END__"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,18 +66,13 @@ def _base_dir() -> str:
 
 def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     from preflight import artifact as art
-    from preflight.checks import build_checks, validate_check_timeouts
+    from preflight.checks import build_checks
     from preflight.guard import ReadOnlyGuard
     from preflight.model import CheckResult, Context
     from preflight.report import render, use_color
     from preflight.runner import apply_ignores, run_checks, stragglers
 
     ctx = Context(config=config, environ=dict(os.environ), base_dir=_base_dir())
-    try:
-        validate_check_timeouts(ctx)
-    except ValueError as exc:
-        print(f"preflight: config error: {exc}", file=sys.stderr)
-        return CONFIG_ERROR
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
     with ReadOnlyGuard() as guard:
@@ -167,7 +163,9 @@ def cmd_config(args: argparse.Namespace, config: Config) -> int:
         for key, value in config.values.items():
             print(f"{key}={value}")
     else:
-        sys.stdout.write("".join(f"{k}\0{v}\0" for k, v in config.values.items()))
+        # The closing record lets the reader prove it saw every pair and nothing else.
+        pairs = "".join(f"{k}\0{v}\0" for k, v in config.values.items())
+        sys.stdout.write(f"{pairs}{END_OF_PAIRS}\0{len(config.values)}\0")
     return 0
 
 

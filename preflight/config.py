@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,14 @@ from preflight.keys import BUDGET_KEY_OF_STEP, KEYS, REQUIRED_BY_TRANSPORT
 _KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # `$(`, `${`, `$NAME` and backticks look like shell; rejecting them keeps the file plain data.
 _SHELLISH = re.compile(r"\$[({A-Za-z_]|`")
+# Control characters (tab aside) can desynchronise the hand-off to bash or hide text from a reviewer.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_WHOLE = re.compile(r"^[0-9]+$")
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# The same rule as run ids: one path component that cannot climb out or read as a flag.
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
+MAX_VALUE_BYTES = 8 * 1024
+MAX_FILE_BYTES = 64 * 1024
 
 
 class ConfigError(Exception):
@@ -81,15 +90,32 @@ def _unquote(raw: str, where: str) -> str:
     return value
 
 
+def _plain(value: str, where: str) -> None:
+    """One value is bounded, and free of control characters; `where` names its origin."""
+    bad = _CONTROL.search(value)
+    if bad:
+        raise ConfigError(f"{where}: control character U+{ord(bad.group()):04X}"
+                          f"{' (is this a binary file?)' if bad.group() in chr(0) + chr(0x7f) else ''}")
+    size = len(value.encode())
+    if size > MAX_VALUE_BYTES:
+        raise ConfigError(f"{where}: value is {size} bytes, over the {MAX_VALUE_BYTES}-byte limit per value")
+
+
 def parse_text(text: str, source: str) -> dict[str, str]:
     """KEY -> VALUE for one file's text. Unknown, duplicate and shell-like entries are errors."""
     seen: dict[str, int] = {}
     values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split("\n"), not splitlines(): the latter also breaks at \x0b, \x1c or U+2028, which the line
+    # numbers a user sees in an editor would not match.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line[:-1] if line.endswith("\r") else line
+        where = f"{source}:{number}"
+        bad = _CONTROL.search(line)
+        if bad:
+            _plain(line, f"{where}: line {number}")
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        where = f"{source}:{number}"
         key, sep, raw = stripped.partition("=")
         key = key.strip()
         if not sep or not _KEY.match(key):
@@ -99,6 +125,7 @@ def parse_text(text: str, source: str) -> dict[str, str]:
         if key in seen:
             raise ConfigError(f"{where}: duplicate key {key} (first set on line {seen[key]})")
         value = _unquote(raw, f"{where}: {key}")
+        _plain(value, f"{where}: {key}")
         if _SHELLISH.search(value):
             raise ConfigError(f"{where}: {key}: shell syntax ($(...), ${{...}}, $VAR or backticks) "
                               "is not allowed; workflow.env is data, write the literal value")
@@ -107,15 +134,39 @@ def parse_text(text: str, source: str) -> dict[str, str]:
     return values
 
 
+def _timeouts(value: str) -> None:
+    from preflight.checks import CHECK_IDS
+
+    for item in (part.strip() for part in value.split(",") if part.strip()):
+        name, sep, seconds = item.partition(":")
+        if not sep or not _DECIMAL.match(seconds.strip()):
+            raise ValueError(f"{item!r} is not <check id>:<seconds>")
+        if name.strip() not in CHECK_IDS:
+            raise ValueError(f"unknown check id {name.strip()!r} (ids: {', '.join(CHECK_IDS)})")
+        if float(seconds) <= 0:
+            raise ValueError(f"{item!r}: seconds must be > 0")
+
+
+def _number(kind: str, value: str) -> None:
+    if kind.startswith("int") and not _WHOLE.match(value):
+        raise ValueError("expected a whole number of digits only (no sign, spaces or underscores)")
+    if kind.startswith("float") and not _DECIMAL.match(value):
+        raise ValueError("expected a finite, non-negative decimal such as 20 or 0.5")
+    if kind.endswith("+") and float(value) <= 0:
+        raise ValueError("must be > 0")
+
+
 def _check_kind(key: str, value: str, origin: str) -> None:
     kind = KEYS[key].kind
     try:
-        if kind == "int":
-            int(value)
-        elif kind == "float":
-            float(value)
-        elif kind == "duration":
-            parse_duration(value)
+        if kind.startswith(("int", "float")):
+            _number(kind, value)
+        elif kind == "name" and not _NAME.match(value):
+            raise ValueError("use 1-64 of A-Z a-z 0-9 . _ -, not starting with - or . (it names a directory)")
+        elif kind == "timeouts":
+            _timeouts(value)
+        elif kind == "duration" and parse_duration(value) <= 0:
+            raise ValueError("must be > 0")
         elif kind == "bool" and value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
             raise ValueError("expected true or false")
         elif kind == "mode" and value not in ("off", "optional", "required"):
@@ -123,7 +174,30 @@ def _check_kind(key: str, value: str, origin: str) -> None:
         elif kind.startswith("choice:") and value not in kind[7:].split("|"):
             raise ValueError(f"expected one of {kind[7:].replace('|', ', ')}")
     except ValueError as exc:
-        raise ConfigError(f"{origin}: {key}={value!r}: {exc}") from None
+        raise ConfigError(f"{origin}: {key}={value[:80]!r}: {exc}") from None
+
+
+def read_file(path: Path) -> str:
+    """The file's text, or a ConfigError that says what is wrong with the path itself."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file (give the path of a workflow.env)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: file is {info.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: line {line}: not UTF-8 text (is this a binary file?)") from None
 
 
 def load(path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, str] | None = None) -> Config:
@@ -131,11 +205,7 @@ def load(path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, 
     values = {key: spec.default for key, spec in KEYS.items()}
     origins = {key: "default" for key in KEYS}
     if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
-        for key, value in parse_text(text, str(path)).items():
+        for key, value in parse_text(read_file(path), str(path)).items():
             values[key], origins[key] = value, str(path)
     for key in KEYS:
         if key in environ:
@@ -143,13 +213,15 @@ def load(path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, 
     for key, value in (overrides or {}).items():
         if key not in KEYS:
             raise ConfigError(f"override: unknown key {key}")
-        values[key], origins[key] = value, "command-line flag"
+        values[key], origins[key] = value, f"command-line flag ({key})"
     if not values["AWS_REGION"]:
         # Under SSM Run Command (the Step Functions path) the agent names its region in the environment.
         values["AWS_REGION"] = environ.get("AWS_SSM_REGION_NAME") or "us-east-1"
     for key, value in values.items():
-        if _SHELLISH.search(value) and origins[key] != str(path):
-            raise ConfigError(f"{origins[key]}: {key}: shell syntax is not allowed in config values")
+        if origins[key] != str(path):
+            _plain(value, origins[key])
+            if _SHELLISH.search(value):
+                raise ConfigError(f"{origins[key]}: {key}: shell syntax is not allowed in config values")
         _check_kind(key, value, origins[key])
     return Config(values=values, source=str(path) if path else "environment")
 

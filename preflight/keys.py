@@ -13,22 +13,24 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     default: str
-    kind: str  # str · int · float · bool · list · duration · mode · choice:a|b
+    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · choice:a|b
+    # (`+`: must be > 0; `name`: safe as one path component)
+    kind: str
     probe: bool = False
 
 
 KEYS: dict[str, Key] = {
     # --- run ---------------------------------------------------------------------------------
-    "PROJECT_NAME": Key("predictor", "str"),
+    "PROJECT_NAME": Key("predictor", "name"),
     "TRANSPORT": Key("local", "choice:local|ssm"),
-    "RUN_BUDGET_SECONDS": Key("1800", "int"),
-    "TRAIN_RUN_BUDGET_SECONDS": Key("3600", "int"),
-    "TEARDOWN_TIMEOUT_SECONDS": Key("180", "int"),
-    "BOOTSTRAP_TIMEOUT_SECONDS": Key("300", "int"),
-    "DEPS_TIMEOUT_SECONDS": Key("600", "int"),
-    "PROBE_TIMEOUT_SECONDS": Key("180", "int"),
-    "SMOKE_TIMEOUT_SECONDS": Key("600", "int"),
-    "TRAIN_TIMEOUT_SECONDS": Key("1200", "int"),
+    "RUN_BUDGET_SECONDS": Key("1800", "int+"),
+    "TRAIN_RUN_BUDGET_SECONDS": Key("3600", "int+"),
+    "TEARDOWN_TIMEOUT_SECONDS": Key("180", "int+"),
+    "BOOTSTRAP_TIMEOUT_SECONDS": Key("300", "int+"),
+    "DEPS_TIMEOUT_SECONDS": Key("600", "int+"),
+    "PROBE_TIMEOUT_SECONDS": Key("180", "int+"),
+    "SMOKE_TIMEOUT_SECONDS": Key("600", "int+"),
+    "TRAIN_TIMEOUT_SECONDS": Key("1200", "int+"),
     "REPO_DIR": Key("examples/predictor", "str"),
     "REPO_URL": Key("", "str"),
     "REPO_REF": Key("main", "str"),
@@ -61,9 +63,9 @@ KEYS: dict[str, Key] = {
     "MIN_FREE_DISK_GB": Key("1", "float", True),
     "MIN_MEMORY_GB": Key("0.5", "float", True),
     "GPU_CHECK": Key("off", "mode", True),
-    "CHECK_TIMEOUT_SECONDS": Key("20", "float"),
-    "CHECK_TIMEOUTS": Key("", "list"),
-    "PROBE_DEADLINE_SECONDS": Key("90", "float"),
+    "CHECK_TIMEOUT_SECONDS": Key("20", "float+"),
+    "CHECK_TIMEOUTS": Key("", "timeouts"),
+    "PROBE_DEADLINE_SECONDS": Key("90", "float+"),
     "IGNORE_PREFLIGHT_ERRORS": Key("", "list", True),
     # --- ssm transport -----------------------------------------------------------------------
     "EC2_AMI_ID": Key("", "str"),
@@ -71,12 +73,12 @@ KEYS: dict[str, Key] = {
     "EC2_SUBNET_IDS": Key("", "list"),
     "EC2_SECURITY_GROUP_IDS": Key("", "list"),
     "EC2_INSTANCE_PROFILE": Key("", "str"),
-    "EC2_ROOT_VOLUME_GB": Key("50", "int"),
+    "EC2_ROOT_VOLUME_GB": Key("50", "int+"),
     "EC2_OWNER": Key("", "str"),
     "SPOT_MAX_PRICE": Key("", "str"),
-    "MAX_RUNTIME_SECONDS": Key("4200", "int"),
-    "SSM_ONLINE_TIMEOUT_SECONDS": Key("600", "int"),
-    "SSM_DELIVERY_TIMEOUT_SECONDS": Key("120", "int"),
+    "MAX_RUNTIME_SECONDS": Key("4200", "int+"),
+    "SSM_ONLINE_TIMEOUT_SECONDS": Key("600", "int+"),
+    "SSM_DELIVERY_TIMEOUT_SECONDS": Key("120", "int+"),
     "SSM_OUTPUT_S3_BUCKET": Key("", "str"),
     "SSM_CLOUDWATCH_LOG_GROUP": Key("", "str"),
     "REMOTE_WORK_DIR": Key("/opt/spot-preflight", "str"),

@@ -66,3 +66,89 @@ def test_identity_hash_tracks_probe_keys_only():
     assert base.identity_hash() == load(None, {}, {"DEPS_TIMEOUT_SECONDS": "60"}).identity_hash()
     assert base.identity_hash() != load(None, {}, {"ARCTICDB_MAX_STALENESS": "2d"}).identity_hash()
     assert base.identity_hash().startswith("sha256:") and len(base.identity_hash()) == 71
+
+
+# --- issue 10: every value is checked in the one reader, before anything starts ---------------
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("RUN_BUDGET_SECONDS", "3_00", "whole number"),
+    ("RUN_BUDGET_SECONDS", "+300", "whole number"),
+    ("RUN_BUDGET_SECONDS", " 300", "whole number"),
+    ("MIN_FREE_DISK_GB", "nan", "finite"),
+    ("MIN_FREE_DISK_GB", "inf", "finite"),
+    ("PROBE_DEADLINE_SECONDS", "-5", "finite"),
+    ("PROBE_DEADLINE_SECONDS", "1e400", "finite"),
+    ("CHECK_TIMEOUT_SECONDS", "0", "must be > 0"),
+    ("PROBE_DEADLINE_SECONDS", "0.0", "must be > 0"),
+    ("RUN_BUDGET_SECONDS", "0", "must be > 0"),
+    ("CHECK_TIMEOUTS", "nosuch:5", "unknown check id 'nosuch'"),
+    ("CHECK_TIMEOUTS", "s3:0", "must be > 0"),
+    ("CHECK_TIMEOUTS", "s3", "<check id>:<seconds>"),
+    ("CHECK_TIMEOUTS", "s3:nan", "<check id>:<seconds>"),
+    ("PROJECT_NAME", "a/b", "PROJECT_NAME"),
+    ("PROJECT_NAME", "..", "PROJECT_NAME"),
+    ("PROJECT_NAME", "-x", "PROJECT_NAME"),
+    ("PROJECT_NAME", "x" * 65, "PROJECT_NAME"),
+])
+def test_numbers_and_names_are_strict(key: str, value: str, needle: str):
+    with pytest.raises(ConfigError) as err:
+        load(None, {}, {key: value})
+    assert key in str(err.value) and needle in str(err.value)
+
+
+def test_good_numbers_still_pass():
+    config = load(None, {}, {"MIN_FREE_DISK_GB": "0.5", "CHECK_TIMEOUTS": "s3:5, arcticdb.freshness:2.5",
+                             "RUN_BUDGET_SECONDS": "900", "PROJECT_NAME": "my-proj_1.2"})
+    assert config.float("MIN_FREE_DISK_GB") == 0.5 and config.int("RUN_BUDGET_SECONDS") == 900
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"PROJECT_NAME=a\x00REPO_REF=evil\n", "line 1: control character U+0000"),
+    (b"# ok\nREPO_REF=a\x1bb\n", "line 2: control character U+001B"),
+    (b"REPO_REF=a\rb\n", "line 1: control character U+000D"),
+    (b"REPO_REF=a\x0bb\n", "line 1: control character U+000B"),
+    (b"REPO_REF=\xff\xfe\n", "line 1: not UTF-8 text"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "line 1: control character U+007F (is this a binary file?)"),
+])
+def test_control_characters_and_binary_are_named(tmp_path: Path, content: bytes, needle: str):
+    path = tmp_path / "w.env"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as err:
+        load(path, {})
+    assert str(path) in str(err.value) and needle in str(err.value)
+
+
+def test_crlf_line_endings_are_accepted(tmp_path: Path):
+    path = tmp_path / "w.env"
+    path.write_bytes(b"PROJECT_NAME=crlf\r\nREPO_REF=main\r\n")
+    assert load(path, {}).text("PROJECT_NAME") == "crlf"
+
+
+def test_value_and_file_sizes_are_bounded(tmp_path: Path):
+    path = tmp_path / "w.env"
+    path.write_text("SMOKE_CMD=" + "x" * 9000 + "\n")
+    with pytest.raises(ConfigError, match=r"w.env:1: SMOKE_CMD: value is 9000 bytes, over the 8192"):
+        load(path, {})
+    with pytest.raises(ConfigError, match=r"environment variable SMOKE_CMD: value is 200000 bytes"):
+        load(None, {"SMOKE_CMD": "y" * 200_000})
+    path.write_text("# " + "c" * 300_000 + "\n")
+    with pytest.raises(ConfigError, match=r"w.env: file is 300003 bytes, over the 65536"):
+        load(path, {})
+
+
+def test_environment_values_with_control_characters_are_refused():
+    with pytest.raises(ConfigError, match=r"environment variable REPO_REF: control character U\+000A"):
+        load(None, {"REPO_REF": "main\nTRANSPORT=ssm"})
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda p: p.mkdir(), "not a regular file"),
+    (lambda p: None, "not found"),
+])
+def test_unreadable_config_paths_say_what_they_are(tmp_path: Path, make, needle: str):
+    path = tmp_path / "w.env"
+    make(path)
+    with pytest.raises(ConfigError, match=needle):
+        load(path, {})
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load(Path("/dev/null"), {})

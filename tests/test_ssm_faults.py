@@ -170,6 +170,15 @@ def test_every_command_fits_ssm_limit():
     assert all(len(json.dumps({"commands": [c], "executionTimeout": ["60"]})) < 64 * 1024 for c in chunks)
 
 
+def test_step_command_over_the_limit_is_refused_before_launch(world, moto_harness):
+    """Issue 10 item 5: the size is known before launch, so no instance is paid for to learn it."""
+    out = spot(world, "--preflight-only", "--run-id", "ssm-oversize", BIG_VALUE="v" * 70_000,
+               PASS_ENV=ssm_env(world)["PASS_ENV"] + ",BIG_VALUE")
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "over SSM's 64 KB document limit" in out.stderr and "PASS_ENV" in out.stderr
+    assert instances("ssm-oversize") == {}
+
+
 # --- 5. launch errors and 6. the root volume -----------------------------------------------------------
 def test_unsupported_and_full_subnet_move_on(world, moto_harness):
     a, b = world["subnets"][:2]

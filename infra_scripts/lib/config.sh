@@ -6,7 +6,7 @@ declare -gA CFG=()
 
 # config_load FILE [KEY=VALUE ...] — overrides come from flags; exits 2 with the parser's message.
 config_load() {
-  local file="$1" key value pairs
+  local file="$1" pairs
   shift
   local -a sets=()
   local item
@@ -16,10 +16,24 @@ config_load() {
     rm -f "$pairs"
     exit 2
   fi
-  while IFS= read -r -d '' key && IFS= read -r -d '' value; do
-    CFG["$key"]="$value"
-  done <"$pairs"
+  config_read_pairs <"$pairs" || { rm -f "$pairs"; die 2 "config hand-off from preflight/config.py is damaged"; }
   rm -f "$pairs"
+}
+
+# config_read_pairs — fill CFG from KEY NUL VALUE NUL records; succeed only when the closing record
+# counts exactly the pairs read, so a value can never be taken for a key or silently dropped.
+config_read_pairs() {
+  local key value count=0
+  while IFS= read -r -d '' key && IFS= read -r -d '' value; do
+    if [[ "$key" == __END__ ]]; then
+      [[ "$value" == "$count" ]] && return 0
+      return 1
+    fi
+    [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || return 1
+    CFG["$key"]="$value"
+    count=$((count + 1))
+  done
+  return 1
 }
 
 config_sha256() {

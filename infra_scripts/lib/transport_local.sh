@@ -7,6 +7,11 @@ TL_HOST=""
 TL_IMAGE=""
 TL_PYTHON=""
 
+# transport_check — nothing to prove before the local sandbox exists.
+transport_check() {
+  return 0
+}
+
 transport_up() {
   TL_HOST="$ROOT/.preflight/runs/$RUN_ID/host"
   # The image directory outlives runs, like a warm AMI: the venv and package caches live there.

@@ -11,11 +11,18 @@ transport_ssm_py() {
   PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
 }
 
-transport_up() {
-  local rc=0
+# transport_check — before anything is written or launched: every step's command must fit SSM's
+# 64 KB limit, which only the whole step environment (config plus PASS_ENV values) decides.
+transport_check() {
   # The step environment may hold PASS_ENV values: a private temp file, removed at teardown.
   TS_PAIRS="$(umask 077 && mktemp)"
   config_step_env >"$TS_PAIRS"
+  transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" ||
+    { rm -f "$TS_PAIRS"; die 2 "the step environment does not fit an SSM command (nothing launched)"; }
+}
+
+transport_up() {
+  local rc=0
   if [[ -n "$FLAG_INSTANCE_ID" ]]; then
     TS_INSTANCE="$FLAG_INSTANCE_ID" TS_ATTACHED=1
     log "transport ssm: attaching to $TS_INSTANCE (it will not be terminated)"

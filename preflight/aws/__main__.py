@@ -102,6 +102,26 @@ def cmd_run_step(args: argparse.Namespace) -> int:
                     output_bucket=cfg.get("SSM_OUTPUT_S3_BUCKET", ""), logs=logs, log_group=group)
 
 
+def cmd_command_size(args: argparse.Namespace) -> int:
+    """Build every step's command as it will be sent (the payload pieces aside, which are sized by
+    construction) and refuse, before launch, the step environment that makes one too large."""
+    from preflight.aws import ssm_command
+
+    cfg = read_pairs(args.env_file)
+    common = {"work_dir": cfg["REMOTE_WORK_DIR"], "run_id": "r" * 64, "mode": "preflight-only",
+              "instance_id": "i-" + "0" * 17}
+    prelude = (args.scripts / "prelude.sh").read_text()  # steps_script ships prelude + body
+    try:
+        for script in sorted(set(args.scripts.glob("*.sh")) - {args.scripts / "prelude.sh"}):
+            ssm_command.build(step=script.stem, script=prelude + script.read_text(), env=cfg,
+                              payload_b64="A" if script.stem == "bootstrap" else None, **common)
+    except ValueError as exc:
+        biggest = max(cfg, key=lambda key: len(cfg[key]))
+        _say(f"ssm: {exc}; the largest value is {biggest} ({len(cfg[biggest])} bytes)")
+        return 2
+    return 0
+
+
 def cmd_terminate(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
     from preflight.aws.ec2_terminate import TeardownUnconfirmed, run_instances_by_tag, terminate
@@ -176,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("--instance-id", "--step", "--run-id", "--mode", "--tool-root", "--project-dir"):
         step.add_argument(name, required=True)
     step.add_argument("--timeout", type=int, required=True)
+    size = sub.add_parser("command-size")
+    size.add_argument("--env-file", type=Path, required=True)
+    size.add_argument("--scripts", type=Path, required=True)
     term = sub.add_parser("terminate")
     term.add_argument("--region", required=True)
     term.add_argument("--run-id", required=True)
@@ -197,8 +220,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"launch": cmd_launch, "wait-online": cmd_wait_online, "run-step": cmd_run_step,
-                "terminate": cmd_terminate, "cost": cmd_cost, "sfn-report": cmd_sfn_report,
-                "sfn-heartbeat": cmd_sfn_heartbeat}
+                "command-size": cmd_command_size, "terminate": cmd_terminate, "cost": cmd_cost,
+                "sfn-report": cmd_sfn_report, "sfn-heartbeat": cmd_sfn_heartbeat}
     return commands[args.command](args)
 
 

@@ -54,15 +54,3 @@ def build_checks(ctx: Context) -> list[Check]:
         checks.append(Check(check_id, category, deadline, run))
     return checks
 
-
-def validate_check_timeouts(ctx: Context) -> None:
-    """CHECK_TIMEOUTS entries must name known checks with positive seconds."""
-    for item in ctx.config.list("CHECK_TIMEOUTS"):
-        name, sep, seconds = item.partition(":")
-        try:
-            ok = bool(sep) and name.strip() in CHECK_IDS and float(seconds) > 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(f"CHECK_TIMEOUTS: {item!r} is not <check id>:<seconds> "
-                             f"(ids: {', '.join(CHECK_IDS)})")

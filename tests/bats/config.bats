@@ -35,11 +35,11 @@ setup() {
 }
 
 @test "quotes, comments, env override and flag override resolve in order" {
-  printf '# comment\nPROJECT_NAME="quoted name" # trailing\nREPO_REF=file\nTRANSPORT=ssm\n' >"$BATS_TEST_TMPDIR/w.env"
+  printf '# comment\nSMOKE_CMD="quoted name" # trailing\nREPO_REF=file\nTRANSPORT=ssm\n' >"$BATS_TEST_TMPDIR/w.env"
   run env REPO_REF=from-env PYTHONPATH="$REPO" "$PREFLIGHT_PYTHON" -m preflight config \
     --config "$BATS_TEST_TMPDIR/w.env" --set TRANSPORT=local --format env
   [ "$status" -eq 0 ]
-  [[ "$output" == *"PROJECT_NAME=quoted name"* ]]
+  [[ "$output" == *"SMOKE_CMD=quoted name"* ]]
   [[ "$output" == *"REPO_REF=from-env"* ]]
   [[ "$output" == *"TRANSPORT=local"* ]]
 }
@@ -49,4 +49,59 @@ setup() {
   [ "$status" -eq 2 ]
   [[ "$output" == *"PROBE_TIMEOUT_SECONDS=99999 must be > 0 and below RUN_BUDGET_SECONDS"* ]]
   [ ! -e "$REPO/artifacts" ]
+}
+
+# Issue 10 items 4-6: bad input exits 2 from the one reader, before any step runs or any file is written.
+# refused_before_anything STATUS OUTPUT
+refused_before_anything() {
+  [ "$1" -eq 2 ]
+  [ ! -e "$REPO/artifacts" ]
+  [ ! -e "$REPO/.preflight/image" ]
+  [[ "$2" != *"bootstrap"* ]]
+}
+
+@test "a 200 KB file, a 20 KB value or a 100 KB variable is refused by name before any step runs" {
+  { cat "$REPO/workflow.env"; printf 'PASS_ENV=%s\n' "$(head -c 200000 /dev/zero | tr '\0' a)"; } \
+    >"$BATS_TEST_TMPDIR/big.env"
+  run spot --preflight-only --config "$BATS_TEST_TMPDIR/big.env"
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"big.env: file is"*"bytes, over the 65536-byte limit"* ]]
+  printf 'PASS_ENV=%s\n' "$(head -c 20000 /dev/zero | tr '\0' a)" >"$BATS_TEST_TMPDIR/value.env"
+  run spot --preflight-only --config "$BATS_TEST_TMPDIR/value.env"
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"value.env:"*": PASS_ENV: value is 20000 bytes, over the 8192-byte limit"* ]]
+  # 100 KB: the kernel refuses a single environment string over 128 KB before we could see it.
+  run env SMOKE_CMD="$(head -c 100000 /dev/zero | tr '\0' b)" "$REPO/infra_scripts/spot_train.sh" --preflight-only
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"environment variable SMOKE_CMD: value is 100000 bytes"* ]]
+}
+
+@test "a NUL byte cannot smuggle a key past the reader" {
+  printf 'PROJECT_NAME=a\0TRANSPORT=ssm\nREPO_REF=main\n' >"$BATS_TEST_TMPDIR/nul.env"
+  run spot --preflight-only --config "$BATS_TEST_TMPDIR/nul.env"
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"nul.env:1: line 1: control character U+0000"* ]]
+  [[ "$output" != *"bad array subscript"* ]]
+}
+
+@test "/dev/null and a directory are not regular files; a missing file is not found" {
+  run spot --preflight-only --config /dev/null
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"/dev/null: not a regular file"* ]]
+  run spot --preflight-only --config "$BATS_TEST_TMPDIR"
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"not a regular file"* ]]
+  run spot --preflight-only --config "$BATS_TEST_TMPDIR/absent.env"
+  refused_before_anything "$status" "$output"
+  [[ "$output" == *"absent.env: config file not found"* ]]
+}
+
+@test "numbers that Python or bash would half-accept exit 2 naming the key" {
+  local case
+  for case in RUN_BUDGET_SECONDS=3_00 MIN_FREE_DISK_GB=nan MIN_FREE_DISK_GB=inf CHECK_TIMEOUT_SECONDS=0 \
+    PROBE_DEADLINE_SECONDS=-5 CHECK_TIMEOUTS=nosuch:5 PROJECT_NAME=../escape PROJECT_NAME=a/b; do
+    run env "$case" "$REPO/infra_scripts/spot_train.sh" --preflight-only
+    refused_before_anything "$status" "$output"
+    [[ "$output" == *"${case%%=*}"* ]] || { echo "no key named for $case: $output"; return 1; }
+  done
 }
