@@ -124,12 +124,34 @@ def validate(artifact: Any) -> None:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise ArtifactError(f"schema: {where}: {exc.message}") from None
-    summary = artifact["checks_summary"]
-    parts = summary["passed"] + summary["failed"] + summary["bootstrapped"] + summary["warnings"]
-    if parts + summary["skipped"] != summary["total"] or summary["total"] != len(artifact["checks"]):
-        raise ArtifactError("checks_summary does not add up to the checks it summarises")
-    if (artifact["status"] == "READY") != (summary["failed"] == 0):
-        raise ArtifactError(f"status {artifact['status']} contradicts {summary['failed']} failed checks")
+    _consistent(artifact)
+
+
+def _consistent(artifact: dict[str, Any]) -> None:
+    """The verdict is recounted from checks[]: a READY that its own checks contradict is not READY."""
+    checks, summary = artifact["checks"], artifact["checks_summary"]
+    if not checks:
+        raise ArtifactError("no checks: an artifact that proved nothing cannot be READY or FAILED")
+    recount = _summary(checks)
+    if {k: summary.get(k) for k in recount} != recount:
+        raise ArtifactError(f"checks_summary {_counts(summary)} does not match the checks it summarises "
+                            f"({_counts(recount)})")
+    failing = [c["id"] for c in checks if c["status"] == "fail"]
+    listed = [f["id"] for f in artifact["failures"]]
+    if artifact["status"] == "READY" and failing:
+        raise ArtifactError(f"status READY contradicts failed check(s): {', '.join(failing)}")
+    if artifact["status"] == "READY" and listed:
+        raise ArtifactError(f"status READY but failures[] lists {', '.join(listed)}")
+    if artifact["status"] != "READY" and not failing:
+        raise ArtifactError(f"status {artifact['status']} but no check failed")
+    if sorted(listed) != sorted(failing):
+        raise ArtifactError(f"failures[] lists {', '.join(listed) or 'nothing'} but the failed checks are "
+                            f"{', '.join(failing) or 'none'}")
+
+
+def _counts(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {summary.get(k)}" for k in ("total", "passed", "failed", "warnings", "skipped",
+                                                       "bootstrapped"))
 
 
 def to_json(artifact: dict[str, Any]) -> str:

@@ -110,15 +110,22 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     from preflight.durations import parse_duration
-    from preflight.verify import verify
+    from preflight.verify import find_config, verify
 
+    binding = args.config
+    if binding is None:
+        binding = find_config(args.artifact)
+        if binding is not None:
+            config = load(binding, os.environ)
     try:
         max_age = parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE"))
     except ValueError as exc:
         print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
         return USAGE
-    code, reason = verify(args.artifact, max_age, config.identity_hash() if args.config else None)
-    print(reason, file=sys.stdout if code == 0 else sys.stderr)
+    code, reason = verify(args.artifact, max_age, config.identity_hash() if binding else None)
+    bound = (f"config binding checked against {binding}" if binding else
+             "config binding not checked (no --config, and no workflow.env above the artifact)")
+    print(f"{reason}; {bound}", file=sys.stdout if code == 0 else sys.stderr)
     return code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,9 +11,34 @@ from preflight.artifact import SCHEMA_VERSION, ArtifactError, validate
 from preflight.durations import format_duration
 
 READY, FAILED, UNUSABLE = 0, 1, 6
+# Hosts are NTP-synced; more than this ahead is a wrong clock or a hand-made artifact, not skew.
+FUTURE_TOLERANCE_S = 300
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$")
 
 
-def verify(path: Path, max_age_s: float, identity_hash: str | None) -> tuple[int, str]:
+def parse_rfc3339(text: str) -> datetime:
+    """Any RFC 3339 date-time (with or without fractional seconds, Z or an offset) as aware UTC.
+    datetime.fromisoformat on Python 3.9 takes neither `Z` nor more than six fractional digits."""
+    match = _RFC3339.match(text)
+    if not match:
+        raise ValueError(f"not an RFC 3339 date-time: {text!r}")
+    day, clock, fraction, zone = match.groups()
+    micro = (fraction or "0")[:6].ljust(6, "0")
+    offset = "+00:00" if zone in ("Z", "z") else zone
+    return datetime.fromisoformat(f"{day}T{clock}.{micro}{offset}").astimezone(timezone.utc)
+
+
+def find_config(artifact: Path) -> Path | None:
+    """The workflow.env of the repo the artifact lives in: the nearest one above it."""
+    for folder in artifact.resolve().parents:
+        candidate = folder / "workflow.env"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def verify(path: Path, max_age_s: float, identity_hash: str | None,
+           now: datetime | None = None) -> tuple[int, str]:
     """(exit code, reason) for the artifact at `path`."""
     try:
         artifact = json.loads(path.read_text(encoding="utf-8"))
@@ -25,11 +51,14 @@ def verify(path: Path, max_age_s: float, identity_hash: str | None) -> tuple[int
         return UNUSABLE, f"{path}: unknown schema_version {version!r} (this tool reads {SCHEMA_VERSION})"
     try:
         validate(artifact)
-    except ArtifactError as exc:
+        emitted = parse_rfc3339(artifact["emitted_at"])
+    except (ArtifactError, ValueError) as exc:
         return UNUSABLE, f"{path}: invalid: {exc}"
-    emitted = datetime.strptime(artifact["emitted_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    age = (datetime.now(timezone.utc) - emitted).total_seconds()
-    if age > max_age_s or age < -300:
+    age = ((now or datetime.now(timezone.utc)) - emitted).total_seconds()
+    if age < -FUTURE_TOLERANCE_S:
+        return UNUSABLE, (f"{path}: emitted_at {artifact['emitted_at']} is {format_duration(-age)} in the future "
+                          "(a wrong clock on the probing host, or an artifact not written by the probe)")
+    if age > max_age_s:
         return UNUSABLE, (f"{path}: stale: emitted {format_duration(age)} ago, max age "
                           f"{format_duration(max_age_s)}; run a new preflight")
     if identity_hash is not None and artifact["config_identity_hash"] != identity_hash:
@@ -38,3 +67,4 @@ def verify(path: Path, max_age_s: float, identity_hash: str | None) -> tuple[int
     if artifact["status"] != "READY":
         return FAILED, f"{path}: FAILED run {artifact['run_id']}: next action: {artifact['next_action']}"
     return READY, f"{path}: READY run {artifact['run_id']}, {format_duration(age)} old"
+

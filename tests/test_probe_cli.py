@@ -116,3 +116,78 @@ def test_help_and_all_off_probe_import_nothing_heavy(tmp_path: Path, args: list[
     out = subprocess.run([sys.executable, "-c", HEAVY, *args], capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert out.stdout.strip().splitlines()[-1] in ("HEAVY [] 0",), out.stdout[-500:] + out.stderr
+
+
+# --- issue 10 item 2: READY is recounted from checks[], never taken on the artifact's word ------------
+
+def _forged(tmp_path: Path, run_cli, demo: Path, forge) -> Path:
+    path = _artifact(tmp_path, run_cli, demo)
+    data = json.loads(path.read_text())
+    forge(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _fail_one(data: dict) -> None:
+    data["checks"][0]["status"] = "fail"
+
+
+def _fail_one_and_recount(data: dict) -> None:
+    data["checks"][0]["status"] = "fail"
+    data["checks_summary"]["passed"] -= 1
+    data["checks_summary"]["failed"] += 1
+
+
+def _swap_counts(data: dict) -> None:  # the totals still add up, but no longer count the checks
+    data["checks"][0]["status"] = "fail"
+    data["checks"][1]["status"] = "warn" if data["checks"][1]["status"] != "warn" else "pass"
+
+
+def _failures_listed(data: dict) -> None:
+    data["failures"] = [{"id": "env", "message": "AWS_REGION missing", "remediation": "export AWS_REGION"}]
+
+
+def _no_checks(data: dict) -> None:
+    data["checks"] = []
+    data["checks_summary"] = {k: 0 for k in data["checks_summary"]}
+
+
+@pytest.mark.parametrize("forge, needle", [
+    (_fail_one, "checks_summary"),
+    (_fail_one_and_recount, "failed check"),
+    (_swap_counts, "checks_summary"),
+    (_failures_listed, "failures[] lists env"),
+    (_no_checks, "no checks"),
+])
+def test_verify_refuses_inconsistent_ready(tmp_path: Path, run_cli, demo: Path, forge, needle: str):
+    out = run_cli("verify", str(_forged(tmp_path, run_cli, demo, forge)), "--config", str(demo))
+    assert out.returncode == 6, out.stdout + out.stderr
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("stamp", ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S.%f123Z"])
+def test_verify_parses_every_rfc3339_form(tmp_path: Path, run_cli, demo: Path, stamp: str):
+    emitted = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime(stamp)
+    out = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, emitted_at=emitted)), "--config", str(demo))
+    assert out.returncode == 0, out.stderr
+    assert "READY" in out.stdout and "5m" in out.stdout
+
+
+def test_verify_future_timestamp_is_its_own_error(tmp_path: Path, run_cli, demo: Path):
+    emitted = (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, emitted_at=emitted)), "--config", str(demo))
+    assert out.returncode == 6 and "in the future" in out.stderr and "stale" not in out.stderr
+
+
+def test_verify_without_config_uses_workflow_env_above_the_artifact_or_says_it_did_not(tmp_path: Path, run_cli,
+                                                                                        demo: Path):
+    path = _artifact(tmp_path, run_cli, demo)
+    nested = tmp_path / "repo" / "artifacts" / "preflight" / "r1" / "readiness.json"
+    nested.parent.mkdir(parents=True)
+    nested.write_text(path.read_text())
+    unbound = run_cli("verify", str(nested), cwd=tmp_path / "repo")
+    assert unbound.returncode == 0 and "config binding not checked" in unbound.stdout
+    (tmp_path / "repo" / "workflow.env").write_text(demo.read_text() + "ARCTICDB_MAX_STALENESS=1h\n")
+    bound = run_cli("verify", str(nested), cwd=tmp_path)
+    assert bound.returncode == 6 and "config hash mismatch" in bound.stderr
+    assert str(tmp_path / "repo" / "workflow.env") in bound.stderr

@@ -50,10 +50,18 @@ assert_refused() {
 
 @test "FAILED artifact: exit 6 with its next action" {
   local path
-  path="$(edited failed 'a["status"]="FAILED"; a["checks"][0]["status"]="fail"; a["checks_summary"]["failed"]=1; a["checks_summary"]["passed"]-=1; a["failures"]=[{"id":"x","message":"m","remediation":"fix x"}]; a["next_action"]="x: fix x"')"
+  path="$(edited failed 'a["status"]="FAILED"; a["checks"][0]["status"]="fail"; a["checks_summary"]["failed"]=1; a["checks_summary"]["passed"]-=1; a["failures"]=[{"id":a["checks"][0]["id"],"message":"m","remediation":"fix x"}]; a["next_action"]="x: fix x"')"
   run spot --smoke-only --run-id gate-failed --require-preflight "$path"
   assert_refused gate-failed
   [[ "$output" == *"next action: x: fix x"* ]]
+}
+
+@test "READY artifact whose own checks failed: exit 6 naming the contradiction" {
+  local path
+  path="$(edited forged 'a["checks"][0]["status"]="fail"; a["checks_summary"]["failed"]=1; a["checks_summary"]["passed"]-=1')"
+  run spot --smoke-only --run-id gate-forged --require-preflight "$path"
+  assert_refused gate-forged
+  [[ "$output" == *"status READY contradicts failed check(s)"* ]]
 }
 
 @test "stale artifact: exit 6 (config key PREFLIGHT_MAX_AGE)" {
