@@ -3,6 +3,8 @@
 import time
 from pathlib import Path
 
+import pytest
+
 from preflight.checks.arctic import check_freshness, check_library
 from preflight.demo import seed
 from tests.conftest import make_context
@@ -42,6 +44,20 @@ def test_missing_store_is_not_created(tmp_path: Path):
     outcome = check_library(ctx_for(tmp_path, "lmdb://relative/absent"), 10)
     assert outcome.status == "fail" and "does not exist" in outcome.message
     assert not (tmp_path / "relative").exists()
+
+
+@pytest.mark.parametrize("content", [[], ["notes.txt"], ["_arctic_cfg/"]])
+def test_directory_that_is_not_a_store_is_left_untouched(tmp_path: Path, content: list[str]):
+    """Issue 10 item 7: an empty (or foreign) directory fails without ArcticDB writing into it."""
+    store = tmp_path / "not-a-store"
+    store.mkdir()
+    for name in content:
+        (store / name).mkdir() if name.endswith("/") else (store / name).write_text("x")
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    for check in (check_library, check_freshness):
+        outcome = check(ctx_for(tmp_path, f"lmdb://{store}"), 10)
+        assert outcome.status == "fail" and "is not an ArcticDB LMDB store" in outcome.message
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
 
 
 def test_missing_library_and_empty_library(tmp_path: Path):

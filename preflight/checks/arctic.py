@@ -68,6 +68,11 @@ def open_library(ctx: Context, deadline_s: float) -> Any:
         path = lmdb_path(uri, ctx.base_dir)
         if not path.is_dir():  # Arctic("lmdb://...") would create it; a missing store must stay missing
             raise StoreError(f"LMDB store {path} does not exist")
+        # Arctic() also writes its config library into any directory it opens: only open a directory
+        # that already holds one, so that a wrong path is reported and left as it was.
+        if not (path / "_arctic_cfg" / "data.mdb").is_file():
+            raise StoreError(f"{path} is not an ArcticDB LMDB store (no _arctic_cfg/data.mdb); "
+                             "check ARCTICDB_URI")
         uri = resolve_lmdb(uri, ctx.base_dir)
     elif uri.startswith(("s3://", "s3s://")):
         endpoint = _s3_endpoint(uri)
