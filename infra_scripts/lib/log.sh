@@ -39,8 +39,18 @@ log_tail() {
 }
 
 # log_unframed — step output for people: the framed artifact is machine data, shown as one line.
+# A bash read loop, not awk: Debian's default mawk reads a pipe in blocks, holding a running step's
+# lines back until it ends, and `read` takes one line as soon as it arrives.
 log_unframed() {
-  awk '/^-----BEGIN PREFLIGHT READINESS-----$/ { skip = 1; next }
-       skip && /^-----END PREFLIGHT READINESS/ { skip = 0; print "(readiness artifact received)"; next }
-       !skip { print; fflush() }'
+  local line skip=0
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" == "-----BEGIN PREFLIGHT READINESS-----" ]]; then
+      skip=1
+    elif ((skip)) && [[ "$line" == "-----END PREFLIGHT READINESS"* ]]; then
+      skip=0
+      printf '%s\n' "(readiness artifact received)"
+    elif ((!skip)); then
+      printf '%s\n' "$line"
+    fi
+  done
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# A step's output reaches the terminal line by line while it runs, whatever awk the machine has
+# (Debian's default mawk reads its input in blocks, so an awk filter held everything to the end).
+
+load helpers
+
+setup() {
+  make_repo_copy
+  seed_demo
+}
+
+@test "a step's first line is shown before the step ends" {
+  local out="$BATS_TEST_TMPDIR/out" pid
+  printf 'echo first-line-of-smoke\nsleep 3\necho second-line-of-smoke\n' >"$REPO/examples/predictor/stream.sh"
+  SMOKE_CMD='bash stream.sh' \
+    "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
+  pid=$!
+  wait_for_text "$out" "first-line-of-smoke" 120
+  # Seen while the step still sleeps: the second line must not be there yet.
+  run grep -qF "second-line-of-smoke" "$out"
+  [ "$status" -eq 1 ]
+  wait "$pid"
+  grep -qF "second-line-of-smoke" "$out"
+}
