@@ -52,10 +52,18 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 
 def write(run_dir: Path, record: dict[str, Any]) -> None:
     handle, tmp = tempfile.mkstemp(prefix=".run.json.", dir=run_dir)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(record, out, indent=2, sort_keys=True)
-        out.write("\n")
-    os.replace(tmp, run_dir / "run.json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(record, out, indent=2, sort_keys=True)
+            out.write("\n")
+        os.replace(tmp, run_dir / "run.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# The run's own exit code when only its record failed: a run nobody can audit is not a clean success.
+RECORD_FAILED = 5
 
 
 def main(argv: list[str]) -> int:
@@ -65,7 +73,17 @@ def main(argv: list[str]) -> int:
     run_dir = Path(argv[0])
     fields = dict(item.split("=", 1) for item in argv[1:] if "=" in item)
     record = build(run_dir, fields)
-    write(run_dir, record)
+    try:
+        write(run_dir, record)
+    except OSError as exc:
+        problem = f"run.json NOT written in {run_dir}: {exc.strerror or exc}"
+        print(f"spot_train: {problem}", file=sys.stderr)
+        if record.get("exit_code") == 0:
+            record.update(exit_code=RECORD_FAILED, status="ERROR", reason=problem)
+        else:
+            record["reason"] = "; ".join(filter(None, [record.get("reason"), problem]))
+        print(json.dumps(summary(record), sort_keys=True))
+        return RECORD_FAILED
     print(json.dumps(summary(record), sort_keys=True))
     return 0
 

@@ -59,7 +59,7 @@ run_cleanup() {
     fi
     INSTANCE_SECONDS="$(steps_elapsed "$TRANSPORT_STARTED")"
   fi
-  run_record "$rc" || log "cleanup: writing run.json failed"
+  run_record "$rc" || { log_fail "cleanup: run.json NOT written (see above)"; ((rc)) || rc=5; }
   run_links "$rc"
   sfn_report "$rc" || log "cleanup: reporting to Step Functions failed"
   exit "$rc"
@@ -86,8 +86,10 @@ run_status_word() {
   esac
 }
 
+# run_record RC — write run.json and print the summary (--json); fails when run.json was not written,
+# and then the summary printed is already the error object.
 run_record() {
-  local rc="$1" summary status
+  local rc="$1" summary status written=0
   status="$(run_status_word "$rc")"
   [[ "$MODE" != preflight-only && "$rc" == 0 ]] && status=DONE
   summary="$(PYTHONPATH="$ROOT" "$PF_PY" -m preflight.runrecord "$ARTIFACT_DIR" \
@@ -95,9 +97,13 @@ run_record() {
     "config_sha256=$CONFIG_SHA" "exit_code=$rc" "status=$status" "reason=$EXIT_REASON" \
     "started_at=$RUN_STARTED" "finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "instance_seconds=$INSTANCE_SECONDS" "estimated_cost_usd=$ESTIMATED_COST" \
-    "target=$TRANSPORT_TARGET" "artifact=$(run_artifact_path)" "tool_version=$VERSION")"
+    "target=$TRANSPORT_TARGET" "artifact=$(run_artifact_path)" "tool_version=$VERSION")" || written=$?
+  # Even a run record that crashed leaves --json one valid object (run ids are [A-Za-z0-9._-]).
+  [[ -n "$summary" ]] || summary="$(printf '{"exit_code": %d, "reason": "run.json NOT written", "run_id": "%s", "status": "ERROR"}' \
+    "$((rc ? rc : 5))" "$RUN_ID")"
   RUN_SUMMARY="$summary"
   ((FLAG_JSON)) && printf '%s\n' "$summary"
+  ((written == 0)) || return 1
   log "$status: run $RUN_ID, exit $rc${EXIT_REASON:+ — $EXIT_REASON} · results in $ARTIFACT_DIR"
 }
 

@@ -4,6 +4,7 @@
 # record their calls, so a failing first action (stopping the step) can be forced.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
   make_repo_copy
@@ -13,14 +14,14 @@ setup() {
 # cleanup_run EXIT_CODE FAILING_ACTION [ITS_STATUS] — run run_start, then exit; print the recorded calls.
 cleanup_run() {
   local code="$1" failing="$2" failing_status="${3:-1}"
-  ROOT="$REPO" CODE="$code" FAILING="$failing" FAILING_STATUS="$failing_status" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
+  ROOT="$REPO" CODE="$code" BLOCK_RUN_JSON="${BLOCK_RUN_JSON:-0}" JSON="${JSON:-0}" FAILING="$failing" FAILING_STATUS="$failing_status" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
     set -Eeuo pipefail
     . "$ROOT/infra_scripts/lib/log.sh"
     . "$ROOT/infra_scripts/lib/config.sh"
     . "$ROOT/infra_scripts/lib/steps.sh"
     . "$ROOT/infra_scripts/lib/run.sh"
     PF_PY="$PREFLIGHT_PYTHON" RUN_ID=cleanup-test MODE=preflight-only TRANSPORT=stub CONFIG_FILE=x CONFIG_SHA=y
-    VERSION=test FLAG_JSON=0 STEP_PID=""
+    VERSION=test FLAG_JSON="$JSON" STEP_PID=""
     CFG[RUN_BUDGET_SECONDS]=60 CFG[TRAIN_RUN_BUDGET_SECONDS]=60
     act() { echo "$1" >>"$CALLS"; [[ "$FAILING" != "$1" ]] || return "$FAILING_STATUS"; }
     steps_stop() { act steps_stop; }
@@ -29,6 +30,7 @@ cleanup_run() {
     steps_elapsed() { echo 1.0; }
     run_start
     TRANSPORT_STARTED=1
+    ((BLOCK_RUN_JSON)) && mkdir "$ARTIFACT_DIR/run.json"  # os.replace onto a directory fails
     exit "$CODE"
   '
 }
@@ -57,4 +59,23 @@ cleanup_run() {
   grep -q '"status": "TEARDOWN_UNCONFIRMED"' "$REPO/artifacts/preflight/cleanup-test/run.json"
   grep -q 'the run itself ended with exit 0' "$REPO/artifacts/preflight/cleanup-test/run.json"
   [ ! -e "$REPO/artifacts/preflight/latest-ready" ]
+}
+
+@test "run.json that cannot be written is said on stderr, --json prints an error object, exit is not 0" {
+  BLOCK_RUN_JSON=1 JSON=1 run --separate-stderr cleanup_run 0 none
+  [ "$status" -eq 5 ]
+  [[ "$stderr" == *"run.json NOT written"* ]]
+  [[ "$stderr" != *"Traceback"* ]]
+  printf '%s' "$output" | "$PREFLIGHT_PYTHON" -c '
+import json, sys
+summary = json.load(sys.stdin)
+assert summary["status"] == "ERROR" and summary["exit_code"] == 5, summary
+assert "run.json" in summary["reason"], summary'
+  [ ! -e "$REPO/artifacts/preflight/latest-ready" ]
+}
+
+@test "a failed run whose run.json cannot be written keeps its own exit code" {
+  BLOCK_RUN_JSON=1 run cleanup_run 1 none
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"run.json NOT written"* ]]
 }
