@@ -21,9 +21,18 @@ py_version="$("$python_bin" -c 'import sys; print("%d.%d.%d" % sys.version_info[
 echo "bootstrap: interpreter $(command -v "$python_bin" || printf '%s' "$python_bin"), Python $py_version"
 "$python_bin" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
   { echo "bootstrap: Python $py_version is below 3.9, the oldest the probe supports; set PYTHON to a newer interpreter" >&2; exit 1; }
-if [[ ! -x "$venv/bin/python" ]]; then
+pf_lock_venv "$venv"
+# A venv is usable only once its marker exists; anything else is what an interrupted build left.
+# It is built beside its final place and renamed in, then pip is added at the final path (pip's
+# own scripts carry their venv's path in their #! line).
+if [[ ! -f "$venv/.preflight-venv-complete" ]]; then
+  [[ -e "$venv" ]] && echo "rebuilding venv $venv: an earlier build did not finish"
   echo "creating venv $venv with $python_bin"
-  "$python_bin" -m venv "$venv"
+  rm -rf "$venv" "$venv.building"
+  "$python_bin" -m venv --without-pip "$venv.building"
+  mv "$venv.building" "$venv"
+  "$venv/bin/python" -m ensurepip --default-pip >/dev/null
+  touch "$venv/.preflight-venv-complete"
 else
   echo "reusing venv $venv"
 fi

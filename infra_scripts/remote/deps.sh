@@ -4,6 +4,7 @@ pf_load_step_env
 requirements="$PROJECT_DIR/$REQUIREMENTS_FILE"
 probe_requirements="$TOOL_DIR/preflight/probe-requirements.txt"
 [[ -f "$requirements" ]] || { echo "requirements file $requirements not found" >&2; exit 1; }
+pf_lock_venv "$VIRTUAL_ENV"
 want="$(cat "$requirements" "$probe_requirements" | sha256sum | cut -d' ' -f1)"
 marker="$VIRTUAL_ENV/.preflight-deps.sha256"
 if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then

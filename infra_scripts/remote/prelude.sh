@@ -30,3 +30,15 @@ pf_run_cmd() {
   ((${#argv[@]})) || { echo "empty command" >&2; exit 2; }
   "${argv[@]}"
 }
+
+# pf_lock_venv VENV — hold the project venv's lock until this step ends. Every run of a project
+# shares its venv (the warm image); building or installing into it is one run at a time.
+pf_lock_venv() {
+  local lock="$1.lock"
+  mkdir -p "$(dirname "$1")"
+  exec 9>"$lock"
+  if ! flock -n 9; then
+    echo "waiting for another run that holds $lock"
+    flock 9
+  fi
+}

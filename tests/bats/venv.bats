@@ -1,0 +1,34 @@
+#!/usr/bin/env bats
+# The project venv is shared by every run of a project (the warm image, like a baked AMI): it is
+# built under a lock, completed with a marker, and a venv without the marker is rebuilt.
+
+load helpers
+
+setup() {
+  make_repo_copy
+  seed_demo
+  # A project name of its own: a new venv in the shared image (warm pip cache), removed afterwards.
+  export PROJECT_NAME="venv-test-$$"
+  VENV="$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME"
+}
+
+teardown() {
+  rm -rf "$VENV" "$VENV".*
+}
+
+@test "a half-built venv is rebuilt and two first runs at once both end READY" {
+  # What an interrupted `python -m venv` leaves: a python that exists but is not a working venv.
+  mkdir -p "$VENV/bin"
+  printf '#!/bin/sh\nexit 1\n' >"$VENV/bin/python"
+  chmod +x "$VENV/bin/python"
+  spot --preflight-only --run-id venv-a >"$BATS_TEST_TMPDIR/a.out" 2>&1 &
+  local a=$!
+  spot --preflight-only --run-id venv-b >"$BATS_TEST_TMPDIR/b.out" 2>&1 &
+  local b=$! rc_a=0 rc_b=0
+  wait "$a" || rc_a=$?
+  wait "$b" || rc_b=$?
+  [ "$rc_a" -eq 0 ]
+  [ "$rc_b" -eq 0 ]
+  grep -q "rebuilding" "$BATS_TEST_TMPDIR/a.out" "$BATS_TEST_TMPDIR/b.out"
+  [ -f "$VENV/.preflight-venv-complete" ]
+}
