@@ -26,6 +26,10 @@ _WHOLE = re.compile(r"^[0-9]+$")
 _DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # The same rule as run ids: one path component that cannot climb out or read as a flag.
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
+# Names that hold a credential themselves (a name that points at one, *_FILE, *_PATH, *_DIR, *_URL, does not).
+_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY")
+_POINTER_NAME = re.compile(r"_(FILE|PATH|DIR|URL)$")
+_URI_CREDENTIAL = re.compile(r"[?&](access|secret|aws_session_token)=", re.IGNORECASE)
 MAX_VALUE_BYTES = 8 * 1024
 MAX_FILE_BYTES = 64 * 1024
 
@@ -226,6 +230,21 @@ def load(path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, 
     return Config(values=values, source=str(path) if path else "environment")
 
 
+def _no_inline_credentials(config: Config) -> None:
+    """SSM keeps every command's text, the step environment in it, in its command history (readable
+    with ssm:ListCommands): a credential must come from the instance role instead."""
+    if _URI_CREDENTIAL.search(config.text("ARCTICDB_URI")):
+        raise ConfigError(f"{config.source}: ARCTICDB_URI carries credentials (access=/secret=/aws_session_token=), "
+                          "which SSM command history would keep; on ssm use aws_auth=true and grant the instance "
+                          "role read access to the bucket")
+    secret = [name for name in config.list("PASS_ENV")
+              if _SECRET_NAME.search(name.upper()) and not _POINTER_NAME.search(name.upper())]
+    if secret:
+        raise ConfigError(f"{config.source}: PASS_ENV names {', '.join(secret)}: on ssm their values would be kept "
+                          "in SSM command history; give the instance role the access instead (or a secret store "
+                          "the step reads on the host), and pass only names that point at credentials (*_FILE)")
+
+
 def validate_for_run(config: Config) -> None:
     """Checks that only matter when the orchestrator is about to launch something."""
     transport = config.text("TRANSPORT")
@@ -239,6 +258,7 @@ def validate_for_run(config: Config) -> None:
                                   f"{budget_key}={config.int(budget_key)} (every deadline nests inside the one "
                                   "around it)")
     if transport == "ssm":
+        _no_inline_credentials(config)
         # The watchdog powers the host off at MAX_RUNTIME_SECONDS: it must outlast the longest healthy run
         # (its budget plus teardown), or it kills a training that was about to finish.
         longest = max(config.int("RUN_BUDGET_SECONDS"), config.int("TRAIN_RUN_BUDGET_SECONDS")) + \

@@ -157,4 +157,8 @@ def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     store = repo / ".preflight" / "demo-store"
     subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--uri", f"lmdb://{store}"],
                    cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, check=True, capture_output=True)
-    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store}
+    # The emulated instance role: its credentials sit on the host, the step is told only where.
+    role = tmp_path_factory.mktemp("instance-role") / "credentials"
+    role.write_text(f"[default]\naws_access_key_id = {FAKE_AWS['AWS_ACCESS_KEY_ID']}\n"
+                    f"aws_secret_access_key = {FAKE_AWS['AWS_SECRET_ACCESS_KEY']}\n")
+    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store, "role_credentials": role}

@@ -25,7 +25,9 @@ def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
             # A warm "AMI": the venv and pip cache are shared by every emulated instance of the session.
             "REMOTE_WORK_DIR": str(ROOT / ".preflight" / "test-ssm-host"),
             "ARCTICDB_URI": f"lmdb://{world['store']}", "PYTHON": BASE_PYTHON, "PREFLIGHT_S3_BUCKETS": "training-data",
-            "PASS_ENV": "AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED",
+            # No credential in PASS_ENV: SSM would keep it in command history (the run refuses it).
+            "AWS_SHARED_CREDENTIALS_FILE": str(world["role_credentials"]),
+            "PASS_ENV": "AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE,AWS_EC2_METADATA_DISABLED",
             **overrides}
 
 

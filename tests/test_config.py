@@ -152,3 +152,28 @@ def test_unreadable_config_paths_say_what_they_are(tmp_path: Path, make, needle:
         load(path, {})
     with pytest.raises(ConfigError, match="not a regular file"):
         load(Path("/dev/null"), {})
+
+
+SSM_READY = {"TRANSPORT": "ssm", "EC2_AMI_ID": "ami-1", "EC2_INSTANCE_TYPES": "t3.micro", "EC2_SUBNET_IDS": "subnet-1",
+             "EC2_INSTANCE_PROFILE": "p"}
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("ARCTICDB_URI", "s3://s3.amazonaws.com:bucket?region=us-east-1&access=AKIAX&secret=abc", "aws_auth=true"),
+    ("ARCTICDB_URI", "s3s://host:bucket?aws_session_token=zzz", "aws_auth=true"),
+    ("PASS_ENV", "AWS_ENDPOINT_URL,WANDB_API_KEY", "WANDB_API_KEY"),
+    ("PASS_ENV", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+    ("PASS_ENV", "GITHUB_TOKEN", "GITHUB_TOKEN"),
+    ("PASS_ENV", "DB_PASSWORD", "DB_PASSWORD"),
+])
+def test_ssm_refuses_credentials_that_ssm_command_history_would_keep(key: str, value: str, needle: str):
+    """Issue 10 item 10: on ssm every step command, env included, stays in SSM's command history."""
+    with pytest.raises(ConfigError) as err:
+        validate_for_run(load(None, {}, {**SSM_READY, key: value}))
+    assert key in str(err.value) and needle in str(err.value) and "instance role" in str(err.value)
+    validate_for_run(load(None, {}, {key: value}))  # the local transport keeps them in a 0600 file
+
+
+def test_ssm_accepts_names_that_only_point_at_credentials():
+    validate_for_run(load(None, {}, {**SSM_READY, "PASS_ENV": "AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE",
+                                     "ARCTICDB_URI": "s3://s3.amazonaws.com:bucket?aws_auth=true"}))

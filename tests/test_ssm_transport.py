@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import FAKE_AWS, ROOT
 from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, spot, ssm_env
 
 
@@ -33,6 +34,16 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
+    # What SSM keeps of every command (ListCommands) holds no credential: the host used its "role".
+    history = boto3.client("ssm", region_name="us-east-1").list_commands()["Commands"]
+    assert history and not any(FAKE_AWS["AWS_SECRET_ACCESS_KEY"] in json.dumps(c["Parameters"]) for c in history)
+
+
+def test_credentials_in_pass_env_are_refused_before_launch(world, moto_harness):
+    out = spot(world, "--preflight-only", "--run-id", "ssm-secret-env",
+               PASS_ENV="AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY")
+    assert out.returncode == 2 and "PASS_ENV names AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY" in out.stderr
+    assert "instance role" in out.stderr and instances("ssm-secret-env") == {}
 
 
 def test_capacity_fallback_third_candidate_launches(world, moto_harness):

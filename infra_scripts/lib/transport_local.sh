@@ -6,6 +6,7 @@
 TL_HOST=""
 TL_IMAGE=""
 TL_PYTHON=""
+TL_ENV_FILE=""
 
 # transport_check — nothing to prove before the local sandbox exists.
 transport_check() {
@@ -19,6 +20,9 @@ transport_up() {
   TL_PYTHON="$("${CFG[PYTHON]}" -c 'import sys; print(sys.executable)')" ||
     { log "transport local: PYTHON=${CFG[PYTHON]} does not run"; return 5; }
   mkdir -p "$TL_HOST/home" "$TL_IMAGE"
+  # The step environment may hold PASS_ENV secrets: a 0600 file read by exec_env.sh, never argv.
+  TL_ENV_FILE="${TL_HOST%/host}/step-env"
+  (umask 077 && config_step_env >"$TL_ENV_FILE")
   TRANSPORT_TARGET="$TL_HOST"
   log "transport local: host sandbox $TL_HOST"
 }
@@ -26,15 +30,13 @@ transport_up() {
 # transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
 transport_run() {
   local step="$1" script="$2" timeout="$3" pid rc=0
-  local -a config_env=()
-  mapfile -d '' config_env < <(config_step_env)
   setsid timeout --kill-after=5 "$timeout" env -i \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME="$TL_HOST/home" LANG=C.UTF-8 \
     PF_STEP="$step" PF_HOST_DIR="$TL_HOST" PF_IMAGE_DIR="$TL_IMAGE" PF_PYTHON="$TL_PYTHON" \
     PF_TOOL_SRC="$ROOT" PF_PROJECT_SRC="$(config_project_dir)" \
     PREFLIGHT_BASE_DIR="$ROOT" PREFLIGHT_RUN_ID="$RUN_ID" PREFLIGHT_MODE="$MODE" \
-    "${config_env[@]}" bash "$script" </dev/null &
+    "$ROOT/infra_scripts/lib/exec_env.sh" "$TL_ENV_FILE" bash "$script" </dev/null &
   pid=$!
   printf '%s\n' "$pid" >"$TL_HOST/.step.pid"
   wait "$pid" || rc=$?
@@ -57,6 +59,7 @@ transport_down() {
     rm -f "$TL_HOST/.step.pid"
   fi
   [[ -n "$TL_HOST" ]] || return 0
+  rm -f "$TL_ENV_FILE"
   if ((FLAG_KEEP)); then
     log "transport local: kept sandbox $TL_HOST (remove with: rm -rf '${TL_HOST%/host}')"
   else

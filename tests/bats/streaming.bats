@@ -22,3 +22,15 @@ setup() {
   wait "$pid"
   grep -qF "second-line-of-smoke" "$out"
 }
+
+@test "no config or PASS_ENV value is in any process's argv while a step runs" {
+  local out="$BATS_TEST_TMPDIR/out" pid secret="argv-secret-$$-$RANDOM"
+  printf 'echo first-line-of-smoke\nsleep 3\necho second-line-of-smoke\n' >"$REPO/examples/predictor/stream.sh"
+  SMOKE_CMD='bash stream.sh' WANDB_API_KEY="$secret" PASS_ENV="PREDICTOR_MARKER_DIR,WANDB_API_KEY" \
+    REPO_REF="$secret-ref" "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id argv </dev/null >"$out" 2>&1 &
+  pid=$!
+  wait_for_text "$out" "first-line-of-smoke" 120
+  run bash -c "ps -eww -o args= | grep -F -e '$secret' | grep -v grep"
+  [ "$status" -eq 1 ]
+  wait "$pid"
+}

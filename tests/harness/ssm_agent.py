@@ -75,6 +75,12 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     status of SSM Agent", service-2.json InstanceInformation.PingStatus) once its agent has started
     and reached the SSM endpoints, some time after boot. → Online `online_delay_s` after the instance
     is first seen running, or never (`never_online`). → T test_never_online_exit_4_terminated
+15. On the host, SDKs take the instance role's credentials from IMDS (botocore credentials.py
+    InstanceMetadataProvider, last in the default chain); nothing credential-bearing needs to be in
+    the command, whose text SSM keeps ("ListCommands: Lists the commands requested by users of the
+    Amazon Web Services account", service-2.json). → the run passes only AWS_SHARED_CREDENTIALS_FILE,
+    a file of moto's keys on the (shared) host disk, by name.
+    → T test_preflight_only_ready_terminated_no_training_no_writes (ListCommands holds no secret)
 
 Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
 document versions, run-as users, plugins other than aws:runShellScript, reboot on exit 194, spot
