@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from preflight import __version__
 from preflight.config import Config, ConfigError, load, validate_for_run
@@ -64,25 +65,48 @@ def _base_dir() -> str:
     return os.environ.get("PREFLIGHT_BASE_DIR") or os.getcwd()
 
 
-def cmd_probe(args: argparse.Namespace, config: Config) -> int:
-    from preflight import artifact as art
+def _checks_with_guard(config: Config, guard_log: str) -> tuple[list[Any], list[str]]:
+    """Every check under the read-only guard, user code in guarded children; (results, refused)."""
     from preflight.checks import build_checks
-    from preflight.guard import ReadOnlyGuard
-    from preflight.model import CheckResult, Context
-    from preflight.report import render, use_color
-    from preflight.runner import apply_ignores, run_checks, stragglers
+    from preflight.guard import ReadOnlyGuard, read_log
+    from preflight.model import Context
+    from preflight.runner import run_checks
 
-    ctx = Context(config=config, environ=dict(os.environ), base_dir=_base_dir())
+    ctx = Context(config=config, environ=dict(os.environ), base_dir=_base_dir(), guard_log=guard_log)
+    with ReadOnlyGuard(guard_log) as guard:
+        results = run_checks(build_checks(ctx), config.float("PROBE_DEADLINE_SECONDS"))
+    return results, guard.refused + read_log(guard_log)[0]
+
+
+def _probe_results(config: Config, guard_log: str) -> list[Any]:
+    from preflight import readonly
+    from preflight.guard import read_log
+
+    role = config.text("PREFLIGHT_READONLY_ROLE_ARN")
+    if role:
+        from preflight.aws.readonly_role import apply, assume
+
+        try:  # before the guard: AssumeRole is not a read, and it is ours, not the project's
+            apply(os.environ, assume(role, config.text("AWS_REGION")))
+        except Exception as exc:  # noqa: BLE001 - any failure means no hard guarantee: run nothing
+            return [readonly.role_failure(role, f"{type(exc).__name__}: {exc}")]
+    results, refused = _checks_with_guard(config, guard_log)
+    user_code = any(r.id == "imports" and r.status != "skip" for r in results)
+    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role))
+    return results
+
+
+def cmd_probe(args: argparse.Namespace, config: Config) -> int:
+    import tempfile
+
+    from preflight import artifact as art
+    from preflight.report import render, use_color
+    from preflight.runner import apply_ignores, stragglers
+
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
-    with ReadOnlyGuard() as guard:
-        results = run_checks(build_checks(ctx), config.float("PROBE_DEADLINE_SECONDS"))
-    refused = sorted(set(guard.refused))
-    results.append(CheckResult(
-        "aws.readonly", "aws", "fail" if refused else "pass",
-        f"write attempted and refused: {', '.join(refused)}" if refused else "no AWS write attempted",
-        "find the code path that writes during preflight; the probe must only read" if refused else "",
-        0.0, {"refused": refused}))
+    with tempfile.TemporaryDirectory(prefix="preflight-guard-") as tmp:
+        results = _probe_results(config, str(Path(tmp) / "guard.log"))
     ignored = config.list("IGNORE_PREFLIGHT_ERRORS") + [x for x in args.ignore_preflight_errors.split(",") if x]
     results = apply_ignores(results, ignored)
     late = stragglers()

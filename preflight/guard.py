@@ -6,13 +6,15 @@ whose name does not start with a read verb. Clients created by a check, by the t
 import time or by a library all go through a Session, so none of them can write.
 
 botocore is patched when it is imported, not before: a probe whose checks never touch AWS never pays
-for importing it.
+for importing it. The guard covers one Python process: user code runs in child processes that install
+it themselves (preflight/guard_site/sitecustomize.py) and append what they refused to a shared log.
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 import threading
 import weakref
@@ -56,8 +58,34 @@ class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.guard._patch(module)
 
 
+def note(log: str | None, line: str) -> None:
+    """One line appended to the guard log shared by the probe and its children (O_APPEND: whole lines)."""
+    if not log:
+        return
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"{line}\n".encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # the refusal itself still happened: the request was never sent
+
+
+def read_log(log: str) -> tuple[list[str], int]:
+    """(refused operations, number of guarded child processes) from a guard log."""
+    try:
+        with open(log, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return [], 0
+    refused = [line.split(" ", 2)[2] for line in lines if line.startswith("refused ")]
+    return refused, sum(1 for line in lines if line.startswith("guarded "))
+
+
 class ReadOnlyGuard:
-    def __init__(self) -> None:
+    def __init__(self, log: str | None = None) -> None:
+        self.log = log
         self.refused: list[str] = []
         self._lock = threading.Lock()
         self._restore: tuple[Any, Any] | None = None
@@ -70,6 +98,7 @@ class ReadOnlyGuard:
         operation = f"{model.service_model.service_name}:{model.name}"
         with self._lock:
             self.refused.append(operation)
+        note(self.log, f"refused {os.getpid()} {operation}")
         raise WriteRefused(f"preflight is read-only: refused {operation} before sending it")
 
     def _watch(self, session: Any) -> None:

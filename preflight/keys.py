@@ -67,6 +67,7 @@ KEYS: dict[str, Key] = {
     "CHECK_TIMEOUTS": Key("", "timeouts"),
     "PROBE_DEADLINE_SECONDS": Key("90", "float+"),
     "IGNORE_PREFLIGHT_ERRORS": Key("", "list", True),
+    "PREFLIGHT_READONLY_ROLE_ARN": Key("", "str", True),
     # --- ssm transport -----------------------------------------------------------------------
     "EC2_AMI_ID": Key("", "str"),
     "EC2_INSTANCE_TYPES": Key("", "list"),

@@ -68,6 +68,7 @@ class Context:
     environ: dict[str, str]
     base_dir: str
     aws: Any = field(default_factory=lambda: _shared_session())
+    guard_log: str = ""  # where guarded child processes record what they refused
 
 
 def _shared_session() -> Any:

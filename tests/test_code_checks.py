@@ -22,7 +22,8 @@ def modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_imports_pass(modules: Path):
-    outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS="pf_good", PREFLIGHT_IMPORT_NAMES="pf_good:VALUE"))
+    outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS="pf_good", PREFLIGHT_IMPORT_NAMES="pf_good:VALUE"),
+                            10)
     assert outcome.status == "pass"
 
 
@@ -32,7 +33,7 @@ def test_imports_pass(modules: Path):
     ("", "pf_good:GONE", "from pf_good import GONE: name 'GONE' is gone"),
 ])
 def test_imports_fail_naming_module_and_exception(modules: Path, imports: str, names: str, needle: str):
-    outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS=imports, PREFLIGHT_IMPORT_NAMES=names))
+    outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS=imports, PREFLIGHT_IMPORT_NAMES=names), 10)
     assert outcome.status == "fail" and needle in outcome.message
 
 

@@ -99,3 +99,81 @@ def test_probe_reads_pass_and_writes_are_denied(enforcing, tmp_path: Path, monke
     for key, value in host.items():
         monkeypatch.setenv(key, value)
     assert host_s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == objects_before
+
+
+def probe_role_policy() -> dict:
+    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    policy = template["Resources"]["ProbeReadOnlyRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    text = json.dumps(policy)
+    for name, value in {"${AWS::Partition}": "aws", "${DataBucketName}": BUCKET, "${DataPrefix}": ""}.items():
+        text = text.replace(name, value)
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def role_server(tmp_path_factory: pytest.TempPathFactory):
+    harness = MotoHarness(tmp_path_factory.mktemp("role-hosts"))  # enforcement is server-wide: its own server
+    yield harness
+    harness.stop()
+
+
+# A write the botocore guard cannot see: `python -I` skips PYTHONPATH, so no sitecustomize, no guard.
+UNGUARDED_WRITER = """
+import os, subprocess, sys
+subprocess.run([sys.executable, "-I", "-c", "import boto3, os; boto3.client('s3', region_name='us-east-1')"
+                ".put_object(Bucket='training-data', Key=os.environ['PF_TEST_KEY'], Body=b'1')"], check=False)
+"""
+
+
+def test_readonly_role_denies_a_write_the_guard_cannot_see(role_server, tmp_path: Path, monkeypatch, run_cli):
+    """Issue 10 item 1: PREFLIGHT_READONLY_ROLE_ARN is the hard guarantee, proven under IAM enforcement."""
+    for key, value in dict(FAKE_AWS, AWS_ENDPOINT_URL=role_server.endpoint).items():
+        monkeypatch.setenv(key, value)
+    iam, admin_s3 = boto3.client("iam", region_name="us-east-1"), boto3.client("s3", region_name="us-east-1")
+    admin_s3.create_bucket(Bucket=BUCKET)
+    prober = user_keys(iam, "prober", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:*", "sts:AssumeRole"], "Resource": "*"}]})
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+        "AWS": iam.get_user(UserName="prober")["User"]["Arn"]}}]}
+    role_arn = iam.create_role(RoleName="probe-read-only", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="probe-read-only", PolicyName="probe-read-only",
+                        PolicyDocument=json.dumps(probe_role_policy()))
+    urllib.request.urlopen(urllib.request.Request(f"{role_server.endpoint}/moto-api/reset-auth", data=b"0",
+                                                  headers={"Content-Type": "text/plain"}))
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pf_unguarded.py").write_text(UNGUARDED_WRITER)
+    config = tmp_path / "w.env"
+    config.write_text("PREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nPREFLIGHT_IMPORTS=pf_unguarded\n"
+                      "PREFLIGHT_IMPORT_NAMES=\n")
+    env = {**FAKE_AWS, **prober, "AWS_ENDPOINT_URL": role_server.endpoint,
+           "PYTHONPATH": f"{tmp_path / 'proj'}:{ROOT}"}
+    prober_s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id=prober["AWS_ACCESS_KEY_ID"],
+                             aws_secret_access_key=prober["AWS_SECRET_ACCESS_KEY"])
+
+    def keys() -> list[str]:
+        return [o["Key"] for o in prober_s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+    without = run_cli("probe", "--config", str(config), "--json", env={**env, "PF_TEST_KEY": "unguarded"})
+    readonly = next(c for c in json.loads(without.stdout)["checks"] if c["id"] == "aws.readonly")
+    assert keys() == ["unguarded"], "without the role the guard cannot stop a -I process: the write lands"
+    assert readonly["status"] == "warn" and "not covered" in readonly["message"]
+
+    with_role = run_cli("probe", "--config", str(config), "--json",
+                        env={**env, "PF_TEST_KEY": "with-role", "PREFLIGHT_READONLY_ROLE_ARN": role_arn})
+    artifact = json.loads(with_role.stdout)
+    readonly = next(c for c in artifact["checks"] if c["id"] == "aws.readonly")
+    assert keys() == ["unguarded"], "the role's credentials must make the same write fail"
+    assert readonly["status"] == "pass" and role_arn in readonly["message"], readonly
+    assert with_role.returncode == 0 and artifact["status"] == "READY"
+
+
+def test_readonly_role_that_cannot_be_assumed_runs_nothing(tmp_path: Path, run_cli, aws_env):
+    config = tmp_path / "w.env"
+    config.write_text("PREFLIGHT_READONLY_ROLE_ARN=arn:aws:iam::123456789012:role/missing\n")
+    # moto hands out credentials even for a role that does not exist; an STS that cannot be reached
+    # is a failure every AWS gives. No check may run with the caller's (possibly writing) credentials.
+    out = run_cli("probe", "--config", str(config), "--json",
+                  env={**aws_env, "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9"})
+    artifact = json.loads(out.stdout)
+    assert out.returncode == 1 and [c["id"] for c in artifact["checks"]] == ["aws.readonly"]
+    assert "could not assume PREFLIGHT_READONLY_ROLE_ARN" in artifact["checks"][0]["message"]

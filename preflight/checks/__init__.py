@@ -12,7 +12,7 @@ from preflight.model import Check, Context, Outcome
 _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("runtime", "runtime", "preflight.checks.runtime:check_runtime", False),
     ("gpu", "runtime", "preflight.checks.runtime:check_gpu", False),
-    ("imports", "code", "preflight.checks.imports:check_imports", False),
+    ("imports", "code", "preflight.checks.imports:check_imports", True),
     ("pins", "code", "preflight.checks.pins:check_pins", False),
     ("env", "aws", "preflight.checks.aws_env:check_env", False),
     ("s3", "aws", "preflight.checks.aws_env:check_s3", True),

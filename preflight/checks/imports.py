@@ -1,40 +1,41 @@
-"""Import the training code exactly as the training entrypoint would, without running it."""
+"""Import the training code exactly as the training entrypoint would, without running it.
+
+The imports happen in a child process (preflight/child.py): the project's import-time code runs under
+the read-only guard in that process and in every Python process it starts, and a hang is killed at
+the check's deadline instead of holding the probe.
+"""
 
 from __future__ import annotations
 
-import importlib
+import sys
 
+from preflight.child import run_guarded
 from preflight.model import Context, Outcome, failed, passed, skipped
 
-
-def _import_error(module: str) -> str | None:
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        return f"{module}: not found ({exc})"
-    except BaseException as exc:  # a module that raises on import is exactly what we look for
-        return f"{module}: import raised {type(exc).__name__}: {exc}"
-    return None
+# Leave the runner time to collect our own, clearer, result before its deadline for this check.
+_MARGIN_S = 0.5
 
 
-def _name_error(spec: str) -> str | None:
-    module, _, name = spec.partition(":")
-    if not name:
-        return f"{spec}: expected module:name"
-    problem = _import_error(module)
-    if problem:
-        return problem
-    if not hasattr(importlib.import_module(module), name):
-        return f"from {module} import {name}: name {name!r} is gone from {module}"
-    return None
-
-
-def check_imports(ctx: Context) -> Outcome:
+def check_imports(ctx: Context, deadline_s: float) -> Outcome:
     modules = ctx.config.list("PREFLIGHT_IMPORTS")
     names = ctx.config.list("PREFLIGHT_IMPORT_NAMES")
     if not modules and not names:
         return skipped("no PREFLIGHT_IMPORTS or PREFLIGHT_IMPORT_NAMES configured")
-    problems = [p for p in map(_import_error, modules) if p] + [p for p in map(_name_error, names) if p]
+    child = run_guarded("preflight.checks.import_child", {"modules": modules, "names": names},
+                        max(0.5, deadline_s - _MARGIN_S), ctx.environ, ctx.guard_log)
+    if child.output.strip():  # the project's own import-time output belongs in probe.log
+        print(f"--- output of the imports child ---\n{child.output.rstrip()}", file=sys.stderr)
+    if child.timed_out:
+        return failed(f"importing the training code did not finish within {deadline_s - _MARGIN_S:.1f}s "
+                      "(killed): a module hangs at import time",
+                      "run python -X importtime -c 'import <module>' in the project venv to find the module "
+                      "that hangs; raise CHECK_TIMEOUTS=imports:<seconds> only if the imports are just slow")
+    if child.value is None:
+        return failed(f"the imports child exited {child.returncode} without a result: "
+                      f"{child.output.strip().splitlines()[-1:] or 'no output'}",
+                      "a module ended the interpreter at import time (os._exit, a crash in native code); "
+                      "python -c 'import <module>' in the project venv shows it")
+    problems = child.value["problems"]
     if problems:
         return failed(
             "; ".join(problems),

@@ -1,0 +1,84 @@
+"""Run user code in a child Python process: under the read-only guard, with a deadline it cannot hold.
+
+A module that hangs at import while holding the GIL, or that starts processes of its own, would
+stall or escape a check running in the probe's own process. In a child, the deadline is a SIGKILL
+of its whole process group, and the guard is installed by sitecustomize in the child and in every
+Python process it starts. The child's output (the project's logging and warnings) is kept out of
+check messages: it is returned for probe.log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OUTPUT_TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    value: Any  # what the child wrote to its result file; None when it wrote nothing
+    output: str  # the tail of its stdout and stderr
+    returncode: int
+    timed_out: bool
+
+
+def guarded_env(environ: Mapping[str, str], guard_log: str) -> dict[str, str]:
+    tool_root = Path(__file__).resolve().parent.parent
+    path = [str(tool_root / "preflight" / "guard_site"), str(tool_root)]
+    if environ.get("PYTHONPATH"):
+        path.append(environ["PYTHONPATH"])
+    env = {**environ, "PREFLIGHT_GUARD": "1", "PYTHONPATH": os.pathsep.join(path)}
+    if guard_log:
+        env["PREFLIGHT_GUARD_LOG"] = guard_log
+    return env
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)  # also what the child left running (its own subprocesses)
+
+
+def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
+                guard_log: str = "") -> ChildResult:
+    """`python -m module RESULT_FILE` with `request` (plus this process's sys.path) as JSON on stdin."""
+    with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
+        result, output = Path(tmp) / "result.json", Path(tmp) / "output"
+        payload = json.dumps({**request, "sys_path": sys.path}).encode()
+        timed_out = False
+        with output.open("wb") as sink:
+            proc = subprocess.Popen([sys.executable, "-m", module, str(result)], stdin=subprocess.PIPE,
+                                    stdout=sink, stderr=subprocess.STDOUT, env=guarded_env(environ, guard_log),
+                                    start_new_session=True)
+            try:
+                proc.communicate(payload, timeout=max(0.1, deadline_s))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            _kill_group(proc.pid)
+            proc.wait()
+        text = output.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+        try:
+            value = json.loads(result.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            value = None
+        return ChildResult(value, text, proc.returncode, timed_out)
+
+
+def child_request() -> dict[str, Any]:
+    """In the child: the request, with the parent's sys.path restored (the guard site stays first)."""
+    request = json.load(sys.stdin)
+    sys.path[1:1] = [p for p in request.pop("sys_path") if p not in sys.path]
+    return request
+
+
+def child_reply(path: str, value: Any) -> None:
+    Path(path).write_text(json.dumps(value), encoding="utf-8")

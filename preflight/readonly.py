@@ -1,0 +1,45 @@
+"""aws.readonly: what the probe refused, and exactly which processes and clients that covers.
+
+The botocore guard sees the probe's own process and every Python process started for project code
+(preflight/child.py). It cannot see non-Python processes, a Python started with -I or -S, or native
+clients such as ArcticDB's C++ S3 client. Only credentials that cannot write close that gap:
+PREFLIGHT_READONLY_ROLE_ARN. So the verdict is a pass only when no project code ran, or when every
+process ran with the read-only role's credentials; otherwise a warning that says what was not covered.
+"""
+
+from __future__ import annotations
+
+from preflight.model import CheckResult
+
+NOT_COVERED = ("non-Python processes (CLIs), Python started with -I or -S, and native clients such as "
+               "ArcticDB's C++ S3 client")
+ROLE_HOWTO = ("set PREFLIGHT_READONLY_ROLE_ARN to a role that can only read (the CloudFormation output "
+              "ProbeReadOnlyRoleArn): every check and child then holds credentials that cannot write")
+
+
+def verdict(refused: list[str], children: int, user_code_ran: bool, role_arn: str) -> CheckResult:
+    scope = f"the probe process and {children} Python child process{'' if children == 1 else 'es'}"
+    details = {"refused": sorted(set(refused)), "guarded_children": children, "readonly_role": role_arn or None}
+    if refused:
+        return CheckResult("aws.readonly", "aws", "fail",
+                           f"write attempted and refused: {', '.join(sorted(set(refused)))} (guard in {scope})",
+                           "find the code path that writes during preflight (project import-time code "
+                           "included); the probe must only read", 0.0, details)
+    if role_arn:
+        return CheckResult("aws.readonly", "aws", "pass",
+                           f"every process ran with read-only role {role_arn}; botocore writes were also "
+                           f"guarded in {scope}", "", 0.0, details)
+    if user_code_ran:
+        return CheckResult("aws.readonly", "aws", "warn",
+                           f"no write seen by the botocore guard in {scope}; not covered: {NOT_COVERED}",
+                           ROLE_HOWTO, 0.0, details)
+    return CheckResult("aws.readonly", "aws", "pass",
+                       "no project code ran; the probe's own botocore clients only read (any write is refused "
+                       "before it is sent)", "", 0.0, details)
+
+
+def role_failure(role_arn: str, problem: str) -> CheckResult:
+    return CheckResult("aws.readonly", "aws", "fail",
+                       f"could not assume PREFLIGHT_READONLY_ROLE_ARN {role_arn}: {problem}; no check ran",
+                       "allow sts:AssumeRole on that role for the probing principal (the instance role on "
+                       "ssm) and check the role's trust policy", 0.0, {"readonly_role": role_arn})

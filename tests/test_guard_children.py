@@ -1,0 +1,80 @@
+"""Issue 10 item 1: user code runs in guarded child processes, never in the probe's own process.
+
+Reproductions, through the real `preflight probe` CLI: a project module that writes to S3 from a
+subprocess at import time, and one that hangs at import while holding the GIL.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+OFF = ("PREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nARCTICDB_REQUIRED_SYMBOLS=\n"
+       "PREFLIGHT_IMPORT_NAMES=\n")
+WRITER = f"""
+import subprocess, sys
+# What a training package's config module sometimes does: a helper process that "syncs" state.
+subprocess.run([{sys.executable!r}, "-c", "import boto3; boto3.client('s3', region_name='us-east-1')"
+                ".put_object(Bucket='guard-test', Key='written-at-import', Body=b'1')"], check=False)
+"""
+
+
+def _probe(tmp_path: Path, run_cli, module: str, source: str, env: dict[str, str], extra: str = ""):
+    (tmp_path / "proj").mkdir(exist_ok=True)
+    (tmp_path / "proj" / f"{module}.py").write_text(source)
+    config = tmp_path / "w.env"
+    config.write_text(OFF + f"PREFLIGHT_IMPORTS={module}\n" + extra)
+    started = time.monotonic()
+    out = run_cli("probe", "--config", str(config), "--json", "--out", str(tmp_path / "a.json"),
+                  env={**env, "PYTHONPATH": f"{tmp_path / 'proj'}:{Path(__file__).resolve().parents[1]}"})
+    return out, json.loads(out.stdout) if out.stdout.strip() else None, time.monotonic() - started
+
+
+def _check(artifact: dict, check_id: str) -> dict:
+    return next(c for c in artifact["checks"] if c["id"] == check_id)
+
+
+def test_import_time_subprocess_write_is_refused_and_reported(tmp_path: Path, run_cli, s3, aws_env):
+    s3.create_bucket(Bucket="guard-test")
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_writer", WRITER, aws_env)
+    assert artifact is not None, out.stderr[-2000:]
+    assert s3.list_objects_v2(Bucket="guard-test").get("KeyCount") == 0, "the subprocess wrote to S3"
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "fail" and "s3:PutObject" in readonly["message"]
+    assert artifact["status"] == "FAILED" and out.returncode == 1
+
+
+def test_import_that_holds_the_gil_is_killed_and_the_artifact_still_emitted(tmp_path: Path, run_cli):
+    hang = 'import re\nre.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking: never releases the GIL\n'
+    out, artifact, took = _probe(tmp_path, run_cli, "pf_hang", hang, {},
+                                 "CHECK_TIMEOUTS=imports:3\nPROBE_DEADLINE_SECONDS=8\n")
+    assert artifact is not None and out.returncode == 1, out.stderr[-2000:]
+    imports = _check(artifact, "imports")
+    assert imports["status"] == "fail" and "did not finish" in imports["message"] and "killed" in imports["message"]
+    assert took < 30 and (tmp_path / "a.json").is_file()
+
+
+def test_readonly_is_a_warning_when_user_code_ran_without_the_readonly_role(tmp_path: Path, run_cli):
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {})
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "warn" and out.returncode == 0
+    for covered in ("probe process", "Python child process", "not covered", "PREFLIGHT_READONLY_ROLE_ARN"):
+        assert covered in readonly["message"] + readonly["remediation"]
+
+
+def test_readonly_passes_when_no_user_code_ran(tmp_path: Path, run_cli):
+    config = tmp_path / "w.env"
+    config.write_text(OFF + "PREFLIGHT_IMPORTS=\n")
+    artifact = json.loads(run_cli("probe", "--config", str(config), "--json").stdout)
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "pass" and "no project code ran" in readonly["message"]
+
+
+@pytest.mark.parametrize("hostile", ["import os\nos._exit(3)\n"])
+def test_child_that_ends_the_interpreter_is_a_failure_not_a_crash(tmp_path: Path, run_cli, hostile: str):
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_exit", hostile, {})
+    assert artifact is not None and "exited 3 without a result" in _check(artifact, "imports")["message"]
