@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases_data  # noqa: E402
 import cases_orchestration  # noqa: E402
+import cases_plan  # noqa: E402
 import cases_probe  # noqa: E402
 from measure import ROOT, Row  # noqa: E402
 
@@ -50,6 +51,7 @@ def main() -> int:
         image = ROOT / ".preflight" / "test-image" if args.smoke else None
         rows += cases_orchestration.orchestration(cases_data.scratch(work, "repo"), image, plan["big_repeat"], judge)
         rows += cases_probe.startup(work, plan["repeat"], judge)
+        rows += cases_plan.plan_rows(plan["repeat"], judge)
     report = table(rows)
     print(report)
     missed = [r.name for r in rows if r.met is False]

@@ -63,6 +63,10 @@ main() {
   flags_parse "$@"
   load_settings
   print_header
+  if ((FLAG_PLAN)); then
+    transport_plan || exit 1
+    exit 0
+  fi
   gate_training
   transport_check
   STEP_TOTAL=3

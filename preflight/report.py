@@ -17,13 +17,19 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if color else text
 
 
-def render(artifact: dict[str, Any], color: bool) -> str:
+def check_lines(checks: list[dict[str, Any]], color: bool) -> list[str]:
+    """One line per check, and the remediation under a failure or a warning."""
     lines = []
-    for check in artifact["checks"]:
+    for check in checks:
         word = _paint(f"{_WORDS[check['status']]:<4}", _COLORS[check["status"]], color)
         lines.append(f"{word} {check['id']:<20} {check['duration_s']:6.2f}s  {check['message']}")
         if check["status"] in ("fail", "warn") and check["remediation"]:
             lines.append(f"       ↳ {check['remediation']}")
+    return lines
+
+
+def render(artifact: dict[str, Any], color: bool) -> str:
+    lines = check_lines(artifact["checks"], color)
     s = artifact["checks_summary"]
     status = _paint(artifact["status"], "32" if artifact["status"] == "READY" else "31", color)
     lines.append(f"{status}: {s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -130,10 +131,10 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_cli(tmp_path: Path):
     """Run `python -m preflight ...` in a subprocess with a controlled environment."""
 
-    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, module: str = "preflight"):
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))}
         full = {**base, "PYTHONPATH": str(ROOT), **(env or {})}
-        return subprocess.run([sys.executable, "-m", "preflight", *args], cwd=cwd or tmp_path, env=full,
+        return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd or tmp_path, env=full,
                               capture_output=True, text=True, timeout=120)
 
     return run
@@ -148,9 +149,15 @@ def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     os.environ.update(env)
     ec2 = boto3.client("ec2", region_name="us-east-1")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24")["Subnet"]["SubnetId"] for i in range(3)]
+    # Zones named: moto, like AWS, offers no t3 type in us-east-1e, and the launch plan prunes what cannot exist.
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")
+               ["Subnet"]["SubnetId"] for i, zone in enumerate("abc")]
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="spot-preflight-instance", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.add_role_to_instance_profile(InstanceProfileName="spot-preflight-instance", RoleName="spot-preflight-instance")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="training-data")
     repo = copy_repo(tmp_path_factory.mktemp("repo"))

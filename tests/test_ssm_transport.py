@@ -117,10 +117,11 @@ def test_sigterm_mid_step_terminates_exit_143(world, tmp_path: Path):
 def test_output_over_24000_chars_still_recovers_the_artifact(world, tmp_path: Path):
     project = tmp_path / "noisy-project"
     shutil.copytree(world["repo"] / "examples" / "predictor", project)
-    # A training package that prints 30,000 characters at import: SSM keeps only the first 24,000.
-    (project / "src" / "noisy.py").write_text("for _ in range(300):\n    print('y' * 99)\n")
-    out = spot(world, "--preflight-only", "--run-id", "ssm-noisy", REPO_DIR=str(project),
-               PREFLIGHT_IMPORTS="predictor,noisy")
+    # A project sitecustomize that prints 30,000 characters whenever Python starts, the probe's own
+    # process included (import-time noise of PREFLIGHT_IMPORTS stays in the imports child's log):
+    # SSM keeps only the first 24,000 characters of the probe step's output.
+    (project / "src" / "sitecustomize.py").write_text("for _ in range(300):\n    print('y' * 99)\n")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-noisy", REPO_DIR=str(project))
     assert out.returncode == 0, out.stderr[-3000:]
     assert "fetching the artifact file from the host" in out.stderr
     artifact = world["repo"] / "artifacts" / "preflight" / "ssm-noisy" / "preflight-readiness.json"

@@ -11,6 +11,8 @@ FLAG_JSON=0
 FLAG_INSTANCE_ID=""
 FLAG_SFN_TOKEN="${SFN_TASK_TOKEN:-}"
 FLAG_REQUIRE_PREFLIGHT=""
+FLAG_PLAN=0
+FLAG_SKIP_PLAN=0
 
 flags_usage() {
   cat <<'USAGE'
@@ -25,13 +27,17 @@ usage: spot_train.sh [--preflight-only | --smoke-only | --full-only] [options]
   --run-id ID             run id (default: generated)
   --instance-id ID        ssm: attach to this running instance; never launch or terminate it
   --require-preflight P   refuse to train unless artifact P verifies (exit 6)
+  --plan                  ssm: prove the launch with read-only calls and DryRun, launch nothing
+                          (exit 0 it would proceed, 1 it would not); every ssm run does this first
+  --skip-plan             ssm: launch without the plan (emergencies; recorded in run.json)
   --sfn-task-token TOKEN  report the outcome to Step Functions (also SFN_TASK_TOKEN)
   --keep                  leave the sandbox / instance for debugging
   --json                  print the final summary as JSON on stdout
   -h, --help              this help
 
 exit codes: 0 ready · 1 checks failed · 2 usage/config · 3 no spot capacity · 4 unreachable
-            5 step failed or timed out · 6 artifact missing or corrupt · 130/143 interrupted
+            5 step failed or timed out · 6 artifact missing or corrupt · 7 teardown not confirmed
+            130/143 interrupted
 USAGE
 }
 
@@ -71,6 +77,8 @@ flags_parse() {
       --preflight-only | --smoke-only | --full-only) [[ "$arg" == "$name" ]] || die 2 "$name takes no value"
         flags_mode "${name#--}" ;;
       --keep) FLAG_KEEP=1 ;;
+      --plan) FLAG_PLAN=1 ;;
+      --skip-plan) FLAG_SKIP_PLAN=1 ;;
       --json) FLAG_JSON=1 ;;
       --transport | --config | --run-id | --instance-id | --sfn-task-token | --require-preflight)
         value="$(flags_value "$name" "$arg" "${2-}" "$has_next")" || exit 2

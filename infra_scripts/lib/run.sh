@@ -10,6 +10,7 @@ INSTANCE_SECONDS=0
 ESTIMATED_COST=""
 RUN_CLOCK=""
 RUN_BUDGET=0
+PLAN_STATE="none" # ok · skipped (--skip-plan) · none (local transport, attached instance)
 
 # run_start — the first write of a run; from here on every exit path runs run_cleanup.
 run_start() {
@@ -97,7 +98,7 @@ run_record() {
     "config_sha256=$CONFIG_SHA" "exit_code=$rc" "status=$status" "reason=$EXIT_REASON" \
     "started_at=$RUN_STARTED" "finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "instance_seconds=$INSTANCE_SECONDS" "estimated_cost_usd=$ESTIMATED_COST" \
-    "target=$TRANSPORT_TARGET" "artifact=$(run_artifact_path)" "tool_version=$VERSION")" || written=$?
+    "target=$TRANSPORT_TARGET" "artifact=$(run_artifact_path)" "tool_version=$VERSION" "plan=$PLAN_STATE")" || written=$?
   # Even a run record that crashed leaves --json one valid object (run ids are [A-Za-z0-9._-]).
   [[ -n "$summary" ]] || summary="$(printf '{"exit_code": %d, "reason": "run.json NOT written", "run_id": "%s", "status": "ERROR"}' \
     "$((rc ? rc : 5))" "$RUN_ID")"

@@ -8,6 +8,11 @@ TL_IMAGE=""
 TL_PYTHON=""
 TL_ENV_FILE=""
 
+# transport_plan — --plan proves an ssm launch; the local transport launches nothing.
+transport_plan() {
+  log "plan: transport local launches nothing, so there is nothing to plan (use --transport ssm)"
+}
+
 # transport_check — nothing to prove before the local sandbox exists.
 transport_check() {
   return 0

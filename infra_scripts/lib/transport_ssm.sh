@@ -6,6 +6,7 @@
 TS_INSTANCE=""
 TS_ATTACHED=0
 TS_PAIRS=""
+TS_PLAN=""
 
 transport_ssm_py() {
   PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
@@ -19,6 +20,41 @@ transport_check() {
   config_step_env >"$TS_PAIRS"
   transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" ||
     { rm -f "$TS_PAIRS"; die 2 "the step environment does not fit an SSM command (nothing launched)"; }
+  [[ -z "$FLAG_INSTANCE_ID" ]] || return 0
+  if ((FLAG_SKIP_PLAN)); then
+    PLAN_STATE="skipped"
+    log "transport ssm: --skip-plan: launching without proving the launch first"
+    return 0
+  fi
+  transport_ssm_plan
+}
+
+# transport_plan — --plan: the launch plan alone, kept in the run's results; nothing is launched.
+transport_plan() {
+  local dir="$ROOT/artifacts/preflight/$RUN_ID" rc=0
+  [[ -e "$dir" ]] && die 2 "run id $RUN_ID already has results in $dir"
+  mkdir -p "$dir"
+  TS_PAIRS="$(umask 077 && mktemp)"
+  config_step_env >"$TS_PAIRS"
+  transport_ssm_py plan --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" \
+    --budget-seconds "${CFG[RUN_BUDGET_SECONDS]}" --out "$dir/plan.json" || rc=$?
+  rm -f "$TS_PAIRS"
+  log "plan: $dir/plan.json"
+  ((rc == 0))
+}
+
+# transport_ssm_plan — the launch plan, before anything is written: a failure exits 2 (configuration)
+# or 3 (no candidate can exist) with every reason printed.
+transport_ssm_plan() {
+  local rc=0 budget="${CFG[RUN_BUDGET_SECONDS]}"
+  [[ "$MODE" == preflight-only ]] || budget="${CFG[TRAIN_RUN_BUDGET_SECONDS]}"
+  TS_PLAN="$(mktemp)"
+  transport_ssm_py plan --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" --budget-seconds "$budget" \
+    --out "$TS_PLAN" || rc=$?
+  ((rc == 0)) && { PLAN_STATE="ok"; return 0; }
+  rm -f "$TS_PAIRS" "$TS_PLAN"
+  ((rc == 3)) || rc=2
+  die "$rc" "the launch plan failed (see above; nothing launched)"
 }
 
 transport_up() {
@@ -27,8 +63,14 @@ transport_up() {
     TS_INSTANCE="$FLAG_INSTANCE_ID" TS_ATTACHED=1
     log "transport ssm: attaching to $TS_INSTANCE (it will not be terminated)"
   else
+    local -a plan=()
+    if [[ -n "$TS_PLAN" ]]; then
+      mv "$TS_PLAN" "$ARTIFACT_DIR/plan.json"
+      plan=(--plan "$ARTIFACT_DIR/plan.json")
+    fi
     TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
-      "$PF_PY" -m preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE")" || rc=$?
+      "$PF_PY" -m preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
+      rc=$?
     ((rc == 0 || rc == 3)) || rc=5
     ((rc == 0)) || fail "$rc" "could not launch a spot instance (see above)"
   fi

@@ -28,20 +28,54 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def cmd_launch(args: argparse.Namespace) -> int:
-    from preflight.aws.clients import client
-    from preflight.aws.ec2_launch import LaunchError, LaunchSpec, NoCapacity, launch
+def _spec(cfg: Config, run_id: str, mode: str) -> Any:
+    from preflight.aws.ec2_launch import LaunchSpec
 
-    cfg = Config(read_pairs(args.env_file), str(args.env_file))
-    tags = {"Name": f"spot-preflight-{args.run_id}", "Project": "spot-preflight", "RunId": args.run_id,
-            "Mode": args.mode, "Owner": cfg.text("EC2_OWNER") or "unknown"}
-    spec = LaunchSpec(ami=cfg.text("EC2_AMI_ID"), instance_types=cfg.list("EC2_INSTANCE_TYPES"),
+    tags = {"Name": f"spot-preflight-{run_id}", "Project": "spot-preflight", "RunId": run_id,
+            "Mode": mode, "Owner": cfg.text("EC2_OWNER") or "unknown"}
+    return LaunchSpec(ami=cfg.text("EC2_AMI_ID"), instance_types=cfg.list("EC2_INSTANCE_TYPES"),
                       subnets=cfg.list("EC2_SUBNET_IDS"), security_groups=cfg.list("EC2_SECURITY_GROUP_IDS"),
                       instance_profile=cfg.text("EC2_INSTANCE_PROFILE"), root_volume_gb=cfg.int("EC2_ROOT_VOLUME_GB"),
                       max_runtime_s=cfg.int("MAX_RUNTIME_SECONDS"), spot_max_price=cfg.text("SPOT_MAX_PRICE"),
                       tags=tags)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from preflight.aws.clients import client
+    from preflight.aws.plan import make_plan
+    from preflight.aws.plan_calls import Clients
+    from preflight.report import check_lines, use_color
+
+    cfg = Config(read_pairs(args.env_file), str(args.env_file))
+    region = cfg.text("AWS_REGION")
+    clients = Clients(client("ec2", region), client("iam", region), client("service-quotas", region))
+    plan = make_plan(clients, _spec(cfg, args.run_id, args.mode), args.budget_seconds, cfg.text("SPOT_MAX_PRICE"))
+    for line in check_lines([r.to_dict() for r in plan.results], use_color(os.environ, sys.stderr.isatty())):
+        _say(line)
+    _say(f"plan: {'launch would proceed' if plan.exit_code == 0 else 'launch would fail'}"
+         f" · {plan.wall_s:.2f}s")
+    args.out.write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return plan.exit_code
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    import json
+
+    from preflight.aws.clients import client
+    from preflight.aws.ec2_launch import LaunchError, NoCapacity, RootDevice, launch
+
+    cfg = Config(read_pairs(args.env_file), str(args.env_file))
+    root, candidates = None, None
+    if args.plan:  # launch exactly what the plan proved: its root device, its candidates in its order
+        plan = json.loads(args.plan.read_text(encoding="utf-8"))
+        root = RootDevice(**plan["root_device"]) if plan.get("root_device") else None
+        candidates = [(c["instance_type"], c["subnet"]) for c in plan["candidates"]]
     try:
-        instance_id, _itype, _subnet = launch(client("ec2", cfg.text("AWS_REGION")), spec, say=_say)
+        instance_id, _itype, _subnet = launch(client("ec2", cfg.text("AWS_REGION")),
+                                              _spec(cfg, args.run_id, args.mode), say=_say, root=root,
+                                              candidates=candidates)
     except NoCapacity as exc:
         _say(f"launch: {exc}")
         return 3
@@ -186,6 +220,13 @@ def _parser() -> argparse.ArgumentParser:
     launch.add_argument("--env-file", type=Path, required=True)
     launch.add_argument("--run-id", required=True)
     launch.add_argument("--mode", required=True)
+    launch.add_argument("--plan", type=Path, help="plan.json: launch its candidates with its root device")
+    plan = sub.add_parser("plan")
+    plan.add_argument("--env-file", type=Path, required=True)
+    plan.add_argument("--run-id", required=True)
+    plan.add_argument("--mode", required=True)
+    plan.add_argument("--budget-seconds", type=float, required=True)
+    plan.add_argument("--out", type=Path, required=True)
     online = sub.add_parser("wait-online")
     online.add_argument("--region", required=True)
     online.add_argument("--instance-id", required=True)
@@ -219,7 +260,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"launch": cmd_launch, "wait-online": cmd_wait_online, "run-step": cmd_run_step,
+    commands = {"launch": cmd_launch, "plan": cmd_plan, "wait-online": cmd_wait_online, "run-step": cmd_run_step,
                 "command-size": cmd_command_size, "terminate": cmd_terminate, "cost": cmd_cost,
                 "sfn-report": cmd_sfn_report, "sfn-heartbeat": cmd_sfn_heartbeat}
     return commands[args.command](args)

@@ -66,7 +66,7 @@ def root_device(ec2: Any, ami: str) -> RootDevice:
     return RootDevice(name, int(sizes[0]) if sizes else 0)
 
 
-def _request(spec: LaunchSpec, root: RootDevice, instance_type: str, subnet: str) -> dict[str, Any]:
+def launch_request(spec: LaunchSpec, root: RootDevice, instance_type: str, subnet: str) -> dict[str, Any]:
     spot: dict[str, Any] = {"SpotInstanceType": "one-time", "InstanceInterruptionBehavior": "terminate"}
     if spec.spot_max_price:
         spot["MaxPrice"] = spec.spot_max_price
@@ -90,29 +90,34 @@ def _request(spec: LaunchSpec, root: RootDevice, instance_type: str, subnet: str
     return request
 
 
-def launch(ec2: Any, spec: LaunchSpec, say: Any = print) -> tuple[str, str, str]:
-    """(instance id, instance type, subnet) of the first candidate that launches."""
-    root = root_device(ec2, spec.ami)
+def launch(ec2: Any, spec: LaunchSpec, say: Any = print, root: RootDevice | None = None,
+           candidates: list[tuple[str, str]] | None = None) -> tuple[str, str, str]:
+    """(instance id, instance type, subnet) of the first candidate that launches. With a launch plan, its
+    root device and its ordered candidates (what cannot exist already pruned); else every type x subnet."""
+    root = root or root_device(ec2, spec.ami)
+    order = candidates or [(t, s) for t in spec.instance_types for s in spec.subnets]
     attempts: list[str] = []
     quota: list[str] = []
-    for instance_type in spec.instance_types:
-        for subnet in spec.subnets:
-            try:
-                reply = ec2.run_instances(**_request(spec, root, instance_type, subnet))
-            except Exception as exc:  # botocore ClientError; the code decides what happens next
-                code = error_code(exc)
-                attempts.append(f"{instance_type} in {subnet}: {code}")
-                if code in QUOTA_ERRORS:
-                    quota.append(f"{instance_type}: {code}")
-                    say(f"launch: {instance_type} in {subnet}: {code} (an account quota, not capacity)")
-                    break  # the same family in another subnet hits the same quota
-                if code not in NEXT_CANDIDATE_ERRORS:
-                    raise LaunchError(f"{instance_type} in {subnet}: {code}: {exc}") from None
-                say(f"launch: {instance_type} in {subnet}: {code}, trying the next candidate")
+    for instance_type, subnet in order:
+        if any(q.startswith(f"{instance_type}:") for q in quota):
+            continue  # the same family in another subnet hits the same quota
+        try:
+            reply = ec2.run_instances(**launch_request(spec, root, instance_type, subnet))
+        except Exception as exc:  # botocore ClientError; the code decides what happens next
+            code = error_code(exc)
+            attempts.append(f"{instance_type} in {subnet}: {code}")
+            if code in QUOTA_ERRORS:
+                quota.append(f"{instance_type}: {code}")
+                say(f"launch: {instance_type} in {subnet}: {code} (an account quota, not capacity)")
                 continue
-            instance_id = reply["Instances"][0]["InstanceId"]
-            say(f"launch: {instance_id} ({instance_type} in {subnet}, root {root.name})")
-            return instance_id, instance_type, subnet
+            if code not in NEXT_CANDIDATE_ERRORS:
+                raise LaunchError(f"{instance_type} in {subnet}: {code}: {exc}") from None
+            say(f"launch: {instance_type} in {subnet}: {code}, trying the next candidate")
+            continue
+        instance_id = reply["Instances"][0]["InstanceId"]
+        say(f"launch: {instance_id} ({instance_type} in {subnet}, root {root.name} "
+            f"{max(spec.root_volume_gb, root.snapshot_gb)} GB)")
+        return instance_id, instance_type, subnet
     if quota:
         raise QuotaExceeded("spot quota reached (" + "; ".join(quota) + "): request an increase in Service "
                             "Quotas for EC2 'All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests' "

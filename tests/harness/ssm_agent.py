@@ -29,7 +29,9 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     → F test_root_volume_follows_the_ami
  5. RunInstances errors Unsupported, InsufficientFreeAddressesInSubnet, InsufficientInstanceCapacity,
     MaxSpotInstanceCountExceeded, VcpuLimitExceeded (EC2 API reference, "Error codes").
-    → `launch_errors` by `type` or `type/subnet`. → T test_capacity_fallback_third_candidate_launches,
+    A DryRun "checks whether you have the required permissions for the action, without actually
+    making the request" (EC2 API reference, RunInstances DryRun): no capacity error applies to it.
+    → `launch_errors` by `type` or `type/subnet`, never on DryRun. → T test_capacity_fallback_third_candidate_launches,
     F test_unsupported_and_full_subnet_move_on, F test_quota_is_not_capacity
  6. The agent runs aws:runShellScript as `sh -c <_script.sh>` with AWS_SSM_INSTANCE_ID and
     AWS_SSM_REGION_NAME set (amazon-ssm-agent agent/plugins/pluginutil/pluginutil_unix.go
@@ -81,6 +83,11 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     Amazon Web Services account", service-2.json). → the run passes only AWS_SHARED_CREDENTIALS_FILE,
     a file of moto's keys on the (shared) host disk, by name.
     → T test_preflight_only_ready_terminated_no_training_no_writes (ListCommands holds no secret)
+16. GetServiceQuota(ServiceCode=ec2, QuotaCode) answers Quota.Value, for spot the vCPUs of one family
+    (Service Quotas API reference, GetServiceQuota; EC2 user guide, "Spot Instance quotas": vCPU-based,
+    per family group, defaults 0 for G/P and 5 for Standard on new accounts). moto has no EC2 quotas
+    (NoSuchResourceException). → `spot_vcpu_quotas` {code: vCPUs}; unset codes stay unreadable.
+    → tests/test_plan.py test_plan_failure_classes[quota]
 
 Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
 document versions, run-as users, plugins other than aws:runShellScript, reboot on exit 194, spot
@@ -119,6 +126,7 @@ class Settings:
     terminate_not_found: bool = False
     invocation_failure: str = ""
     delivery_timeout_after_s: float = 0.0
+    spot_vcpu_quotas: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -333,6 +341,8 @@ def install(emulator: Emulator) -> None:
         return ActionResult({})
 
     def run_instances(self: Any) -> Any:
+        if str(self._get_param("DryRun")).lower() == "true":
+            return original_run(self)  # moto answers DryRunOperation; capacity plays no part in a dry run
         key = f"{self._get_param('InstanceType')}/{self._get_param('SubnetId')}"
         errors = emulator.settings.launch_errors
         code = errors.get(key) or errors.get(str(self._get_param("InstanceType")))
@@ -381,3 +391,21 @@ def install(emulator: Emulator) -> None:
     InstanceResponse.describe_instances = describe_instances
     InstanceResponse.describe_instance_status = describe_instance_status
     InstanceResponse.terminate_instances = terminate_instances
+    install_quotas(emulator)
+
+
+def install_quotas(emulator: Emulator) -> None:
+    """Row 16: GetServiceQuota answers the configured EC2 spot vCPU quotas; others stay moto's."""
+    from moto.servicequotas.responses import ServiceQuotasResponse
+
+    original = ServiceQuotasResponse.get_service_quota
+
+    def get_service_quota(self: Any) -> Any:
+        params = json.loads(self.body or "{}")
+        code = params.get("QuotaCode", "")
+        if params.get("ServiceCode") == "ec2" and code in emulator.settings.spot_vcpu_quotas:
+            return json.dumps({"Quota": {"ServiceCode": "ec2", "QuotaCode": code, "Unit": "None", "Adjustable": True,
+                                         "Value": emulator.settings.spot_vcpu_quotas[code]}})
+        return original(self)
+
+    ServiceQuotasResponse.get_service_quota = get_service_quota

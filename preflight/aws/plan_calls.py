@@ -1,0 +1,158 @@
+"""The plan's AWS calls (all read-only, plus one DryRun) and what each answer means for the launch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from preflight.aws.clients import error_code
+from preflight.aws.ec2_launch import NEXT_CANDIDATE_ERRORS, LaunchSpec, RootDevice, launch_request
+
+CALL_DEADLINE_S = 10.0
+CONFIG, NO_CANDIDATE = 2, 3
+# Spot vCPU quotas by family ("Spot Instance quotas", EC2 user guide; codes as Service Quotas lists
+# them for service code ec2). Unlisted families count as Standard (A, C, D, H, I, M, R, T, Z).
+SPOT_QUOTA_CODES = {"standard": "L-34B43A08", "g": "L-3819A6DF", "vt": "L-3819A6DF", "p": "L-7212CCBC",
+                    "f": "L-88CF9481", "inf": "L-B5D1601B", "x": "L-E3A00192", "dl": "L-85EED4F7",
+                    "trn": "L-6B0D517C"}
+_DENIED = ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "AuthFailure")
+Add = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Clients:
+    ec2: Any
+    iam: Any
+    quotas: Any
+
+
+@dataclass
+class Facts:
+    root: RootDevice | None = None
+    ami_arch: str = ""
+    arch: dict[str, list[str]] = field(default_factory=dict)
+    vcpus: dict[str, int] = field(default_factory=dict)
+    zones: dict[str, str] = field(default_factory=dict)
+    offered: set[tuple[str, str]] | None = None
+    prices: dict[tuple[str, str], float] = field(default_factory=dict)
+    quota: dict[str, float] = field(default_factory=dict)  # family -> vCPUs, when readable
+
+
+def family(instance_type: str) -> str:
+    letters = "".join(ch for ch in instance_type.split(".")[0] if not ch.isdigit())
+    for name in ("inf", "trn", "dl", "vt"):
+        if letters.startswith(name):
+            return name
+    return letters[:1] if letters[:1] in SPOT_QUOTA_CODES else "standard"
+
+
+def _timed(function: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
+    def run() -> tuple[Any, float]:
+        started = time.monotonic()
+        try:
+            return function(), time.monotonic() - started
+        except Exception as exc:  # noqa: BLE001 - each answer, error or not, becomes a verdict
+            return exc, time.monotonic() - started
+    return run
+
+
+def concurrently(work: dict[str, Callable[[], Any]], deadline_s: float) -> dict[str, tuple[Any, float]]:
+    """name -> (answer or exception, seconds); every call starts at once, none waits past the deadline."""
+    pool = ThreadPoolExecutor(max_workers=max(1, len(work)), thread_name_prefix="plan")
+    futures = {name: pool.submit(_timed(call)) for name, call in work.items()}
+    started, out = time.monotonic(), {}
+    for name, future in futures.items():
+        try:
+            out[name] = future.result(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
+        except FutureTimeout:
+            out[name] = (TimeoutError(f"no answer within {deadline_s:.0f}s"), deadline_s)
+    pool.shutdown(wait=False)
+    return out
+
+
+def problem_of(answer: Any, action: str) -> str | None:
+    if not isinstance(answer, BaseException):
+        return None
+    code = error_code(answer)
+    if code in _DENIED:
+        return f"{action} is not allowed for the launching identity ({code})"
+    return f"{action}: {code}: {answer}"
+
+
+def _calls(c: Clients, spec: LaunchSpec) -> dict[str, Callable[[], Any]]:
+    types = spec.instance_types
+    work: dict[str, Callable[[], Any]] = {
+        "ami": lambda: c.ec2.describe_images(ImageIds=[spec.ami]),
+        "types": lambda: c.ec2.describe_instance_types(InstanceTypes=types),
+        "subnets": lambda: c.ec2.describe_subnets(SubnetIds=spec.subnets),
+        "groups": lambda: c.ec2.describe_security_groups(GroupIds=spec.security_groups) if spec.security_groups
+        else {"SecurityGroups": []},
+        "profile": lambda: c.iam.get_instance_profile(InstanceProfileName=spec.instance_profile),
+        "offerings": lambda: c.ec2.describe_instance_type_offerings(
+            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": types}]),
+        "prices": lambda: c.ec2.describe_spot_price_history(
+            InstanceTypes=types, StartTime=datetime.now(timezone.utc),
+            ProductDescriptions=["Linux/UNIX", "Linux/UNIX (Amazon VPC)"]),
+    }
+    for fam in sorted({family(t) for t in types}):
+        code = SPOT_QUOTA_CODES[fam]
+        work[f"quota:{fam}"] = lambda code=code: c.quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)
+    return work
+
+
+def gather(c: Clients, spec: LaunchSpec, add: Add) -> Facts:
+    from preflight.aws import plan_verdicts as verdicts
+
+    answers = concurrently(_calls(c, spec), CALL_DEADLINE_S)
+    facts = Facts()
+    verdicts.ami(answers["ami"], spec, facts, add)
+    verdicts.types(answers["types"], spec, facts, add)
+    verdicts.network(answers["subnets"], answers["groups"], spec, facts, add)
+    verdicts.profile(answers["profile"], spec, add)
+    verdicts.offerings(answers["offerings"], facts, add)
+    verdicts.prices(answers["prices"], spec, facts, add)
+    verdicts.quotas({k[6:]: v for k, v in answers.items() if k.startswith("quota:")}, facts, add)
+    return facts
+
+
+def unfit(facts: Facts, instance_type: str, zone: str, price: float | None, max_price: float | None) -> str:
+    """Why this candidate cannot launch, or "" when it can."""
+    arch = facts.arch.get(instance_type, [])
+    if facts.ami_arch and arch and facts.ami_arch not in arch:
+        return f"{'/'.join(arch)} type, {facts.ami_arch} AMI"
+    if facts.offered is not None and (instance_type, zone) not in facts.offered:
+        return "not offered in this zone"
+    quota = facts.quota.get(family(instance_type))
+    if quota is not None and quota < facts.vcpus.get(instance_type, 0):
+        return f"spot vCPU quota {quota:g} is below its {facts.vcpus[instance_type]} vCPUs"
+    if max_price is not None and price is not None and price > max_price:
+        return f"spot price ${price:g}/h is above SPOT_MAX_PRICE ${max_price:g}"
+    return ""
+
+
+def dry_run(c: Clients, spec: LaunchSpec, root: RootDevice | None, first: Any, add: Add) -> None:
+    """RunInstances with DryRun=True: AWS checks every permission the real request needs (CreateTags and
+    PassRole included) and answers DryRunOperation instead of launching."""
+    request = launch_request(spec, root or RootDevice("/dev/xvda", 0), first.instance_type, first.subnet)
+    answer, seconds = _timed(lambda: c.ec2.run_instances(DryRun=True, **request))()
+    code = error_code(answer) if isinstance(answer, BaseException) else "launched"
+    if code == "DryRunOperation":
+        add("plan.permissions", "pass", f"ec2:RunInstances would be allowed for {first.instance_type} in "
+            f"{first.subnet} (DryRun; tags and the instance profile's PassRole included)", seconds=seconds)
+    elif code in NEXT_CANDIDATE_ERRORS:  # not expected from a dry run; the launch still tries every candidate
+        add("plan.permissions", "warn", f"DryRun of ec2:RunInstances answered {code} for {first.instance_type} in "
+            f"{first.subnet}: permissions not proven", seconds=seconds)
+    elif code in _DENIED:
+        add("plan.permissions", "fail", f"ec2:RunInstances is not allowed for the launching identity ({code}): "
+            f"{answer}", "attach the launcher policy (infra_scripts/cfn/spot-preflight.yaml LauncherPolicy): "
+            "ec2:RunInstances, ec2:CreateTags, iam:PassRole on the instance role", CONFIG, seconds)
+    else:
+        add("plan.permissions", "fail", f"DryRun of ec2:RunInstances answered {code}: {answer}",
+            "fix the launch request this names (AMI, subnet, security groups, profile)", CONFIG, seconds)
+    add("plan.unprovable", "skip", "ec2:TerminateInstances (its tag condition needs a real instance) and "
+        "ssm:SendCommand have no dry run; the first real run proves them")

@@ -1,0 +1,107 @@
+"""Issue 11: the launch plan, against the moto server — every failure class exits before any launch."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.ssm_support import instances, live_instances, spot
+
+ALL_CHECKS = ("plan.ami", "plan.instance_types", "plan.network", "plan.instance_profile", "plan.offerings",
+              "plan.spot_price", "plan.quota", "plan.candidates", "plan.permissions", "plan.unprovable")
+
+
+@pytest.fixture(autouse=True)
+def default_emulator(moto_harness):
+    moto_harness.reset()
+    yield
+    moto_harness.reset()
+    assert live_instances() == {}
+
+
+@pytest.fixture(scope="module")
+def zone_e_subnet(world) -> str:
+    """A subnet in us-east-1e, where moto (like AWS) offers no t3 types."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.describe_subnets(SubnetIds=[world["subnets"][0]])["Subnets"][0]["VpcId"]
+    return ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.200.0/24", AvailabilityZone="us-east-1e")["Subnet"]["SubnetId"]
+
+
+def _plan_json(world, run_id: str) -> dict:
+    return json.loads((world["repo"] / "artifacts" / "preflight" / run_id / "plan.json").read_text())
+
+
+def test_plan_prints_every_verdict_and_the_ordered_candidates(world):
+    out = spot(world, "--plan", "--run-id", "plan-ok")
+    assert out.returncode == 0, out.stderr[-3000:]
+    for check_id in ALL_CHECKS:
+        assert check_id in out.stderr, check_id
+    plan = _plan_json(world, "plan-ok")
+    a, b = world["subnets"][:2]
+    assert [(c["instance_type"], c["subnet"]) for c in plan["candidates"]] == \
+        [("t3.micro", a), ("t3.micro", b), ("t3.small", a), ("t3.small", b)]
+    assert plan["root_device"] == {"name": "/dev/sda1", "snapshot_gb": 15}
+    assert "plan.permissions" in out.stderr and "DryRun" in out.stderr
+    assert "launch would proceed" in out.stderr and instances("plan-ok") == {}
+
+
+def _other_vpc_group() -> str:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    return ec2.create_security_group(GroupName="elsewhere", Description="x", VpcId=vpc)["GroupId"]
+
+
+@pytest.mark.parametrize("case, overrides, code, reason", [
+    ("ami", {"EC2_AMI_ID": "ami-12345678"}, 2, "AMI ami-12345678 does not exist in this region"),
+    ("profile", {"EC2_INSTANCE_PROFILE": "no-such-profile"}, 2, "instance profile no-such-profile does not exist"),
+    ("subnet", {"EC2_SUBNET_IDS": "subnet-0000000000000000f"}, 2, "ec2:DescribeSubnets: InvalidSubnetID.NotFound"),
+    ("type", {"EC2_INSTANCE_TYPES": "t3.nosuch"}, 2, "InvalidInstanceType"),
+    ("arch", {"EC2_INSTANCE_TYPES": "t4g.micro"}, 2, "no type runs the x86_64 AMI"),
+    ("vpc", {"EC2_SECURITY_GROUP_IDS": "OTHER_VPC_GROUP"}, 2, "span 2 VPCs"),
+    ("price", {"SPOT_MAX_PRICE": "0.000001"}, 3, "above SPOT_MAX_PRICE"),
+    ("quota", {}, 3, "spot vCPU quota 0 is below its 2 vCPUs"),
+    ("zone", {"EC2_SUBNET_IDS": "ZONE_E"}, 3, "not offered in this zone"),
+])
+def test_plan_failure_classes(world, moto_harness, zone_e_subnet, case, overrides, code, reason):
+    values = {k: {"OTHER_VPC_GROUP": _other_vpc_group() if v == "OTHER_VPC_GROUP" else v,
+                  "ZONE_E": zone_e_subnet}.get(v, v) for k, v in overrides.items()}
+    if case == "quota":
+        moto_harness.configure(spot_vcpu_quotas={"L-34B43A08": 0})
+    run_id = f"plan-fail-{case}"
+    out = spot(world, "--preflight-only", "--run-id", run_id, **values)
+    assert out.returncode == code, out.stderr[-3000:]
+    assert reason in out.stderr and "nothing launched" in out.stderr
+    assert instances(run_id) == {}, "a plan failure must launch nothing"
+    assert not (world["repo"] / "artifacts" / "preflight" / run_id).exists()
+    alone = spot(world, "--plan", "--run-id", f"{run_id}-alone", **values)
+    assert alone.returncode == 1 and reason in alone.stderr
+
+
+def test_unreadable_quota_is_a_warning(world):
+    out = spot(world, "--plan", "--run-id", "plan-quota-unreadable")
+    assert out.returncode == 0 and "WARN plan.quota" in out.stderr and "unreadable" in out.stderr
+
+
+def test_pruned_zone_launches_the_next_candidate_with_the_plans_root_device(world, moto_harness, zone_e_subnet):
+    # Real EC2 answers Unsupported for a type its zone does not offer; the plan must make that unreachable.
+    a = world["subnets"][0]
+    moto_harness.configure(launch_errors={f"t3.micro/{zone_e_subnet}": "Unsupported"})
+    out = spot(world, "--preflight-only", "--run-id", "plan-pruned", EC2_INSTANCE_TYPES="t3.micro",
+               EC2_SUBNET_IDS=f"{zone_e_subnet},{a}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Unsupported" not in out.stderr, [line for line in out.stderr.splitlines() if "Unsupported" in line]
+    assert "not offered in this zone" in out.stderr
+    plan = _plan_json(world, "plan-pruned")
+    assert [c["subnet"] for c in plan["candidates"]] == [a]
+    assert f"t3.micro in {a}, root /dev/sda1 50 GB" in out.stderr
+    record = json.loads((world["repo"] / "artifacts" / "preflight" / "plan-pruned" / "run.json").read_text())
+    assert record["plan"] == "ok"
+
+
+def test_skip_plan_is_recorded(world):
+    out = spot(world, "--preflight-only", "--run-id", "plan-skipped", "--skip-plan")
+    assert out.returncode == 0, out.stderr[-3000:]
+    record = json.loads((world["repo"] / "artifacts" / "preflight" / "plan-skipped" / "run.json").read_text())
+    assert record["plan"] == "skipped" and "plan.ami" not in out.stderr
