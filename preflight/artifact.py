@@ -65,20 +65,31 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 15] + " …[truncated]"
 
 
+def _shorten_items(text: str, limit: int) -> str:
+    """Each `; `-separated item cut on its own: a long first item cannot push the others out."""
+    return "; ".join(_shorten(item, limit) for item in text.split("; "))
+
+
+def _fits(artifact: dict[str, Any]) -> bool:
+    return len(to_json(artifact).encode()) <= MAX_BYTES
+
+
 def _bound(artifact: dict[str, Any]) -> dict[str, Any]:
-    """Shrink details, then messages, until the artifact fits MAX_BYTES."""
-    for message_limit, details_limit in ((600, 1200), (300, 300), (160, 0)):
+    """Fit MAX_BYTES by dropping what matters least first: the details of checks that did not fail, then
+    those of failures, then long text item by item, so that every failing item keeps at least a line."""
+    for failing in (False, True):
         for check in artifact["checks"]:
-            check["message"] = _shorten(check["message"], message_limit)
-            check["remediation"] = _shorten(check["remediation"], message_limit)
-            if len(json.dumps(check["details"])) > details_limit:
+            if _fits(artifact):
+                return artifact
+            if (check["status"] == "fail") == failing and len(json.dumps(check["details"])) > 200:
                 check["details"] = {"truncated": True}
-        for failure in artifact["failures"]:
-            failure["message"] = _shorten(failure["message"], message_limit)
-            failure["remediation"] = _shorten(failure["remediation"], message_limit)
-        artifact["next_action"] = _shorten(artifact["next_action"], message_limit * 2)
-        if len(to_json(artifact).encode()) <= MAX_BYTES:
+    for limit in (1200, 600, 300, 160, 100, 60):
+        if _fits(artifact):
             break
+        for item in artifact["checks"] + artifact["failures"]:
+            item["message"] = _shorten_items(item["message"], limit)
+            item["remediation"] = _shorten(item["remediation"], limit)
+        artifact["next_action"] = _shorten(artifact["next_action"], limit * 2)
     return artifact
 
 

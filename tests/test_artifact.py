@@ -91,3 +91,21 @@ def test_frame_roundtrip_and_cut_detection():
     tampered = text.replace('"READY"', '"FAILED"', 1)
     with pytest.raises(art.ArtifactError, match="checksum"):
         art.unframe(tampered)
+
+
+def test_no_failing_item_is_hidden_by_the_size_bound():
+    """Issue 12 item 1: one huge failure must not push another one out of the artifact."""
+    items = ["pkg_a: importing it raised RuntimeError: " + "t" * 5000,
+             "from pkg_b import gone_one: name 'gone_one' is gone from pkg_b",
+             "from pkg_b import gone_two: name 'gone_two' is gone from pkg_b"]
+    small = build([result("imports", "fail", "; ".join(items), {"problems": items}),
+                   result("runtime", "pass", "ok", {"blob": "z" * 3000})])
+    text = json.dumps(small)
+    assert "gone_one" in text and "gone_two" in text and "pkg_a: importing it raised RuntimeError" in text
+    imports = next(c for c in small["checks"] if c["id"] == "imports")
+    assert "gone_two" in imports["message"] and "gone_two" in small["failures"][0]["message"]
+    assert small["checks"][1]["details"] == {"truncated": True}  # a passing check's details go first
+    crowded = build([result(f"c{i}", "fail", "; ".join(items), {"problems": items}) for i in range(20)])
+    assert len(art.to_json(crowded).encode()) <= art.MAX_BYTES
+    for check in crowded["checks"]:
+        assert "gone_one" in check["message"] and "gone_two" in check["message"], check["message"][-300:]

@@ -28,9 +28,9 @@ def test_imports_pass(modules: Path):
 
 
 @pytest.mark.parametrize("imports, names, needle", [
-    ("pf_missing_mod", "", "pf_missing_mod: not found"),
-    ("pf_raises", "", "pf_raises: import raised RuntimeError: boom at import"),
-    ("", "pf_good:GONE", "from pf_good import GONE: name 'GONE' is gone"),
+    ("pf_missing_mod", "", "pf_missing_mod: module not found"),
+    ("pf_raises", "", "pf_raises: importing it raised RuntimeError: boom at import"),
+    ("", "pf_good:GONE", "pf_good:GONE: name 'GONE' is gone from pf_good"),
 ])
 def test_imports_fail_naming_module_and_exception(modules: Path, imports: str, names: str, needle: str):
     outcome = check_imports(make_context(modules, PREFLIGHT_IMPORTS=imports, PREFLIGHT_IMPORT_NAMES=names), 10)
@@ -68,3 +68,39 @@ def test_pins_unverifiable_vcs_is_a_warning(tmp_path: Path):
 def test_pins_file_missing_fails(tmp_path: Path):
     outcome = check_pins(make_context(tmp_path, PREFLIGHT_PINS_FILE=str(tmp_path / "nope.txt")))
     assert outcome.status == "fail" and "not found" in outcome.message
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A flat training repo: a module whose dependency is missing, one that raises a 5 KB error, names."""
+    (tmp_path / "train_handler.py").write_text("import torch_not_installed_here\n")
+    (tmp_path / "big_error.py").write_text("raise RuntimeError('bad config: ' + 'c' * 5000)\n")
+    (tmp_path / "features.py").write_text("import logging, sys, warnings\nlogging.basicConfig()\n"
+                                          "logging.getLogger('x').warning('noise from logging')\n"
+                                          "warnings.warn('noise from warnings')\nprint('noise on stdout')\n"
+                                          "def build_features():\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_each_import_problem_says_what_really_failed_once(project: Path):
+    ctx = make_context(project, PREFLIGHT_IMPORTS="train_handler,no_such_module,big_error,features",
+                       PREFLIGHT_IMPORT_NAMES="train_handler:main,features:gone_fn,features:build_features")
+    outcome = check_imports(ctx, 20)
+    problems = outcome.details["problems"]
+    assert outcome.status == "fail"
+    assert "train_handler: found, but importing it needs torch_not_installed_here, which is not installed" \
+        in problems
+    assert "no_such_module: module not found" in problems
+    assert any(p.startswith("big_error: importing it raised RuntimeError: bad config") for p in problems)
+    assert "features:gone_fn: name 'gone_fn' is gone from features" in problems
+    assert len(problems) == 4, problems  # train_handler is reported once, not again for train_handler:main
+    for noise in ("noise from logging", "noise from warnings", "noise on stdout"):
+        assert noise not in outcome.message
+
+
+def test_import_noise_goes_to_the_log_not_the_message(project: Path, capfd):
+    outcome = check_imports(make_context(project, PREFLIGHT_IMPORTS="features", PREFLIGHT_IMPORT_NAMES=""), 20)
+    err = capfd.readouterr().err
+    assert outcome.status == "pass" and "noise" not in outcome.message
+    assert "noise from logging" in err and "noise on stdout" in err

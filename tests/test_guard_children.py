@@ -27,7 +27,8 @@ def _probe(tmp_path: Path, run_cli, module: str, source: str, env: dict[str, str
     (tmp_path / "proj").mkdir(exist_ok=True)
     (tmp_path / "proj" / f"{module}.py").write_text(source)
     config = tmp_path / "w.env"
-    config.write_text(OFF + f"PREFLIGHT_IMPORTS={module}\n" + extra)
+    config.write_text(OFF.replace("PREFLIGHT_IMPORT_NAMES=\n", "") + f"PREFLIGHT_IMPORTS={module}\n"
+                      + (extra if "PREFLIGHT_IMPORT_NAMES=" in extra else extra + "PREFLIGHT_IMPORT_NAMES=\n"))
     started = time.monotonic()
     out = run_cli("probe", "--config", str(config), "--json", "--out", str(tmp_path / "a.json"),
                   env={**env, "PYTHONPATH": f"{tmp_path / 'proj'}:{Path(__file__).resolve().parents[1]}"})
@@ -78,3 +79,21 @@ def test_readonly_passes_when_no_user_code_ran(tmp_path: Path, run_cli):
 def test_child_that_ends_the_interpreter_is_a_failure_not_a_crash(tmp_path: Path, run_cli, hostile: str):
     out, artifact, _ = _probe(tmp_path, run_cli, "pf_exit", hostile, {})
     assert artifact is not None and "exited 3 without a result" in _check(artifact, "imports")["message"]
+
+
+def test_a_5kb_import_error_hides_no_other_failure_in_console_or_artifact(tmp_path: Path, run_cli):
+    """Issue 12 item 1, end to end: one import raising a 5 KB error and two names gone — all three shown."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pf_ok.py").write_text("present = 1\n")
+    source = "raise RuntimeError('config: ' + 'k' * 5000)\n"
+    extra = "PREFLIGHT_IMPORT_NAMES=pf_ok:gone_one,pf_ok:gone_two\n"
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_big", source, {}, extra)
+    assert artifact is not None and artifact["status"] == "FAILED"
+    imports = _check(artifact, "imports")
+    for needle in ("pf_big: importing it raised RuntimeError", "pf_ok:gone_one", "pf_ok:gone_two"):
+        assert needle in imports["message"] and needle in artifact["failures"][0]["message"]
+    config = tmp_path / "w.env"
+    console = run_cli("probe", "--config", str(config),
+                      env={"PYTHONPATH": f"{tmp_path / 'proj'}:{Path(__file__).resolve().parents[1]}"})
+    for needle in ("pf_big: importing it raised RuntimeError", "pf_ok:gone_one", "pf_ok:gone_two"):
+        assert needle in console.stdout

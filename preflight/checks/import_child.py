@@ -12,32 +12,45 @@ from preflight.child import child_reply, child_request
 
 
 def _import_error(module: str) -> str | None:
+    """None when `module` imports; else one line that says which of three things went wrong."""
     try:
         importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        return f"{module}: not found ({exc})"
+        missing = exc.name or ""
+        if missing == module or module.startswith(f"{missing}."):
+            return f"{module}: module not found"
+        return f"{module}: found, but importing it needs {missing}, which is not installed"
     except BaseException as exc:  # a module that raises on import is exactly what we look for
-        return f"{module}: import raised {type(exc).__name__}: {exc}"
+        return f"{module}: importing it raised {type(exc).__name__}: {exc}"
     return None
 
 
-def _name_error(spec: str) -> str | None:
-    module, _, name = spec.partition(":")
-    if not name:
-        return f"{spec}: expected module:name"
-    problem = _import_error(module)
-    if problem:
-        return problem
-    if not hasattr(importlib.import_module(module), name):
-        return f"from {module} import {name}: name {name!r} is gone from {module}"
-    return None
+def problems(modules: list[str], names: list[str]) -> list[str]:
+    """Every problem once: a module reached through both lists is imported and reported once."""
+    seen: dict[str, str | None] = {}
+
+    def module_problem(module: str) -> str | None:
+        if module not in seen:
+            seen[module] = _import_error(module)
+        return seen[module]
+
+    found = [p for p in map(module_problem, modules) if p]
+    for spec in names:
+        module, _, name = spec.partition(":")
+        if not name:
+            found.append(f"{spec}: expected module:name")
+            continue
+        problem = module_problem(module)
+        if problem and problem not in found:
+            found.append(problem)
+        elif not problem and not hasattr(sys.modules[module], name):
+            found.append(f"{spec}: name {name!r} is gone from {module}")
+    return found
 
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    problems = [p for p in map(_import_error, request["modules"]) if p] + \
-        [p for p in map(_name_error, request["names"]) if p]
-    child_reply(argv[0], {"problems": problems})
+    child_reply(argv[0], {"problems": problems(request["modules"], request["names"])})
     return 0
 
 
