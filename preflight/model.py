@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -59,6 +60,30 @@ def skipped(message: str) -> Outcome:
     return Outcome("skip", message)
 
 
+class Once:
+    """The result, or the error, of one call made on behalf of every check of a probe that asks for it:
+    e.g. the ArcticDB library, which the library and freshness checks must not open twice (LMDB
+    refuses a second open of one path in a process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def get(self, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if not self._done:
+                try:
+                    self._value = make()
+                except Exception as exc:  # every asker gets the same failure, not a second attempt
+                    self._error = exc
+                self._done = True
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 @dataclass(frozen=True)
 class Context:
     """What every check may read: the resolved config, the environment, the base directory, and the
@@ -69,6 +94,7 @@ class Context:
     base_dir: str
     aws: Any = field(default_factory=lambda: _shared_session())
     guard_log: str = ""  # where guarded child processes record what they refused
+    library: Once = field(default_factory=Once)  # the ArcticDB library, opened once per probe
 
 
 def _shared_session() -> Any:

@@ -100,3 +100,29 @@ def test_unreachable_s3_endpoint_fails_inside_deadline(tmp_path: Path):
     outcome = check_library(ctx_for(tmp_path, f"s3://127.0.0.1:b?port={port}&access=a&secret=b"), 10)
     assert outcome.status == "fail" and f"127.0.0.1:{port} unreachable" in outcome.message
     assert time.monotonic() - started < 10
+
+
+def test_library_and_freshness_share_one_opened_store(tmp_path: Path, seeded_store: Path, monkeypatch):
+    """Issue 12 item 7: two Arctic() on one LMDB path in one process print 'already been opened'."""
+    import threading
+
+    import arcticdb
+
+    opened = []
+    real = arcticdb.Arctic
+
+    def counting(uri: str, *args, **kwargs):
+        opened.append(uri)
+        return real(uri, *args, **kwargs)
+
+    monkeypatch.setattr(arcticdb, "Arctic", counting)
+    ctx = ctx_for(tmp_path, f"lmdb://{seeded_store}")
+    results = {}
+    threads = [threading.Thread(target=lambda c=c: results.__setitem__(c.__name__, c(ctx, 10)))
+               for c in (check_library, check_freshness)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {name: r.status for name, r in results.items()} == {"check_library": "pass", "check_freshness": "pass"}
+    assert len(opened) == 1, opened

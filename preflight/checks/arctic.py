@@ -107,7 +107,7 @@ def check_library(ctx: Context, deadline_s: float) -> Outcome:
     if not ctx.config.text("ARCTICDB_URI"):
         return skipped("ARCTICDB_URI is empty")
     try:
-        lib = open_library(ctx, deadline_s)
+        lib = ctx.library.get(lambda: open_library(ctx, deadline_s))
     except StoreError as exc:
         return failed(str(exc), _remedy(ctx))
     symbols = set(lib.list_symbols())
@@ -165,7 +165,7 @@ def check_freshness(ctx: Context, deadline_s: float) -> Outcome:
     if not ctx.config.text("ARCTICDB_URI"):
         return skipped("ARCTICDB_URI is empty")
     try:
-        lib = open_library(ctx, deadline_s)
+        lib = ctx.library.get(lambda: open_library(ctx, deadline_s))
     except StoreError as exc:
         return failed(str(exc), _remedy(ctx))
     symbols = _universe(ctx, lib)
