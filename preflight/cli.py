@@ -91,7 +91,7 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
         except Exception as exc:  # noqa: BLE001 - any failure means no hard guarantee: run nothing
             return [readonly.role_failure(role, f"{type(exc).__name__}: {exc}")]
     results, refused = _checks_with_guard(config, guard_log)
-    user_code = any(r.id == "imports" and r.status != "skip" for r in results)
+    user_code = any((r.id == "imports" or r.id.startswith("project:")) and r.status != "skip" for r in results)
     results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role))
     return results
 

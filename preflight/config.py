@@ -26,6 +26,7 @@ _WHOLE = re.compile(r"^[0-9]+$")
 _DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # The same rule as run ids: one path component that cannot climb out or read as a flag.
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
+_TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
 # Names that hold a credential themselves (a name that points at one, *_FILE, *_PATH, *_DIR, *_URL, does not).
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|ACCESS_KEY|PRIVATE_KEY")
 _POINTER_NAME = re.compile(r"_(FILE|PATH|DIR|URL)$")
@@ -142,10 +143,10 @@ def _timeouts(value: str) -> None:
     from preflight.checks import CHECK_IDS
 
     for item in (part.strip() for part in value.split(",") if part.strip()):
-        name, sep, seconds = item.partition(":")
+        name, sep, seconds = item.rpartition(":")  # project check ids hold a colon themselves
         if not sep or not _DECIMAL.match(seconds.strip()):
             raise ValueError(f"{item!r} is not <check id>:<seconds>")
-        if name.strip() not in CHECK_IDS:
+        if name.strip() not in CHECK_IDS and not name.startswith("project:"):
             raise ValueError(f"unknown check id {name.strip()!r} (ids: {', '.join(CHECK_IDS)})")
         if float(seconds) <= 0:
             raise ValueError(f"{item!r}: seconds must be > 0")
@@ -169,6 +170,10 @@ def _check_kind(key: str, value: str, origin: str) -> None:
             raise ValueError("use 1-64 of A-Z a-z 0-9 . _ -, not starting with - or . (it names a directory)")
         elif kind == "timeouts":
             _timeouts(value)
+        elif kind == "targets":
+            bad = [t.strip() for t in value.split(",") if t.strip() and not _TARGET.match(t.strip())]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not module:callable (e.g. training.preflight:TrainingPreflight)")
         elif kind == "duration" and parse_duration(value) <= 0:
             raise ValueError("must be > 0")
         elif kind == "bool" and value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     default: str
-    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · choice:a|b
+    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · targets · choice:a|b
     # (`+`: must be > 0; `name`: safe as one path component)
     kind: str
     probe: bool = False
@@ -46,6 +46,7 @@ KEYS: dict[str, Key] = {
     # --- probe -------------------------------------------------------------------------------
     "PREFLIGHT_IMPORTS": Key("predictor,predictor_shared", "list", True),
     "PREFLIGHT_IMPORT_NAMES": Key("predictor.train:main,predictor_shared.features:build_features", "list", True),
+    "PREFLIGHT_PROJECT_CHECKS": Key("", "targets", True),
     "PREFLIGHT_PINS_FILE": Key("requirements.txt", "str", True),
     "PREFLIGHT_REQUIRED_ENV": Key("AWS_REGION", "list", True),
     "PREFLIGHT_S3_BUCKETS": Key("", "list", True),

@@ -20,9 +20,10 @@ def _paint(text: str, code: str, color: bool) -> str:
 def check_lines(checks: list[dict[str, Any]], color: bool) -> list[str]:
     """One line per check, and the remediation under a failure or a warning."""
     lines = []
+    width = max([20] + [len(check["id"]) for check in checks])
     for check in checks:
         word = _paint(f"{_WORDS[check['status']]:<4}", _COLORS[check["status"]], color)
-        lines.append(f"{word} {check['id']:<20} {check['duration_s']:6.2f}s  {check['message']}")
+        lines.append(f"{word} {check['id']:<{width}} {check['duration_s']:6.2f}s  {check['message']}")
         if check["status"] in ("fail", "warn") and check["remediation"]:
             lines.append(f"       ↳ {check['remediation']}")
     return lines

@@ -28,7 +28,7 @@ CHECK_IDS = tuple(row[0] for row in _TABLE)
 def deadline_for(ctx: Context, check_id: str) -> float:
     """CHECK_TIMEOUTS (`id:seconds,...`) overrides CHECK_TIMEOUT_SECONDS for one check."""
     for item in ctx.config.list("CHECK_TIMEOUTS"):
-        name, _, seconds = item.partition(":")
+        name, _, seconds = item.rpartition(":")
         if name.strip() == check_id:
             return float(seconds)
     return ctx.config.float("CHECK_TIMEOUT_SECONDS")
@@ -46,11 +46,21 @@ def _call(target: str, ctx: Context, deadline: float | None) -> Outcome:
     return function(ctx) if deadline is None else function(ctx, deadline)
 
 
+def _project(ctx: Context, deadline: float, target: str) -> Outcome:
+    from preflight.checks.project import check_project
+
+    return check_project(ctx, deadline, target)
+
+
 def build_checks(ctx: Context) -> list[Check]:
     checks = []
     for check_id, category, target, wants_deadline in _TABLE:
         deadline = deadline_for(ctx, check_id)
         run = partial(_call, target, ctx, deadline if wants_deadline else None)
         checks.append(Check(check_id, category, deadline, run))
+    for target in ctx.config.list("PREFLIGHT_PROJECT_CHECKS"):  # the project's own preflight, one check each
+        check_id = f"project:{target.rpartition(':')[2]}"
+        deadline = deadline_for(ctx, check_id)
+        checks.append(Check(check_id, "project", deadline, partial(_project, ctx, deadline, target)))
     return checks
 
