@@ -104,3 +104,39 @@ def test_import_noise_goes_to_the_log_not_the_message(project: Path, capfd):
     err = capfd.readouterr().err
     assert outcome.status == "pass" and "noise" not in outcome.message
     assert "noise from logging" in err and "noise on stdout" in err
+
+
+def _dist(root: Path, name: str, version: str, *requires: str, extras: tuple[str, ...] = ()) -> None:
+    info = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Provides-Extra: {extra}" for extra in extras] + [f"Requires-Dist: {r}" for r in requires]
+    (info / "METADATA").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Installed distributions shaped like the real case: krepis[flow_doctor] without flow-doctor."""
+    site = tmp_path / "site"
+    _dist(site, "krepis", "1.4.0", 'pf-flow-doctor>=0.3; extra == "flow_doctor"', 'pf-helper>=1; extra == "ok"',
+          'pf-helper==2.0; extra == "fast"', extras=("flow_doctor", "ok", "fast"))
+    _dist(site, "pf-helper", "1.0")
+    monkeypatch.syspath_prepend(str(site))
+    return tmp_path
+
+
+@pytest.mark.parametrize("line, status, needle", [
+    ("krepis[flow-doctor]==1.4.0", "fail", "krepis[flow-doctor]: needs pf-flow-doctor>=0.3, not installed"),
+    ("krepis[flow_doctor]==1.4.0", "fail", "needs pf-flow-doctor>=0.3, not installed"),  # PEP 685 names
+    ("krepis[fast]==1.4.0", "fail", "krepis[fast]: needs pf-helper==2.0, installed 1.0"),
+    ("krepis[ok]==1.4.0", "pass", "1 pins match"),
+    ("krepis==1.4.0", "pass", "1 pins match"),
+])
+def test_pins_resolve_requested_extras(dists: Path, line: str, status: str, needle: str):
+    outcome = _pins(dists, line + "\n")
+    assert outcome.status == status and needle in outcome.message, outcome.message
+
+
+def test_pins_remediation_names_the_venv_to_install_into(tmp_path: Path):
+    outcome = _pins(tmp_path, "pytest==0.0.1\n")
+    assert f"{sys.prefix}/bin/python -m pip install -r" in outcome.remediation

@@ -7,11 +7,18 @@ probe_requirements="$TOOL_DIR/preflight/probe-requirements.txt"
 pf_lock_venv "$VIRTUAL_ENV"
 want="$(cat "$requirements" "$probe_requirements" | sha256sum | cut -d' ' -f1)"
 marker="$VIRTUAL_ENV/.preflight-deps.sha256"
+# An unchanged file is not enough: the venv itself may have drifted (a manual pip install, a half-done
+# upgrade). The pins check, offline and in well under a second, decides whether to skip.
 if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
-  echo "deps: requirements unchanged (sha256 ${want:0:12}), install skipped"
-  exit 0
+  if PYTHONPATH="$TOOL_DIR" python -m preflight.checks.pins "$requirements"; then
+    echo "deps: requirements unchanged (sha256 ${want:0:12}) and installed as pinned, install skipped"
+    exit 0
+  fi
+  echo "deps: requirements unchanged but $VIRTUAL_ENV drifted from them (above); reinstalling"
 fi
-echo "deps: installing $requirements"
+echo "deps: installing $requirements into $VIRTUAL_ENV"
+# An old pip may not match an extra's spelling (flow_doctor vs flow-doctor) and silently skip it.
+python -m pip install --disable-pip-version-check --quiet --upgrade pip
 python -m pip install --disable-pip-version-check --quiet -r "$requirements" -r "$probe_requirements"
 printf '%s\n' "$want" >"$marker"
 echo "deps: installed, marker ${want:0:12}"

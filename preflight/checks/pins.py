@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -76,6 +77,50 @@ def _drift(req: Requirement) -> str | None:
     return None if ok else f"{req.name}: pinned {pinned}, installed {installed}"
 
 
+def _extras(req: Requirement, seen: set[str]) -> list[str]:
+    """What the requested extras pull in, checked like pins. Extra names compare normalized (PEP 685):
+    an old pip that did not match flow_doctor to flow-doctor left the extra's dependencies out."""
+    if not req.extras or (req.marker is not None and not req.marker.evaluate()):
+        return []
+    try:
+        requires = metadata.requires(canonicalize_name(req.name)) or []
+    except metadata.PackageNotFoundError:
+        return []  # the base requirement already reports it
+    problems: list[str] = []
+    for extra in sorted(req.extras):
+        for line in requires:
+            dep = Requirement(line)
+            key = f"{canonicalize_name(dep.name)}[{extra}]"
+            if dep.marker is None or "extra" not in str(dep.marker) or key in seen:
+                continue
+            if not dep.marker.evaluate({"extra": canonicalize_name(extra)}):
+                continue
+            seen.add(key)
+            bare = Requirement(f"{dep.name}{'[' + ','.join(sorted(dep.extras)) + ']' if dep.extras else ''}"
+                               f"{dep.specifier}")
+            problem = _drift(bare)
+            if problem:
+                problems.append(f"{req.name}[{extra}]: needs {dep.name}{dep.specifier}, "
+                                + problem.rsplit(", ", 1)[-1])
+            problems += _extras(bare, seen)
+    return problems
+
+
+def install_command(path: Path) -> str:
+    """The exact command, in the venv this probe runs in (the project's venv on the host)."""
+    return f"{sys.prefix}/bin/python -m pip install -r {path}"
+
+
+def drift_of(path: Path) -> tuple[list[Requirement], list[str], list[str]]:
+    """(requirements, drift lines, unverifiable lines) of a requirements file against this venv."""
+    reqs, unverifiable = read_requirements(path)
+    seen: set[str] = set()
+    drift = [d for d in map(_drift, reqs) if d]
+    for req in reqs:
+        drift += _extras(req, seen)
+    return reqs, drift, unverifiable
+
+
 def check_pins(ctx: Context) -> Outcome:
     name = ctx.config.text("PREFLIGHT_PINS_FILE")
     if not name:
@@ -84,14 +129,27 @@ def check_pins(ctx: Context) -> Outcome:
     if not path.is_file():
         return failed(f"pins file {path} not found (cwd {Path.cwd()})",
                       "set PREFLIGHT_PINS_FILE to the training repo's requirements file")
-    reqs, unverifiable = read_requirements(path)
-    drift = [d for d in map(_drift, reqs) if d]
+    reqs, drift, unverifiable = drift_of(path)
     if drift:
-        return failed(f"{len(drift)} of {len(reqs)} pins drifted: " + "; ".join(drift[:8]),
-                      f"reinstall the pins: pip install -r {path}", drift=drift, unverifiable=unverifiable)
+        return failed(f"{len(drift)} of {len(reqs)} pins drifted: " + "; ".join(drift),
+                      f"reinstall the pins into this venv: {install_command(path.resolve())}", drift=drift,
+                      unverifiable=unverifiable)
     if unverifiable:
         return warned(f"{len(reqs)} pins match; {len(unverifiable)} cannot be verified: "
                       + "; ".join(unverifiable[:4]),
                       "pin VCS/URL requirements to a released version to make them checkable",
                       unverifiable=unverifiable)
     return passed(f"{len(reqs)} pins match installed versions", pins=len(reqs))
+
+
+def main(argv: list[str]) -> int:
+    """`python -m preflight.checks.pins FILE`: exit 1 and one line per drift when this venv no longer
+    matches FILE (the deps step's cheap, offline check before it skips an install)."""
+    _reqs, drift, _odd = drift_of(Path(argv[0]))
+    for line in drift:
+        print(f"drift: {line}")
+    return 1 if drift else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

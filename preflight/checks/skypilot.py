@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def check_skypilot(ctx: Context) -> Outcome:
     details = {"skypilot_version": sky_version, "vast_key_file_present": key_file.is_file()}
     if not problems:
         return passed(f"skypilot {sky_version}, vastai_sdk importable, Vast key present", **details)
-    remedy = "pip install 'skypilot[vast]' vastai-sdk && vastai set api-key <key> (writes " + VAST_KEY_FILE + ")"
+    remedy = (f"{sys.prefix}/bin/python -m pip install 'skypilot[vast]' vastai-sdk && {sys.prefix}/bin/vastai "
+              f"set api-key <key> (writes {VAST_KEY_FILE})")
     if mode == "required":
         return failed("; ".join(problems), remedy, **details)
     return warned("; ".join(problems), remedy, **details)

@@ -31,4 +31,12 @@ teardown() {
   [ "$rc_b" -eq 0 ]
   grep -q "rebuilding" "$BATS_TEST_TMPDIR/a.out" "$BATS_TEST_TMPDIR/b.out"
   [ -f "$VENV/.preflight-venv-complete" ]
+
+  # Issue 12 item 4: a pin that drifts in the cached venv heals although requirements.txt is unchanged.
+  "$VENV/bin/python" -m pip uninstall --yes --quiet boto3
+  run spot --preflight-only --run-id venv-drift
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"drift: boto3: pinned ==1.44.5, not installed"* ]]
+  [[ "$output" == *"drifted from them (above); reinstalling"* ]]
+  "$VENV/bin/python" -c 'import boto3'
 }
