@@ -139,7 +139,9 @@ def check_pins(ctx: Context) -> Outcome:
                       + "; ".join(unverifiable[:4]),
                       "pin VCS/URL requirements to a released version to make them checkable",
                       unverifiable=unverifiable)
-    return passed(f"{len(reqs)} pins match installed versions", pins=len(reqs))
+    extras = [f"{r.name}[{','.join(sorted(r.extras))}]" for r in reqs if r.extras]
+    return passed(f"{len(reqs)} pins match installed versions"
+                  + (f", with the dependencies of {', '.join(extras)}" if extras else ""), pins=len(reqs))
 
 
 def main(argv: list[str]) -> int:
