@@ -37,8 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--ignore-preflight-errors", default="",
                        help="comma-separated check ids (or all) whose failures become warnings")
 
+    campaign = sub.add_parser("campaign", help="readiness preflight for an ml-metaoptimization campaign")
+    campaign.add_argument("--campaign", type=Path, required=True, help="the campaign YAML")
+    campaign.add_argument("--cwd", type=Path, default=Path("."), help="the project root (default .)")
+    campaign.add_argument("--json", action="store_true", help="print only the artifact as JSON")
+
     verify = sub.add_parser("verify", help="0 when the artifact is fresh and READY, 1 FAILED, 6 unusable")
     verify.add_argument("artifact", type=Path)
+    verify.add_argument("--campaign", type=Path, help="verify a campaign readiness artifact against this campaign")
     verify.add_argument("--max-age", help="e.g. 6h (default: PREFLIGHT_MAX_AGE)")
     verify.add_argument("--config", type=Path, help="compare the artifact's config hash with this config")
 
@@ -132,10 +138,30 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     return code
 
 
+def _verify_campaign(args: argparse.Namespace, max_age: float) -> int:
+    from preflight.campaign import spec
+    from preflight.campaign.verify import verify_campaign
+
+    try:
+        campaign = spec.load(args.campaign)
+    except spec.CampaignUsageError as exc:
+        print(f"preflight verify: {exc}", file=sys.stderr)
+        return USAGE
+    code, reason = verify_campaign(args.artifact, campaign, max_age)
+    print(reason, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
     from preflight.durations import parse_duration
     from preflight.verify import find_config, verify
 
+    if args.campaign:
+        try:
+            return _verify_campaign(args, parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE")))
+        except ValueError as exc:
+            print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
+            return USAGE
     binding = args.config
     if binding is None:
         binding = find_config(args.artifact)
@@ -151,6 +177,12 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
              "config binding not checked (no --config, and no workflow.env above the artifact)")
     print(f"{reason}; {bound}", file=sys.stdout if code == 0 else sys.stderr)
     return code
+
+
+def cmd_campaign(args: argparse.Namespace, config: Config) -> int:
+    from preflight.campaign.command import run
+
+    return run(args.campaign, args.cwd, args.json, os.environ)
 
 
 def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
@@ -212,8 +244,8 @@ def _overrides(items: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"probe": cmd_probe, "verify": cmd_verify, "demo-seed": cmd_demo_seed, "config": cmd_config,
-                "unframe": cmd_unframe}
+    commands = {"probe": cmd_probe, "verify": cmd_verify, "campaign": cmd_campaign, "demo-seed": cmd_demo_seed,
+                "config": cmd_config, "unframe": cmd_unframe}
     try:
         config = load(getattr(args, "config", None), os.environ, _overrides(getattr(args, "set", [])))
         return commands[args.command](args, config)

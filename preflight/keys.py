@@ -47,6 +47,7 @@ KEYS: dict[str, Key] = {
     "PREFLIGHT_IMPORTS": Key("predictor,predictor_shared", "list", True),
     "PREFLIGHT_IMPORT_NAMES": Key("predictor.train:main,predictor_shared.features:build_features", "list", True),
     "PREFLIGHT_PROJECT_CHECKS": Key("", "targets", True),
+    "PREFLIGHT_CAMPAIGN": Key("", "str", True),
     "PREFLIGHT_PINS_FILE": Key("requirements.txt", "str", True),
     "PREFLIGHT_REQUIRED_ENV": Key("AWS_REGION", "list", True),
     "PREFLIGHT_S3_BUCKETS": Key("", "list", True),

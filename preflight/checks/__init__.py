@@ -62,5 +62,9 @@ def build_checks(ctx: Context) -> list[Check]:
         check_id = f"project:{target.rpartition(':')[2]}"
         deadline = deadline_for(ctx, check_id)
         checks.append(Check(check_id, "project", deadline, partial(_project, ctx, deadline, target)))
+    if ctx.config.text("PREFLIGHT_CAMPAIGN"):
+        from preflight.checks.campaign import campaign_checks
+
+        checks += campaign_checks(ctx, deadline_for(ctx, "campaign"))
     return checks
 

@@ -1,0 +1,232 @@
+"""Issue 13: `preflight campaign`, a drop-in for metaopt-preflight — its artifact is a contract."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "campaign" / "ml_metaopt_campaign.yaml"
+ARTIFACT = Path(".ml-metaopt") / "preflight-readiness.json"
+SUBDIRS = ("handoffs", "worker-results", "tasks", "executor-events", "artifacts/code", "artifacts/data",
+           "artifacts/manifests", "artifacts/patches")
+
+
+def consumer_hash(payload: dict) -> str:
+    """The formula LOAD_CAMPAIGN uses, written out here independently of preflight/campaign/spec.py."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def bare_repo(tmp_path_factory: pytest.TempPathFactory) -> str:
+    work = tmp_path_factory.mktemp("work")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(work)]
+    subprocess.run(["git", "init", "--quiet", str(work)], check=True)
+    (work / "README").write_text("x\n")
+    subprocess.run([*git, "add", "README"], check=True)
+    subprocess.run([*git, "commit", "--quiet", "-m", "x"], check=True)
+    bare = tmp_path_factory.mktemp("remote") / "predictor.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work), str(bare)], check=True)
+    return f"file://{bare}"
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What a ready campaign host has: `sky` on PATH, skypilot and vastai_sdk importable, the Vast key
+    file, and a W&B key (fakes: the checks only look, never run them)."""
+    root = tmp_path_factory.mktemp("backends")
+    (root / "bin").mkdir()
+    (root / "bin" / "sky").write_text("#!/bin/sh\nexit 0\n")
+    (root / "bin" / "sky").chmod(0o755)
+    site = root / "site"
+    for package in ("sky", "vastai_sdk"):
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text("")
+    info = site / "skypilot-0.9.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: skypilot\nVersion: 0.9.0\n")
+    home = root / "home"
+    (home / ".config" / "vastai").mkdir(parents=True)
+    (home / ".config" / "vastai" / "vast_api_key").write_text("vast-key\n")
+    return {"PATH": f"{root / 'bin'}:/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": f"{ROOT}:{site}",
+            "WANDB_API_KEY": "x" * 86}
+
+
+def campaign(tmp_path: Path, bare_repo: str, **edits: object) -> Path:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["project"]["repo"] = bare_repo
+    for dotted, value in edits.items():
+        node = data
+        *parents, last = dotted.split("__")
+        for part in parents:
+            node = node[part]
+        if value is DELETE:
+            node.pop(last)
+        else:
+            node[last] = value
+    path = tmp_path / "campaign.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+DELETE = object()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+def run(run_cli, path: Path, project: Path, env: dict[str, str], *extra: str):
+    return run_cli("campaign", "--campaign", str(path), "--cwd", str(project), *extra, env=env)
+
+
+def test_ready_bootstraps_once_then_passes(tmp_path, run_cli, bare_repo, backends, project):
+    path = campaign(tmp_path, bare_repo)
+    first = run(run_cli, path, project, backends, "--json")
+    artifact = json.loads(first.stdout)  # --json prints only the artifact
+    assert first.returncode == 0 and artifact["status"] == "READY", first.stdout + first.stderr
+    assert artifact == json.loads((project / ARTIFACT).read_text())
+    summary = artifact["checks_summary"]
+    assert summary == {"total": 14, "passed": 8, "failed": 0, "bootstrapped": 6, "warnings": 0}
+    assert all((project / ".ml-metaopt" / d).is_dir() for d in SUBDIRS)
+    assert (project / ".gitignore").read_text() == ".ml-metaopt/\n"
+    assert artifact["failures"] == [] and artifact["next_action"] == "proceed"
+    assert "B1" in artifact["diagnostics"] and "B2" in artifact["diagnostics"] and "B3" in artifact["diagnostics"]
+    second = json.loads(run(run_cli, path, project, backends, "--json").stdout)
+    assert second["checks_summary"]["bootstrapped"] == 0 and second["checks_summary"]["passed"] == 14
+    assert (project / ".gitignore").read_text() == ".ml-metaopt/\n" and second["diagnostics"] is None
+    ids = [c["id"] for c in second["checks"]]
+    assert ids == ["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "skypilot_installed", "vast_configured",
+                   "wandb_credentials", "repo_access", "smoke_test_command_nonempty"]
+
+
+def test_artifact_fields_and_hashes_match_the_consumer(tmp_path, run_cli, bare_repo, backends, project):
+    path = campaign(tmp_path, bare_repo)
+    artifact = json.loads(run(run_cli, path, project, backends, "--json").stdout)
+    data = yaml.safe_load(path.read_text())
+    wandb = {"entity": data["wandb"]["entity"], "project": data["wandb"]["project"]}
+    assert artifact["campaign_identity_hash"] == consumer_hash(
+        {"campaign_name": data["campaign"]["name"], "objective": {"metric": data["objective"]["metric"],
+                                                                  "direction": data["objective"]["direction"]},
+         "wandb": wandb})
+    assert artifact["runtime_config_hash"] == consumer_hash(
+        {"compute": data["compute"], "wandb": wandb,
+         "project": {"repo": data["project"]["repo"], "smoke_test_command": data["project"]["smoke_test_command"]}})
+    required = {"schema_version", "status", "campaign_id", "campaign_identity_hash", "runtime_config_hash",
+                "emitted_at", "preflight_duration_seconds", "checks_summary", "failures", "next_action",
+                "diagnostics"}
+    assert required <= set(artifact) and artifact["schema_version"] == 1
+    assert artifact["campaign_id"] == data["campaign"]["name"] and artifact["emitted_at"].endswith("Z")
+
+
+def test_missing_compute_hashes_as_null(tmp_path, run_cli, bare_repo, backends, project):
+    path = campaign(tmp_path, bare_repo, compute=DELETE)
+    artifact = json.loads(run(run_cli, path, project, backends, "--json").stdout)
+    data = yaml.safe_load(path.read_text())
+    assert artifact["runtime_config_hash"] == consumer_hash(
+        {"compute": None, "wandb": {"entity": data["wandb"]["entity"], "project": data["wandb"]["project"]},
+         "project": {"repo": data["project"]["repo"], "smoke_test_command": data["project"]["smoke_test_command"]}})
+    assert artifact["status"] == "FAILED" and "missing top-level section compute" in json.dumps(artifact)
+
+
+@pytest.mark.parametrize("edits, check_id, needle", [
+    ({"project__smoke_test_command": ""}, "R7", "smoke_test_command"),
+    ({"project__repo": ""}, "R9", "project.repo"),
+    ({"objective__direction": "up"}, "R8", "maximize or minimize"),
+    ({"compute__num_sweep_agents": 17}, "R8", "[1, 16]"),
+    ({"compute__num_sweep_agents": True}, "R8", "[1, 16]"),  # booleans never count as numbers
+    ({"compute__max_budget_usd": 0}, "R8", "(0, 100]"),
+    ({"compute__max_budget_usd": 100.5}, "R8", "(0, 100]"),
+    ({"compute__max_budget_usd": False}, "R8", "(0, 100]"),
+    ({"compute__idle_timeout_minutes": 4}, "R8", "[5, 60]"),
+    ({"objective__improvement_threshold": 0}, "R8", "> 0"),
+    ({"stop_conditions__max_iterations": -1}, "R8", "positive integer"),
+    ({"stop_conditions__max_no_improve_iterations": 2.5}, "R8", "positive integer"),
+    ({"proposal_policy": DELETE}, "R8", "missing top-level section proposal_policy"),
+    ({"wandb__entity": DELETE}, "R8", "missing wandb.entity"),
+    ({"project__repo": "https://github.com/YOUR_ORG/predictor.git"}, "R8", "placeholder"),
+    ({"project__smoke_test_command": "replace-me"}, "R8", "placeholder"),
+    ({"wandb__entity": "<your entity>"}, "R8", "placeholder"),
+    ({"project__repo": "file:///nonexistent/repo.git"}, "repo_access", "git ls-remote"),
+])
+def test_each_failure_is_named_and_exits_1(tmp_path, run_cli, bare_repo, backends, project, edits, check_id, needle):
+    out = run(run_cli, campaign(tmp_path, bare_repo, **edits), project, backends, "--json")
+    artifact = json.loads(out.stdout)
+    assert out.returncode == 1 and artifact["status"] == "FAILED"
+    failed = {f["check_id"]: f for f in artifact["failures"]}
+    assert check_id in failed and needle in failed[check_id]["message"], artifact["failures"]
+    assert all(f["category"] in ("repo", "backend") for f in artifact["failures"])
+    summary = artifact["checks_summary"]
+    assert summary["passed"] + summary["failed"] + summary["bootstrapped"] + summary["warnings"] == summary["total"]
+    assert artifact["next_action"] == (artifact["failures"][0]["remediation"] or artifact["failures"][0]["message"])
+
+
+def test_empty_smoke_command_is_also_a_backend_warning_never_a_failure(tmp_path, run_cli, bare_repo, backends, project):
+    artifact = json.loads(run(run_cli, campaign(tmp_path, bare_repo, project__smoke_test_command=""), project,
+                              backends, "--json").stdout)
+    checks = {c["id"]: c for c in artifact["checks"]}
+    assert checks["smoke_test_command_nonempty"]["status"] == "warn"
+    assert "smoke_test_command_nonempty" not in {f["check_id"] for f in artifact["failures"]}
+    assert artifact["checks_summary"]["warnings"] == 1
+
+
+@pytest.mark.parametrize("content, needle", [
+    (None, "campaign file not found"),
+    ("campaign: [unclosed\n", "malformed YAML"),
+    ("", "root must be a mapping"),
+    ("- a\n- b\n", "root must be a mapping"),
+])
+def test_usage_errors_exit_2_and_write_nothing(tmp_path, run_cli, backends, project, content, needle):
+    path = tmp_path / "campaign.yaml"
+    if content is not None:
+        path.write_text(content)
+    out = run(run_cli, path, project, backends)
+    assert out.returncode == 2 and needle in out.stderr
+    assert list(project.iterdir()) == []
+
+
+def test_verify_campaign_artifact(tmp_path, run_cli, bare_repo, backends, project):
+    path = campaign(tmp_path, bare_repo)
+    assert run(run_cli, path, project, backends).returncode == 0
+    artifact = project / ARTIFACT
+    ok = run_cli("verify", str(artifact), "--campaign", str(path))
+    assert ok.returncode == 0 and "READY" in ok.stdout
+    other = campaign(tmp_path, bare_repo, wandb__project="elsewhere")
+    mismatch = run_cli("verify", str(artifact), "--campaign", str(other))
+    assert mismatch.returncode == 6 and "campaign_identity_hash mismatch" in mismatch.stderr
+    budget = campaign(tmp_path, bare_repo, compute__max_budget_usd=30)
+    runtime = run_cli("verify", str(artifact), "--campaign", str(budget))
+    assert runtime.returncode == 6 and "runtime_config_hash mismatch" in runtime.stderr
+    path = campaign(tmp_path, bare_repo)
+    data = json.loads(artifact.read_text())
+    failed = copy.deepcopy(data)
+    failed.update(status="FAILED", next_action="fix it")
+    artifact.write_text(json.dumps(failed))
+    assert run_cli("verify", str(artifact), "--campaign", str(path)).returncode == 1
+    artifact.write_text(json.dumps({**data, "schema_version": 2}))
+    unknown = run_cli("verify", str(artifact), "--campaign", str(path))
+    assert unknown.returncode == 6 and "unknown schema_version 2" in unknown.stderr
+    assert run_cli("verify", str(tmp_path / "none.json"), "--campaign", str(path)).returncode == 6
+
+
+def test_probe_family_reports_without_writing(tmp_path, run_cli, bare_repo, project):
+    path = campaign(tmp_path, bare_repo)
+    config = tmp_path / "w.env"
+    config.write_text(f"PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI=\n"
+                      f"PREFLIGHT_CAMPAIGN={path}\n")
+    out = run_cli("probe", "--config", str(config), "--json", cwd=project)
+    checks = {c["id"]: c for c in json.loads(out.stdout)["checks"]}
+    assert checks["campaign.R1"]["status"] == "fail"
+    assert "preflight campaign --campaign" in checks["campaign.R1"]["remediation"]
+    assert checks["campaign.R8"]["status"] == "pass" and checks["campaign.repo_access"]["status"] == "pass"
+    assert list(project.iterdir()) == []
