@@ -17,13 +17,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases_data  # noqa: E402
+import cases_lint  # noqa: E402
 import cases_orchestration  # noqa: E402
 import cases_plan  # noqa: E402
 import cases_probe  # noqa: E402
 from measure import ROOT, Row  # noqa: E402
 
-FULL = {"sizes": [1_000, 100_000, 5_000_000], "symbols": 2_000, "delay": 0.5, "repeat": 5, "big_repeat": 3}
-SMOKE = {"sizes": [1_000, 5_000], "symbols": 50, "delay": 0.05, "repeat": 1, "big_repeat": 1}
+FULL = {"sizes": [1_000, 100_000, 5_000_000], "symbols": 2_000, "delay": 0.5, "repeat": 5, "big_repeat": 3,
+        "lint_lines": 50_000}
+SMOKE = {"sizes": [1_000, 5_000], "symbols": 50, "delay": 0.05, "repeat": 1, "big_repeat": 1, "lint_lines": 2_000}
 
 
 def table(rows: list[Row]) -> str:
@@ -52,6 +54,7 @@ def main() -> int:
         rows += cases_orchestration.orchestration(cases_data.scratch(work, "repo"), image, plan["big_repeat"], judge)
         rows += cases_probe.startup(work, plan["repeat"], judge)
         rows += cases_plan.plan_rows(plan["repeat"], judge)
+        rows += cases_lint.lint_rows(work, plan["lint_lines"], plan["repeat"], judge)
     report = table(rows)
     print(report)
     missed = [r.name for r in rows if r.met is False]

@@ -26,6 +26,17 @@ def check_lines(checks: list[dict[str, Any]], color: bool) -> list[str]:
         lines.append(f"{word} {check['id']:<{width}} {check['duration_s']:6.2f}s  {check['message']}")
         if check["status"] in ("fail", "warn") and check["remediation"]:
             lines.append(f"       ↳ {check['remediation']}")
+        lines += _findings(check.get("details") or {})
+    return lines
+
+
+def _findings(details: dict[str, Any]) -> list[str]:
+    """The lint check's findings, one line each, the first 20 and then a count."""
+    shown = details.get("findings") or []
+    lines = [f"       · {f['file']}:{f['line']} [{f['rule']}] {f['message']}" for f in shown]
+    if details.get("total", 0) > len(shown):
+        lines.append(f"       · … and {details['total'] - len(shown)} more (counts per rule above; narrow "
+                     "PREFLIGHT_LINT_PATHS or suppress rules to see them)")
     return lines
 
 

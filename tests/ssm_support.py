@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 
@@ -29,6 +30,17 @@ def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
             "AWS_SHARED_CREDENTIALS_FILE": str(world["role_credentials"]),
             "PASS_ENV": "AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE,AWS_EC2_METADATA_DISABLED",
             **overrides}
+
+
+def pairs_file(world: dict, directory: Path, **overrides: str) -> Path:
+    """The launcher's step environment (NUL-separated KEY=VALUE), for `python -m preflight.aws` directly."""
+    cfg = {"EC2_AMI_ID": world["ami"], "EC2_INSTANCE_TYPES": "t3.micro,t3.small",
+           "EC2_SUBNET_IDS": ",".join(world["subnets"][:2]), "EC2_SECURITY_GROUP_IDS": "",
+           "EC2_INSTANCE_PROFILE": "spot-preflight-instance", "EC2_ROOT_VOLUME_GB": "50", "MAX_RUNTIME_SECONDS": "4200",
+           "SPOT_MAX_PRICE": "", "AWS_REGION": "us-east-1", "EC2_OWNER": "t", **overrides}
+    path = directory / "pairs"
+    path.write_bytes(b"".join(f"{k}={v}\0".encode() for k, v in cfg.items()))
+    return path
 
 
 def spot(world: dict, *args: str, timeout: float = 600, **overrides: str) -> subprocess.CompletedProcess[str]:

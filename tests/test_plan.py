@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from tests.ssm_support import instances, live_instances, spot
+from tests.ssm_support import instances, live_instances, pairs_file, spot
 
 ALL_CHECKS = ("plan.ami", "plan.instance_types", "plan.network", "plan.instance_profile", "plan.offerings",
               "plan.spot_price", "plan.quota", "plan.candidates", "plan.permissions", "plan.unprovable")
@@ -81,20 +81,25 @@ def test_plan_failure_classes(world, moto_harness, zone_e_subnet, case, override
         assert alone.returncode == 1 and reason in alone.stderr
 
 
-def test_pruned_zone_launches_the_next_candidate_with_the_plans_root_device(world, moto_harness, zone_e_subnet):
+def test_pruned_zone_launches_the_next_candidate_with_the_plans_root_device(world, moto_harness, zone_e_subnet,
+                                                                           tmp_path, capsys):
+    from preflight.aws.__main__ import main
+
     # Real EC2 answers Unsupported for a type its zone does not offer; the plan must make that unreachable.
     a = world["subnets"][0]
     moto_harness.configure(launch_errors={f"t3.micro/{zone_e_subnet}": "Unsupported"})
-    out = spot(world, "--preflight-only", "--run-id", "plan-pruned", EC2_INSTANCE_TYPES="t3.micro",
-               EC2_SUBNET_IDS=f"{zone_e_subnet},{a}")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "Unsupported" not in out.stderr, [line for line in out.stderr.splitlines() if "Unsupported" in line]
-    assert "not offered in this zone" in out.stderr
-    plan = _plan_json(world, "plan-pruned")
-    assert [c["subnet"] for c in plan["candidates"]] == [a]
-    assert f"t3.micro in {a}, root /dev/sda1 50 GB" in out.stderr
-    record = json.loads((world["repo"] / "artifacts" / "preflight" / "plan-pruned" / "run.json").read_text())
-    assert record["plan"] == "ok"
+    pairs, plan = pairs_file(world, tmp_path, EC2_INSTANCE_TYPES="t3.micro",
+                             EC2_SUBNET_IDS=f"{zone_e_subnet},{a}"), tmp_path / "plan.json"
+    common = ["--env-file", str(pairs), "--run-id", "plan-pruned", "--mode", "preflight-only"]
+    assert main(["plan", *common, "--budget-seconds", "1800", "--out", str(plan)]) == 0
+    assert main(["launch", *common, "--plan", str(plan)]) == 0
+    err = capsys.readouterr().err
+    assert "Unsupported" not in err and "not offered in this zone" in err
+    assert [c["subnet"] for c in json.loads(plan.read_text())["candidates"]] == [a]
+    assert f"t3.micro in {a}, root /dev/sda1 50 GB" in err
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    (instance_id,) = instances("plan-pruned")
+    ec2.terminate_instances(InstanceIds=[instance_id])
 
 
 def test_skip_plan_is_recorded(world):

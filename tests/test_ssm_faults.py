@@ -21,7 +21,7 @@ import pytest
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
 from preflight.aws.ec2_terminate import terminate
 from tests.conftest import ROOT
-from tests.ssm_support import SLOW_PYTHON, instances, live_instances, spot, ssm_env
+from tests.ssm_support import SLOW_PYTHON, instances, live_instances, pairs_file, spot, ssm_env
 
 # Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
 SHORT = {"RUN_BUDGET_SECONDS": "10", "TRAIN_RUN_BUDGET_SECONDS": "10", "BOOTSTRAP_TIMEOUT_SECONDS": "8",
@@ -158,9 +158,11 @@ def test_bootstrap_payload_over_64k_is_sent_in_pieces(world, tmp_path: Path):
     project = tmp_path / "big-project"
     shutil.copytree(world["repo"] / "examples" / "predictor", project)
     (project / "weights.bin").write_bytes(os.urandom(120_000))  # incompressible: ~160 KB of base64
-    out = spot(world, "--preflight-only", "--run-id", "ssm-big", REPO_DIR=str(project))
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "payload-3-of-" in out.stderr
+    # Bootstrap joins, hash-checks and unpacks the pieces; deps then stops the run early on purpose
+    # (a missing requirements file), which keeps the test to the part it is about.
+    out = spot(world, "--preflight-only", "--run-id", "ssm-big", REPO_DIR=str(project), REQUIREMENTS_FILE="absent.txt")
+    assert "payload-3-of-" in out.stderr and "[1/3] bootstrap … ok" in out.stderr, out.stderr[-3000:]
+    assert out.returncode == 5 and "requirements file" in out.stderr and "absent.txt not found" in out.stderr
     assert set(instances("ssm-big").values()) == {"terminated"}
 
 
@@ -195,11 +197,7 @@ def test_quota_is_not_capacity(world, moto_harness, tmp_path: Path):
     moto_harness.configure(launch_errors={"t3.micro": "VcpuLimitExceeded", "t3.small": "MaxSpotInstanceCountExceeded"})
     with pytest.raises(ec2_launch.QuotaExceeded, match="Service Quotas"):
         ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
-    pairs = tmp_path / "pairs"
-    cfg = {"EC2_AMI_ID": world["ami"], "EC2_INSTANCE_TYPES": "t3.micro,t3.small", "EC2_SUBNET_IDS": world["subnets"][0],
-           "EC2_SECURITY_GROUP_IDS": "", "EC2_INSTANCE_PROFILE": "spot-preflight-instance", "EC2_ROOT_VOLUME_GB": "50",
-           "MAX_RUNTIME_SECONDS": "4200", "SPOT_MAX_PRICE": "", "AWS_REGION": "us-east-1", "EC2_OWNER": "t"}
-    pairs.write_bytes(b"".join(f"{k}={v}\0".encode() for k, v in cfg.items()))
+    pairs = pairs_file(world, tmp_path, EC2_SUBNET_IDS=world["subnets"][0])
     assert main(["launch", "--env-file", str(pairs), "--run-id", "quota", "--mode", "preflight-only"]) == 5
     assert instances("quota") == {}
 

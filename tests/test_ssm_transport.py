@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from tests.conftest import FAKE_AWS, ROOT
-from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, spot, ssm_env
+from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, pairs_file, spot, ssm_env
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +34,8 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
+    record = json.loads((world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "run.json").read_text())
+    assert record["plan"] == "ok" and (record["exit_code"], record["status"]) == (0, "READY")
     # What SSM keeps of every command (ListCommands) holds no credential: the host used its "role".
     history = boto3.client("ssm", region_name="us-east-1").list_commands()["Commands"]
     assert history and not any(FAKE_AWS["AWS_SECRET_ACCESS_KEY"] in json.dumps(c["Parameters"]) for c in history)
@@ -46,15 +48,18 @@ def test_credentials_in_pass_env_are_refused_before_launch(world, moto_harness):
     assert "instance role" in out.stderr and instances("ssm-secret-env") == {}
 
 
-def test_capacity_fallback_third_candidate_launches(world, moto_harness):
+def test_capacity_fallback_third_candidate_launches(world, moto_harness, tmp_path: Path, capsys):
+    from preflight.aws.__main__ import main
+
     moto_harness.configure(launch_errors={"t3.micro": "InsufficientInstanceCapacity"})
-    out = spot(world, "--preflight-only", "--run-id", "ssm-capacity")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stderr.count("InsufficientInstanceCapacity, trying the next candidate") == 2
+    pairs = pairs_file(world, tmp_path)
+    assert main(["launch", "--env-file", str(pairs), "--run-id", "ssm-capacity", "--mode", "preflight-only"]) == 0
+    assert capsys.readouterr().err.count("InsufficientInstanceCapacity, trying the next candidate") == 2
     ec2 = boto3.client("ec2", region_name="us-east-1")
     (instance,) = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:RunId", "Values": ["ssm-capacity"]}])
                    ["Reservations"] for i in r["Instances"]]
     assert (instance["InstanceType"], instance["SubnetId"]) == ("t3.small", world["subnets"][0])
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
 
 
 def test_all_candidates_out_of_capacity_exit_3_nothing_running(world, moto_harness):
@@ -134,7 +139,9 @@ def test_keep_leaves_it_running_and_instance_id_never_terminates(world):
     (instance_id,) = instances("ssm-keep")
     assert instances("ssm-keep")[instance_id] == "running"
     assert f"--instance-id {instance_id}" in kept.stderr  # the exact command to terminate it
-    attached = spot(world, "--preflight-only", "--run-id", "ssm-attach", "--instance-id", instance_id)
-    assert attached.returncode == 0, attached.stderr[-2000:]
+    # Attached, the run never terminates the instance, even when it fails (deps, on purpose, fast).
+    attached = spot(world, "--preflight-only", "--run-id", "ssm-attach", "--instance-id", instance_id,
+                    REQUIREMENTS_FILE="absent.txt")
+    assert attached.returncode == 5 and "leaving attached instance" in attached.stderr, attached.stderr[-2000:]
     assert instances("ssm-keep")[instance_id] == "running"
     boto3.client("ec2", region_name="us-east-1").terminate_instances(InstanceIds=[instance_id])

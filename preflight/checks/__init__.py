@@ -14,6 +14,7 @@ _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("gpu", "runtime", "preflight.checks.runtime:check_gpu", False),
     ("imports", "code", "preflight.checks.imports:check_imports", True),
     ("pins", "code", "preflight.checks.pins:check_pins", False),
+    ("lint", "code", "preflight.checks.lint:check_lint", True),
     ("env", "aws", "preflight.checks.aws_env:check_env", False),
     ("s3", "aws", "preflight.checks.aws_env:check_s3", True),
     ("arcticdb.library", "data", "preflight.checks.arctic:check_library", True),

@@ -18,3 +18,10 @@ def main(kind: str = "train") -> int:
     path = marker(kind)
     print(f"{kind}: wrote {path}")
     return 0
+
+
+def save(model: object, path: str = "model.joblib") -> None:
+    """Deliberately left for the `lint` check (rule ephemeral-save): the model stays on the spot disk."""
+    import joblib
+
+    joblib.dump(model, path)

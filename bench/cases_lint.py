@@ -1,0 +1,87 @@
+"""Rows: the lint check over a 50,000-line project, and what it adds to the probe's wall time."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from measure import ROOT, Row, median_time
+
+MODULE = '''
+import torch
+
+
+class Trainer{n}:
+    def __init__(self, model, loader):
+        self.model, self.loader = model, loader
+
+    def step(self, batch):
+        loss = self.model(batch).mean()
+        loss.backward()
+        return float(loss)
+
+    def run(self, epochs: int) -> list[float]:
+        losses = []
+        for epoch in range(epochs):
+            for batch in self.loader:
+                losses.append(self.step(batch))
+            torch.save(self.model.state_dict(), f"ckpt-{{epoch}}.pt")
+        return losses
+'''
+
+
+def project(root: Path, lines: int) -> Path:
+    """Realistic training code: classes, loops, saves and calls, in files of ~1,000 lines."""
+    block = MODULE.count("\n")
+    per_file = max(1, 1000 // block)
+    files = max(1, lines // (per_file * block))
+    for number in range(files):
+        (root / f"mod_{number}.py").write_text("".join(MODULE.format(n=i) for i in range(per_file)))
+    return root
+
+
+def _probe(config: Path, cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "preflight", "probe", "--config", str(config)], cwd=cwd, check=False,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{cwd / 'src'}"})
+    return time.perf_counter() - started
+
+
+def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
+    import shutil
+
+    from preflight.child import run_guarded
+    from preflight.demo import seed
+    from preflight.lint.files import python_files
+
+    # The demo project as the probe normally sees it (imports, project check, ArcticDB), plus the code.
+    code = work / "lint-project"
+    shutil.copytree(ROOT / "examples" / "predictor", code)
+    project(code / "src", lines)
+    store = f"lmdb://{work / 'lint-store'}"
+    seed(store, "demo", 48, {})  # the probe's usual company: the ArcticDB checks run beside lint
+    settings = {"has_flash_attn_requirement": False, "gpu_check": "off", "train_timeout_s": 3600,
+                "longest_train_s": None}
+    request = {"root": str(code), "paths": [], "ignore": [], "settings": settings}
+
+    def lint_all() -> int:  # what the check runs: its own process, parsing spread over the cores
+        return len(run_guarded("preflight.lint", request, 60, os.environ).value["findings"])
+
+    counted = sum(p.read_text().count("\n") for p in python_files(code, []))
+    alone = median_time(lint_all, repeat)
+    walls = {}
+    for state in ("on", "off"):
+        config = work / f"lint-{state}.env"
+        config.write_text(f"PREFLIGHT_LINT={state}\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI={store}\n"
+                          "PREFLIGHT_REQUIRED_ENV=\nPREFLIGHT_PROJECT_CHECKS=predictor.preflight:TrainingPreflight\n")
+        walls[state] = statistics.median(_probe(config, code) for _ in range(max(3, repeat)))
+    extra = walls["on"] / walls["off"] - 1
+    return [Row(f"lint, {counted:,} lines of training code", f"{alone:.2f} s", "—", "—", "≤ 1 s",
+                (alone <= 1.0) if judge else None),
+            Row("lint's cost to the probe's wall time (runs in its own process, beside the other checks)",
+                f"{walls['on']:.2f} s with lint", f"{walls['off']:.2f} s without", f"+{extra:.0%}", "≤ +10%",
+                (extra <= 0.10) if judge else None)]

@@ -1,0 +1,57 @@
+"""lint: advisory findings on the training code (preflight/lint). Never fails the probe: a `warn`
+finding makes the check a warning, `info` findings keep it a pass."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from preflight.child import run_guarded
+from preflight.model import Context, Outcome, passed, skipped, warned
+
+SHOWN = 20  # findings kept in the artifact and shown on the console; the rest are counted per rule
+
+
+def _has_flash_attn(ctx: Context) -> bool:
+    from packaging.utils import canonicalize_name
+
+    from preflight.checks.pins import read_requirements
+
+    name = ctx.config.text("PREFLIGHT_PINS_FILE")
+    if not name or not Path(name).is_file():
+        return False
+    reqs, _ = read_requirements(Path(name))
+    return any(canonicalize_name(r.name) == "flash-attn" for r in reqs)
+
+
+def check_lint(ctx: Context, deadline_s: float) -> Outcome:
+    if ctx.config.text("PREFLIGHT_LINT") == "off":
+        return skipped("PREFLIGHT_LINT=off")
+    from preflight.lint.rules import longest_train_step
+
+    settings = {"has_flash_attn_requirement": _has_flash_attn(ctx), "gpu_check": ctx.config.text("GPU_CHECK"),
+                "train_timeout_s": ctx.config.int("TRAIN_TIMEOUT_SECONDS"),
+                "longest_train_s": longest_train_step(Path(ctx.base_dir) / "artifacts" / "preflight")}
+    request = {"root": os.getcwd(), "paths": ctx.config.list("PREFLIGHT_LINT_PATHS"),
+               "ignore": ctx.config.list("PREFLIGHT_LINT_IGNORE"), "settings": settings}
+    child = run_guarded("preflight.lint", request, max(0.5, deadline_s - 0.5), ctx.environ)
+    if child.output.strip():
+        print(child.output.rstrip(), file=sys.stderr)
+    if child.value is None:
+        return warned("lint did not finish" + (" within its deadline" if child.timed_out else ""),
+                      "raise CHECK_TIMEOUTS=lint:<seconds> or narrow PREFLIGHT_LINT_PATHS")
+    findings = child.value["findings"]
+    by_rule = dict(Counter(f["rule"] for f in findings))
+    details = {"findings": findings[:SHOWN], "total": len(findings), "by_rule": by_rule,
+               "files": child.value["files"], "lines": child.value["lines"]}
+    summary = ", ".join(f"{rule} x{n}" for rule, n in sorted(by_rule.items()))
+    scanned = f"{child.value['files']} files, {child.value['lines']} lines"
+    if not findings:
+        return passed(f"no findings in {scanned}", **details)
+    message = f"{len(findings)} finding{'' if len(findings) == 1 else 's'} in {scanned}: {summary}"
+    if any(f["severity"] == "warn" for f in findings):
+        return warned(message, "advisory: fix, or suppress with `# preflight: ignore[rule]` on the line or "
+                      "PREFLIGHT_LINT_IGNORE=rule", **details)
+    return passed(message, **details)

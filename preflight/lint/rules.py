@@ -1,0 +1,135 @@
+"""The seven rules, judged over the whole project (an upload helper defined anywhere counts)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from preflight.lint.facts import Facts
+
+RULES = ("ephemeral-save", "push-without-hub-id", "flash-attn-missing", "no-tracking", "no-resume",
+         "train-timeout-short", "gpu-code-gpu-check-off")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str  # warn · info
+    file: str
+    line: int
+    message: str
+    remediation: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    has_flash_attn_requirement: bool
+    gpu_check: str
+    train_timeout_s: int
+    longest_train_s: float | None  # the longest successful train step in earlier runs' run.json
+
+
+def _first(sites: list[tuple[Facts, int]]) -> tuple[Facts, int]:
+    return min(sites, key=lambda s: (s[0].path, s[1]))
+
+
+def _unparsable(files: list[Facts], _: Settings) -> list[Finding]:
+    return [Finding("syntax-error", "info", f.path, 0, f"does not parse: {f.syntax_error}",
+                    "fix the syntax or leave the file out with PREFLIGHT_LINT_PATHS") for f in files if f.syntax_error]
+
+
+def _ephemeral(files: list[Facts], _: Settings) -> list[Finding]:
+    if any(f.uploads for f in files):
+        return []
+    return [Finding("ephemeral-save", "warn", f.path, line, f"{what} saves to the instance's disk and nothing in the "
+                    "project uploads it: a spot disk dies with the instance",
+                    "upload what you save (boto3 upload_file, push_to_hub, wandb.save or log_artifact, `aws s3 cp`) "
+                    "before the step ends") for f in files for line, what, _ in f.saves]
+
+
+def _push(files: list[Facts], _: Settings) -> list[Finding]:
+    return [Finding("push-without-hub-id", "warn", f.path, line, "push_to_hub=True without hub_model_id: the push "
+                    "goes to a repo named after output_dir, under whichever account the token belongs to",
+                    "set hub_model_id='org/name' next to push_to_hub=True")
+            for f in files for line in f.push_without_id]
+
+
+def _flash(files: list[Facts], settings: Settings) -> list[Finding]:
+    if settings.has_flash_attn_requirement:
+        return []
+    return [Finding("flash-attn-missing", "warn", f.path, line, "flash_attention_2 is requested but flash-attn is in "
+                    "none of the requirements: loading the model fails on the instance",
+                    "add flash-attn to the requirements file (PREFLIGHT_PINS_FILE)") for f in files for line in f.flash]
+
+
+def _tracking(files: list[Facts], _: Settings) -> list[Finding]:
+    entries = [(f, line) for f in files for line, _ in f.entries]
+    if not entries or any(f.tracking for f in files):
+        return []
+    f, line = _first(entries)
+    return [Finding("no-tracking", "info", f.path, line, "training runs without experiment tracking: a run cut short "
+                    "by a spot interruption leaves no curves behind",
+                    "wandb.init(...) or report_to=['wandb'] (also trackio, tensorboard, mlflow)")]
+
+
+def _resume(files: list[Facts], _: Settings) -> list[Finding]:
+    checkpoints = [(f, line) for f in files for line, _, ckpt in f.saves if ckpt]
+    if not checkpoints or any(f.reads_back for f in files):
+        return []
+    f, line = _first(checkpoints)
+    return [Finding("no-resume", "warn", f.path, line, "checkpoints are written but never read back: after a spot "
+                    "interruption training restarts from zero", "resume: trainer.train(resume_from_checkpoint=True), "
+                    "or load_state_dict of the last checkpoint at start-up")]
+
+
+def _gpu(files: list[Facts], settings: Settings) -> list[Finding]:
+    cuda = [(f, line) for f in files for line in f.cuda]
+    if not cuda or settings.gpu_check != "off":
+        return []
+    f, line = _first(cuda)
+    return [Finding("gpu-code-gpu-check-off", "info", f.path, line, "the code moves work to CUDA while GPU_CHECK=off: "
+                    "a host without a usable GPU passes the preflight", "set GPU_CHECK=required in workflow.env")]
+
+
+def judge(files: list[Facts], settings: Settings) -> list[Finding]:
+    out: list[Finding] = []
+    for rule in (_unparsable, _ephemeral, _push, _flash, _tracking, _resume, _timeout, _gpu):
+        out += rule(files, settings)
+    return out
+
+
+def _timeout(files: list[Facts], settings: Settings) -> list[Finding]:
+    entries = [line for f in files for line, _ in f.entries]
+    limit, longest = settings.train_timeout_s, settings.longest_train_s
+    if longest is not None and limit < 1.2 * longest:
+        why = f"below 1.2 x the longest successful train step so far ({longest:.0f}s)"
+    elif longest is None and entries and limit < 1800:
+        why = "below 1800 s for a project with a training entry point and no earlier train step to go by"
+    else:
+        return []
+    return [Finding("train-timeout-short", "warn", "workflow.env", 0, f"TRAIN_TIMEOUT_SECONDS={limit} is {why}",
+                    f"raise TRAIN_TIMEOUT_SECONDS (and TRAIN_RUN_BUDGET_SECONDS) to at least "
+                    f"{max(1800, int(1.2 * (longest or 0)) + 1)}")]
+
+
+def longest_train_step(results_dir: Path) -> float | None:
+    """The longest successful `train` step recorded in earlier runs' run.json, if any."""
+    longest = None
+    for record in results_dir.glob("*/run.json"):
+        try:
+            steps = json.loads(record.read_text(encoding="utf-8")).get("steps", [])
+        except (OSError, ValueError):
+            continue
+        for step in steps:
+            if step.get("step") == "train" and step.get("exit_code") == 0:
+                longest = max(longest or 0.0, float(step.get("duration_s", 0)))
+    return longest
+
+
+def unsuppressed(findings: list[Finding], files: list[Facts], ignored: set[str]) -> list[Finding]:
+    by_path = {f.path: f.ignored for f in files}
+    return [x for x in findings if x.rule not in ignored and x.rule not in by_path.get(x.file, {}).get(x.line, set())]

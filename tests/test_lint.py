@@ -1,0 +1,154 @@
+"""Issue 14: advisory training-code findings — each rule fires on its pattern and stays silent on
+look-alikes; suppression both ways; a file that does not parse; the console and artifact bounds."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from preflight.lint import facts, rules
+
+SETTINGS = rules.Settings(has_flash_attn_requirement=False, gpu_check="off", train_timeout_s=3600,
+                          longest_train_s=None)
+UPLOAD_HELPER = '''
+import boto3
+
+def keep(path):
+    boto3.client("s3").upload_file(path, "models", path)
+'''
+
+
+def lint(*sources: str, settings: rules.Settings = SETTINGS, ignore: tuple[str, ...] = ()) -> list[rules.Finding]:
+    files = [facts.read(f"f{n}.py", textwrap.dedent(src)) for n, src in enumerate(sources)]
+    return rules.unsuppressed(rules.judge(files, settings), files, set(ignore))
+
+
+def fired(found: list[rules.Finding]) -> set[str]:
+    return {f.rule for f in found}
+
+
+CASES = {
+    "ephemeral-save": (
+        "import torch\ntorch.save(model.state_dict(), 'model.pt')\n",
+        ["import torch\ntorch.save(model.state_dict(), 'model.pt')\n", UPLOAD_HELPER],  # helper in the project
+        ["import torch\nmodel = torch.load('model.pt')\nprint(model(x))\n"],  # inference only
+    ),
+    "push-without-hub-id": (
+        "args = TrainingArguments(output_dir='out', push_to_hub=True, report_to='wandb')\n",
+        ["args = TrainingArguments(output_dir='out', push_to_hub=True, hub_model_id='org/m')\n"],
+        ["args = TrainingArguments(output_dir='out', push_to_hub=False)\nmodel.push_to_hub('o/m')\n"],
+    ),
+    "flash-attn-missing": (
+        "m = AutoModel.from_pretrained('x', attn_implementation='flash_attention_2')\n",
+        ["m = AutoModel.from_pretrained('x', attn_implementation='sdpa')\n"],
+        ["m = AutoModel.from_pretrained('x', use_flash_attention_2=False)\n"],
+    ),
+    "no-tracking": (
+        "trainer = Trainer(model=model, args=args)\ntrainer.train()\n",
+        ["trainer = Trainer(model=model, args=TrainingArguments('o', report_to=['wandb']))\ntrainer.train()\n"],
+        ["model.eval()\npreds = model.predict(x)\n"],  # inference only
+    ),
+    "no-resume": (
+        "for epoch in range(3):\n    step()\n    torch.save(model.state_dict(), f'ckpt-{epoch}.pt')\n",
+        ["for epoch in range(3):\n    torch.save(model.state_dict(), f'ckpt-{epoch}.pt')\n"
+         "model.load_state_dict(torch.load(last))\n"],
+        ["train_all()\ntorch.save(model.state_dict(), 'final.pt')\n"],  # one final save, no checkpoints
+    ),
+    "gpu-code-gpu-check-off": (
+        "model = model.to('cuda')\n",
+        ["model = model.to('cpu')\n"],
+        ["x = torch.zeros(3, device='cpu')\n"],
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_fires_on_its_pattern_and_stays_silent_on_look_alikes(rule: str):
+    firing, *silent = CASES[rule]
+    assert rule in fired(lint(firing)), lint(firing)
+    for sources in silent:
+        assert rule not in fired(lint(*sources)), (sources, lint(*sources))
+
+
+def test_gpu_rule_is_silent_when_the_gpu_is_checked():
+    on = rules.Settings(has_flash_attn_requirement=False, gpu_check="required", train_timeout_s=3600,
+                        longest_train_s=None)
+    assert "gpu-code-gpu-check-off" not in fired(lint(CASES["gpu-code-gpu-check-off"][0], settings=on))
+
+
+def test_flash_rule_is_silent_when_flash_attn_is_a_requirement():
+    pinned = rules.Settings(has_flash_attn_requirement=True, gpu_check="off", train_timeout_s=3600,
+                            longest_train_s=None)
+    assert "flash-attn-missing" not in fired(lint(CASES["flash-attn-missing"][0], settings=pinned))
+
+
+@pytest.mark.parametrize("timeout, history, entry, fires", [
+    (1000, 900.0, "", True),          # below 1.2 x 900 s
+    (1300, 1000.0, "", False),        # 1.3 x the longest: enough
+    (1200, None, "model.fit(x, y)\n", True),   # no history, an entry point, below 1800 s
+    (600, None, "print('no training here')\n", False),  # no history, no entry point
+])
+def test_train_timeout_short(timeout: int, history: float | None, entry: str, fires: bool):
+    settings = rules.Settings(has_flash_attn_requirement=False, gpu_check="off", train_timeout_s=timeout,
+                              longest_train_s=history)
+    assert ("train-timeout-short" in fired(lint(entry or "x = 1\n", settings=settings))) == fires
+
+
+def test_history_comes_from_earlier_runs(tmp_path: Path):
+    for name, seconds, code in (("a", 700.0, 0), ("b", 1500.0, 0), ("c", 9000.0, 5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps({"steps": [
+            {"step": "train", "exit_code": code, "duration_s": seconds}]}))
+    assert rules.longest_train_step(tmp_path) == 1500.0  # failed runs do not count
+    assert rules.longest_train_step(tmp_path / "none") is None
+
+
+def test_suppression_per_line_and_per_project():
+    source = "import torch\ntorch.save(model, 'm.pt')  # preflight: ignore[ephemeral-save]\n"
+    assert "ephemeral-save" not in fired(lint(source))
+    assert "ephemeral-save" not in fired(lint(CASES["ephemeral-save"][0], ignore=("ephemeral-save",)))
+    other = "import torch\ntorch.save(model, 'm.pt')  # preflight: ignore[no-resume]\n"
+    assert "ephemeral-save" in fired(lint(other))  # suppressing another rule suppresses nothing else
+
+
+def test_a_file_that_does_not_parse_is_one_info_finding():
+    found = lint("def broken(:\n", CASES["ephemeral-save"][0])
+    syntax = [f for f in found if f.rule == "syntax-error"]
+    assert len(syntax) == 1 and syntax[0].severity == "info" and "ephemeral-save" in fired(found)
+
+
+def _probe(tmp_path: Path, run_cli, source: str, *args: str):
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True, exist_ok=True)
+    (project / "train.py").write_text(source)
+    (project / "tests" / "test_train.py").write_text("import torch\ntorch.save(m, 'x.pt')\n")  # tests are not linted
+    (project / ".venv").mkdir(exist_ok=True)
+    (project / ".venv" / "junk.py").write_text("def broken(:\n")  # venvs and hidden dirs neither
+    config = tmp_path / "w.env"
+    config.write_text("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI=\n"
+                      "PREFLIGHT_REQUIRED_ENV=\nTRAIN_TIMEOUT_SECONDS=1800\n")
+    return run_cli("probe", "--config", str(config), *args, cwd=project)
+
+
+def test_500_findings_bound_the_console_and_the_artifact(tmp_path: Path, run_cli):
+    source = "import torch\n" + "".join(f"torch.save(model_{i}, 'm{i}.pt')\n" for i in range(500))
+    console = _probe(tmp_path, run_cli, source)
+    assert console.returncode == 0, console.stdout + console.stderr  # findings never fail the probe
+    lines = [line for line in console.stdout.splitlines() if "[ephemeral-save]" in line]
+    assert len(lines) == 20 and "… and 480 more" in console.stdout
+    assert "WARN lint" in console.stdout and "500 findings in 1 files" in console.stdout
+    artifact = json.loads(_probe(tmp_path, run_cli, source, "--json").stdout)
+    assert len(json.dumps(artifact, separators=(",", ":")).encode()) <= 16 * 1024
+    lint_check = next(c for c in artifact["checks"] if c["id"] == "lint")
+    assert lint_check["status"] == "warn" and artifact["status"] == "READY"
+    assert artifact["checks_summary"]["warnings"] >= 1
+
+
+def test_info_only_findings_keep_the_check_a_pass(tmp_path: Path, run_cli):
+    artifact = json.loads(_probe(tmp_path, run_cli, "model.fit(x, y)  # a training entry point, untracked\n",
+                                 "--json").stdout)
+    lint_check = next(c for c in artifact["checks"] if c["id"] == "lint")
+    assert lint_check["status"] == "pass" and lint_check["details"]["by_rule"] == {"no-tracking": 1}
