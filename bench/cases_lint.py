@@ -78,7 +78,7 @@ def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
         config = work / f"lint-{state}.env"
         config.write_text(f"PREFLIGHT_LINT={state}\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI={store}\n"
                           "PREFLIGHT_REQUIRED_ENV=\nPREFLIGHT_PROJECT_CHECKS=predictor.preflight:TrainingPreflight\n")
-        walls[state] = statistics.median(_probe(config, code) for _ in range(max(3, repeat)))
+        walls[state] = statistics.median(_probe(config, code) for _ in range(repeat))
     extra = walls["on"] / walls["off"] - 1
     return [Row(f"lint, {counted:,} lines of training code", f"{alone:.2f} s", "—", "—", "≤ 1 s",
                 (alone <= 1.0) if judge else None),

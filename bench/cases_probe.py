@@ -55,8 +55,8 @@ def concurrency(delay_s: float, judge: bool) -> Row:
 HEAVY = ("arcticdb", "boto3", "botocore", "pandas")
 PROBE_MODULES = ("import sys, preflight.cli as c\ntry:\n    c.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
                  f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
-ALL_OFF = ("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\n"
-           "ARCTICDB_REQUIRED_SYMBOLS=\n")
+ALL_OFF = ("PREFLIGHT_LINT=off\nPREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\n"
+           "PREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nARCTICDB_REQUIRED_SYMBOLS=\n")
 
 
 def _wall(argv: list[str], repeat: int, cwd: Path) -> tuple[float, str]:

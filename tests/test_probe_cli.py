@@ -95,7 +95,7 @@ def test_verify_failed_artifact_exits_1_with_next_action(tmp_path: Path, run_cli
 
 
 ALL_OFF = ("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\n"
-           "ARCTICDB_URI=\nARCTICDB_REQUIRED_SYMBOLS=\n")
+           "ARCTICDB_URI=\nARCTICDB_REQUIRED_SYMBOLS=\nPREFLIGHT_LINT=off\n")
 HEAVY = """
 import sys
 import preflight.cli as cli

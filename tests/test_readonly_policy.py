@@ -34,11 +34,20 @@ _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.constr
                                  if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node))
 
 
-def spot_host_policy() -> dict:
+# What CloudFormation would substitute in the template's policies, for this test account.
+SUBSTITUTIONS = {"${AWS::Partition}": "aws", "${AWS::Region}": "us-east-1", "${AWS::AccountId}": "123456789012",
+                 "${DataBucketName}": BUCKET, "${DataPrefix}": "",
+                 "${StepLogGroup.Arn}": "arn:aws:logs:us-east-1:123456789012:log-group:x",
+                 "SpotInstanceRole.Arn": "arn:aws:iam::123456789012:role/spot-host"}
+
+
+def template_policy(resource: str) -> dict:
+    """The policy document of one IAM resource in the shipped template (its first inline policy for a role)."""
     template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    policy = template["Resources"]["SpotInstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    properties = template["Resources"][resource]["Properties"]
+    policy = properties.get("PolicyDocument") or properties["Policies"][0]["PolicyDocument"]
     text = json.dumps(policy)
-    for name, value in {"${AWS::Partition}": "aws", "${DataBucketName}": BUCKET, "${DataPrefix}": ""}.items():
+    for name, value in SUBSTITUTIONS.items():
         text = text.replace(name, value)
     return json.loads(text)
 
@@ -67,7 +76,7 @@ def test_probe_reads_pass_and_writes_are_denied(enforcing, tmp_path: Path, monke
     port = enforcing.endpoint.rsplit(":", 1)[1]
     seed(f"s3://127.0.0.1:{BUCKET}?port={port}&access=testing&secret=x", "demo", rows=5, stale={})
     iam = boto3.client("iam", region_name="us-east-1")
-    policy = spot_host_policy()
+    policy = template_policy("SpotInstanceRole")
     policy["Statement"].append(MOTO_HEAD_BUCKET_BRIDGE)
     host = user_keys(iam, "spot-host", policy)
     nobody = user_keys(iam, "no-policy", None)
@@ -101,15 +110,6 @@ def test_probe_reads_pass_and_writes_are_denied(enforcing, tmp_path: Path, monke
     assert host_s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == objects_before
 
 
-def probe_role_policy() -> dict:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    policy = template["Resources"]["ProbeReadOnlyRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    text = json.dumps(policy)
-    for name, value in {"${AWS::Partition}": "aws", "${DataBucketName}": BUCKET, "${DataPrefix}": ""}.items():
-        text = text.replace(name, value)
-    return json.loads(text)
-
-
 @pytest.fixture(scope="module")
 def role_server(tmp_path_factory: pytest.TempPathFactory):
     harness = MotoHarness(tmp_path_factory.mktemp("role-hosts"))  # enforcement is server-wide: its own server
@@ -137,7 +137,7 @@ def test_readonly_role_denies_a_write_the_guard_cannot_see(role_server, tmp_path
         "AWS": iam.get_user(UserName="prober")["User"]["Arn"]}}]}
     role_arn = iam.create_role(RoleName="probe-read-only", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     iam.put_role_policy(RoleName="probe-read-only", PolicyName="probe-read-only",
-                        PolicyDocument=json.dumps(probe_role_policy()))
+                        PolicyDocument=json.dumps(template_policy("ProbeReadOnlyRole")))
     urllib.request.urlopen(urllib.request.Request(f"{role_server.endpoint}/moto-api/reset-auth", data=b"0",
                                                   headers={"Content-Type": "text/plain"}))
     (tmp_path / "proj").mkdir()
@@ -180,14 +180,7 @@ def test_readonly_role_that_cannot_be_assumed_runs_nothing(tmp_path: Path, run_c
 
 
 def launcher_policy(without_run_instances: bool = False) -> dict:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    policy = template["Resources"]["LauncherPolicy"]["Properties"]["PolicyDocument"]
-    text = json.dumps(policy)
-    for name, value in {"${AWS::Partition}": "aws", "${AWS::Region}": "us-east-1", "${AWS::AccountId}": "123456789012",
-                        "${StepLogGroup.Arn}": "arn:aws:logs:us-east-1:123456789012:log-group:x",
-                        "SpotInstanceRole.Arn": "arn:aws:iam::123456789012:role/spot-host"}.items():
-        text = text.replace(name, value)
-    policy = json.loads(text)
+    policy = template_policy("LauncherPolicy")
     if without_run_instances:
         policy["Statement"] = [s for s in policy["Statement"] if s["Action"] != "ec2:RunInstances"]
     # moto authorizes every non-S3 request against Resource "*" and ignores Condition (its

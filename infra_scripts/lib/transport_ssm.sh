@@ -99,6 +99,7 @@ transport_fetch_artifact() {
 transport_down() {
   local -a ids=()
   [[ -n "$TS_PAIRS" ]] && rm -f "$TS_PAIRS"
+  [[ -n "$TS_PLAN" && -f "$TS_PLAN" ]] && rm -f "$TS_PLAN"
   [[ -n "$TS_INSTANCE" ]] && ids=(--instance-id "$TS_INSTANCE")
   if ((TS_ATTACHED)); then
     log "transport ssm: leaving attached instance $TS_INSTANCE running"
