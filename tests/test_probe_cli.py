@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -59,17 +61,35 @@ def test_ignore_list_turns_failure_into_warning(tmp_path: Path, run_cli, demo: P
     assert [c["status"] for c in artifact["checks"] if c["id"] == "env"] == ["warn"]
 
 
-def _artifact(tmp_path: Path, run_cli, demo: Path, **edits) -> Path:
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One demo config and one READY artifact of it for the whole module: the verify tests only edit
+    copies of it (each probe run costs ~2 s)."""
+    root = tmp_path_factory.mktemp("made")
+    config = root / "w.env"
+    config.write_text(
+        f"ARCTICDB_URI=lmdb://{root}/store\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\n"
+        "PREFLIGHT_REQUIRED_ENV=AWS_REGION\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))},
+           "PYTHONPATH": str(ROOT), "AWS_REGION": "x"}
+    for args in (["demo-seed", "--config", str(config)],
+                 ["probe", "--config", str(config), "--out", str(root / "a.json")]):
+        subprocess.run([sys.executable, "-m", "preflight", *args], cwd=root, env=env, capture_output=True,
+                       check=True, timeout=120)
+    return config, (root / "a.json").read_text()
+
+
+def _artifact(tmp_path: Path, made: tuple[Path, str], **edits) -> Path:
     path = tmp_path / "a.json"
-    run_cli("probe", "--config", str(demo), "--out", str(path), env={"AWS_REGION": "x"})
-    data = json.loads(path.read_text())
+    data = json.loads(made[1])
     data.update(edits)
     path.write_text(json.dumps(data))
     return path
 
 
-def test_verify_outcomes(tmp_path: Path, run_cli, demo: Path):
-    path = _artifact(tmp_path, run_cli, demo)
+def test_verify_outcomes(tmp_path: Path, run_cli, made: tuple[Path, str]):
+    demo = made[0]
+    path = _artifact(tmp_path, made)
     ok = run_cli("verify", str(path), "--config", str(demo), "--max-age", "1h")
     assert ok.returncode == 0 and "READY" in ok.stdout
     assert run_cli("verify", str(tmp_path / "none.json")).returncode == 6
@@ -81,9 +101,9 @@ def test_verify_outcomes(tmp_path: Path, run_cli, demo: Path):
     mismatch = run_cli("verify", str(path), "--config", str(other))
     assert mismatch.returncode == 6 and "config hash mismatch" in mismatch.stderr
     old = (datetime.now(timezone.utc) - timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    stale = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, emitted_at=old)), "--max-age", "24h")
+    stale = run_cli("verify", str(_artifact(tmp_path, made, emitted_at=old)), "--max-age", "24h")
     assert stale.returncode == 6 and "stale" in stale.stderr
-    schema = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, schema_version=99)))
+    schema = run_cli("verify", str(_artifact(tmp_path, made, schema_version=99)))
     assert schema.returncode == 6 and "unknown schema_version 99" in schema.stderr
 
 
@@ -120,8 +140,8 @@ def test_help_and_all_off_probe_import_nothing_heavy(tmp_path: Path, args: list[
 
 # --- issue 10 item 2: READY is recounted from checks[], never taken on the artifact's word ------------
 
-def _forged(tmp_path: Path, run_cli, demo: Path, forge) -> Path:
-    path = _artifact(tmp_path, run_cli, demo)
+def _forged(tmp_path: Path, made: tuple[Path, str], forge) -> Path:
+    path = _artifact(tmp_path, made)
     data = json.loads(path.read_text())
     forge(data)
     path.write_text(json.dumps(data))
@@ -159,29 +179,30 @@ def _no_checks(data: dict) -> None:
     (_failures_listed, "failures[] lists env"),
     (_no_checks, "no checks"),
 ])
-def test_verify_refuses_inconsistent_ready(tmp_path: Path, run_cli, demo: Path, forge, needle: str):
-    out = run_cli("verify", str(_forged(tmp_path, run_cli, demo, forge)), "--config", str(demo))
+def test_verify_refuses_inconsistent_ready(tmp_path: Path, run_cli, made: tuple[Path, str], forge, needle: str):
+    out = run_cli("verify", str(_forged(tmp_path, made, forge)), "--config", str(made[0]))
     assert out.returncode == 6, out.stdout + out.stderr
     assert needle in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("stamp", ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%S.%f123Z"])
-def test_verify_parses_every_rfc3339_form(tmp_path: Path, run_cli, demo: Path, stamp: str):
+def test_verify_parses_every_rfc3339_form(tmp_path: Path, run_cli, made: tuple[Path, str], stamp: str):
     emitted = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime(stamp)
-    out = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, emitted_at=emitted)), "--config", str(demo))
+    out = run_cli("verify", str(_artifact(tmp_path, made, emitted_at=emitted)), "--config", str(made[0]))
     assert out.returncode == 0, out.stderr
     assert "READY" in out.stdout and "5m" in out.stdout
 
 
-def test_verify_future_timestamp_is_its_own_error(tmp_path: Path, run_cli, demo: Path):
+def test_verify_future_timestamp_is_its_own_error(tmp_path: Path, run_cli, made: tuple[Path, str]):
     emitted = (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = run_cli("verify", str(_artifact(tmp_path, run_cli, demo, emitted_at=emitted)), "--config", str(demo))
+    out = run_cli("verify", str(_artifact(tmp_path, made, emitted_at=emitted)), "--config", str(made[0]))
     assert out.returncode == 6 and "in the future" in out.stderr and "stale" not in out.stderr
 
 
 def test_verify_without_config_uses_workflow_env_above_the_artifact_or_says_it_did_not(tmp_path: Path, run_cli,
-                                                                                        demo: Path):
-    path = _artifact(tmp_path, run_cli, demo)
+                                                                                        made: tuple[Path, str]):
+    demo = made[0]
+    path = _artifact(tmp_path, made)
     nested = tmp_path / "repo" / "artifacts" / "preflight" / "r1" / "readiness.json"
     nested.parent.mkdir(parents=True)
     nested.write_text(path.read_text())
