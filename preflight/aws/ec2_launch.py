@@ -59,7 +59,11 @@ def root_device(ec2: Any, ami: str) -> RootDevice:
         raise LaunchError(f"AMI {ami}: {error_code(exc)}: {exc}") from None
     if not images:
         raise LaunchError(f"AMI {ami} not found in this region")
-    image = images[0]
+    return root_of_image(images[0])
+
+
+def root_of_image(image: dict[str, Any]) -> RootDevice:
+    """The root device of one DescribeImages entry: its name, and the size of the snapshot mapped there."""
     name = image.get("RootDeviceName") or "/dev/xvda"
     sizes = [m["Ebs"].get("VolumeSize", 0) for m in image.get("BlockDeviceMappings", [])
              if m.get("DeviceName") == name and "Ebs" in m]

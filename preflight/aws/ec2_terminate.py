@@ -11,9 +11,9 @@ import time
 from typing import Any
 
 from preflight.aws.clients import backoff, error_code
+from preflight.aws.ssm_online import NOT_FOUND, NOT_VISIBLE, instance_state
 
 GONE = {"shutting-down", "terminated"}
-NOT_FOUND = "InvalidInstanceID.NotFound"
 
 
 class TeardownUnconfirmed(Exception):
@@ -33,24 +33,11 @@ def run_instances_by_tag(ec2: Any, run_id: str) -> list[str]:
     return [i["InstanceId"] for r in reply["Reservations"] for i in r["Instances"]]
 
 
-def _state(ec2: Any, instance_id: str) -> str | None:
-    """The instance's state, or None while EC2 answers NotFound. One id per call: a NotFound for
-    one id fails the whole request."""
-    try:
-        reply = ec2.describe_instances(InstanceIds=[instance_id])
-    except Exception as exc:
-        if error_code(exc) == NOT_FOUND:
-            return None
-        raise
-    found = [i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]]
-    return found[0] if found else None
-
-
 class _Teardown:
     def __init__(self, ec2: Any, ids: list[str], gone_after_s: float) -> None:
         self.ec2, self.gone_after_s = ec2, gone_after_s
         self.unsent = set(ids)
-        self.states = {i: "not visible yet" for i in ids}
+        self.states = {i: NOT_VISIBLE for i in ids}
         self.seen: set[str] = set()
         self.missing_since: dict[str, float] = {}
 
@@ -67,8 +54,8 @@ class _Teardown:
     def confirmed(self) -> bool:
         now = time.monotonic()
         for instance_id in self.states:
-            state = _state(self.ec2, instance_id)
-            if state is not None:
+            state = instance_state(self.ec2, instance_id)
+            if state != NOT_VISIBLE:
                 self.seen.add(instance_id)
                 self.missing_since.pop(instance_id, None)
                 self.states[instance_id] = state

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from preflight.aws.clients import error_code
-from preflight.aws.ec2_launch import LaunchSpec, RootDevice
+from preflight.aws.ec2_launch import LaunchSpec, root_of_image
 from preflight.aws.plan_calls import CONFIG, SPOT_QUOTA_CODES, Add, Facts, problem_of
 
 Answer = tuple[Any, float]
@@ -24,15 +24,12 @@ def ami(answer: Answer, spec: LaunchSpec, facts: Facts, add: Add) -> None:
         add("plan.ami", "fail", problem, "grant ec2:DescribeImages to the launcher", CONFIG, seconds)
         return
     image = reply["Images"][0]
-    name = image.get("RootDeviceName") or "/dev/xvda"
-    sizes = [m["Ebs"].get("VolumeSize", 0) for m in image.get("BlockDeviceMappings", [])
-             if m.get("DeviceName") == name and "Ebs" in m]
-    facts.root, facts.ami_arch = RootDevice(name, int(sizes[0]) if sizes else 0), image.get("Architecture", "")
+    facts.root, facts.ami_arch = root_of_image(image), image.get("Architecture", "")
     if image.get("State", "available") != "available":
         add("plan.ami", "fail", f"AMI {spec.ami} is {image.get('State')}, not available", "use an available AMI",
             CONFIG, seconds)
         return
-    add("plan.ami", "pass", f"{spec.ami} available, {facts.ami_arch}, root {name} "
+    add("plan.ami", "pass", f"{spec.ami} available, {facts.ami_arch}, root {facts.root.name} "
         f"({facts.root.snapshot_gb} GB snapshot)", seconds=seconds)
 
 

@@ -15,22 +15,28 @@ class Unreachable(Exception):
     """The instance never became reachable over SSM within its deadline."""
 
 
+NOT_FOUND = "InvalidInstanceID.NotFound"
+NOT_VISIBLE = "not visible yet"
+
+
 def instance_state(ec2: Any, instance_id: str) -> str:
-    """The instance's state; right after launch EC2 may not know the id yet (eventual consistency)."""
+    """The instance's state, or NOT_VISIBLE while EC2 answers NotFound: right after launch it may not
+    know the id yet (eventual consistency). One id per call: a NotFound for one id fails the request."""
     try:
         reply = ec2.describe_instances(InstanceIds=[instance_id])
     except Exception as exc:
-        if error_code(exc) == "InvalidInstanceID.NotFound":
-            return "not visible yet"
+        if error_code(exc) == NOT_FOUND:
+            return NOT_VISIBLE
         raise
-    return reply["Reservations"][0]["Instances"][0]["State"]["Name"]
+    found = [i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]]
+    return found[0] if found else NOT_VISIBLE
 
 
 def _impaired(ec2: Any, instance_id: str) -> str | None:
     try:
         statuses = ec2.describe_instance_status(InstanceIds=[instance_id]).get("InstanceStatuses", [])
     except Exception as exc:
-        if error_code(exc) == "InvalidInstanceID.NotFound":
+        if error_code(exc) == NOT_FOUND:
             return None
         raise
     for status in statuses:
