@@ -8,9 +8,7 @@ including ones where the venv does not exist.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +49,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(run_dir: Path, record: dict[str, Any]) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=".run.json.", dir=run_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(record, out, indent=2, sort_keys=True)
-            out.write("\n")
-        os.replace(tmp, run_dir / "run.json")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from preflight.artifact import write_atomic  # standard library only, like this module
+
+    write_atomic(record, run_dir / "run.json")
 
 
 # The run's own exit code when only its record failed: a run nobody can audit is not a clean success.
