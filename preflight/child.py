@@ -4,7 +4,7 @@ A module that hangs at import while holding the GIL, or that starts processes of
 stall or escape a check running in the probe's own process. In a child, the deadline is a SIGKILL
 of its whole process group, and the guard is installed by sitecustomize in the child and in every
 Python process it starts. The child's output (the project's logging and warnings) is kept out of
-check messages: it is returned for probe.log.
+check messages: it goes to this process's stderr, which is the probe's log.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 OUTPUT_TAIL_CHARS = 4000
+# The child ends this much before its check's deadline, so the check, not the runner, reports it.
+MARGIN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class ChildResult:
     output: str  # the tail of its stdout and stderr
     returncode: int
     timed_out: bool
+    limit_s: float  # how long the child was allowed to run
 
 
 def guarded_env(environ: Mapping[str, str], guard_log: str) -> dict[str, str]:
@@ -50,7 +53,9 @@ def _kill_group(pid: int) -> None:
 
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
                 guard_log: str = "") -> ChildResult:
-    """`python -m module RESULT_FILE` with `request` (plus this process's sys.path) as JSON on stdin."""
+    """`python -m module RESULT_FILE` with `request` (plus this process's sys.path) as JSON on stdin,
+    ended MARGIN_S before the calling check's `deadline_s`; its output is logged, never returned."""
+    limit_s = max(0.5, deadline_s - MARGIN_S)
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
         result, output = Path(tmp) / "result.json", Path(tmp) / "output"
         payload = json.dumps({**request, "sys_path": sys.path}).encode()
@@ -60,17 +65,19 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
                                     stdout=sink, stderr=subprocess.STDOUT, env=guarded_env(environ, guard_log),
                                     start_new_session=True)
             try:
-                proc.communicate(payload, timeout=max(0.1, deadline_s))
+                proc.communicate(payload, timeout=limit_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
             _kill_group(proc.pid)
             proc.wait()
         text = output.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+        if text.strip():  # the project's own logging and warnings belong in probe.log, not in messages
+            print(f"--- output of {module} ---\n{text.rstrip()}", file=sys.stderr)
         try:
             value = json.loads(result.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             value = None
-        return ChildResult(value, text, proc.returncode, timed_out)
+        return ChildResult(value, text, proc.returncode, timed_out, limit_s)
 
 
 def child_request() -> dict[str, Any]:

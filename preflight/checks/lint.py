@@ -4,7 +4,6 @@ finding makes the check a warning, `info` findings keep it a pass."""
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -36,9 +35,7 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
                 "longest_train_s": longest_train_step(Path(ctx.base_dir) / "artifacts" / "preflight")}
     request = {"root": os.getcwd(), "paths": ctx.config.list("PREFLIGHT_LINT_PATHS"),
                "ignore": ctx.config.list("PREFLIGHT_LINT_IGNORE"), "settings": settings}
-    child = run_guarded("preflight.lint", request, max(0.5, deadline_s - 0.5), ctx.environ)
-    if child.output.strip():
-        print(child.output.rstrip(), file=sys.stderr)
+    child = run_guarded("preflight.lint", request, deadline_s, ctx.environ)
     if child.value is None:
         return warned("lint did not finish" + (" within its deadline" if child.timed_out else ""),
                       "raise CHECK_TIMEOUTS=lint:<seconds> or narrow PREFLIGHT_LINT_PATHS")

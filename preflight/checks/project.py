@@ -8,22 +8,16 @@ exception. It runs like the imports check: in a guarded child process, killed at
 
 from __future__ import annotations
 
-import sys
-
 from preflight.child import run_guarded
 from preflight.model import Context, Outcome, failed, passed
 
-_MARGIN_S = 0.5
-
 
 def check_project(ctx: Context, deadline_s: float, target: str) -> Outcome:
-    child = run_guarded("preflight.checks.project_child", {"target": target}, max(0.5, deadline_s - _MARGIN_S),
-                        ctx.environ, ctx.guard_log)
-    if child.output.strip():
-        print(f"--- output of project check {target} ---\n{child.output.rstrip()}", file=sys.stderr)
+    child = run_guarded("preflight.checks.project_child", {"target": target}, deadline_s, ctx.environ,
+                        ctx.guard_log)
     fix = f"run it in the project venv to see why: python -c 'import {target.partition(':')[0]}'"
     if child.timed_out:
-        return failed(f"{target} did not finish within {deadline_s - _MARGIN_S:.1f}s (killed)",
+        return failed(f"{target} did not finish within {child.limit_s:.1f}s (killed)",
                       f"make it faster or raise CHECK_TIMEOUTS=project:{target.rpartition(':')[2]}:<seconds>")
     if child.value is None:
         return failed(f"{target} ended its process (exit {child.returncode}) without a result", fix)
