@@ -45,6 +45,7 @@ def plan_rows(repeat: int, judge: bool, round_trip_s: float = 0.1) -> list[Row]:
     from preflight.aws.clients import client
     from preflight.aws.plan import make_plan
     from preflight.config import Config
+    from preflight.parallel import timed
 
     server, pairs = _world()
     try:
@@ -56,7 +57,7 @@ def plan_rows(repeat: int, judge: bool, round_trip_s: float = 0.1) -> list[Row]:
         make_plan(clients, spec, 1800, "")  # warm botocore's loaders for both sides
 
         def one_by_one(work: dict, deadline: float) -> dict:
-            return {name: plan_calls._timed(call)() for name, call in work.items()}
+            return {name: timed(call)() for name, call in work.items()}
 
         together = median_time(lambda: make_plan(clients, spec, 1800, ""), repeat)
         original, plan_calls.concurrently = plan_calls.concurrently, one_by_one

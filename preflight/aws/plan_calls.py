@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from preflight.aws.clients import error_code
 from preflight.aws.ec2_launch import NEXT_CANDIDATE_ERRORS, LaunchSpec, RootDevice, launch_request
+from preflight.parallel import concurrently, timed
 
 CALL_DEADLINE_S = 10.0
 CONFIG, NO_CANDIDATE = 2, 3
@@ -49,30 +47,6 @@ def family(instance_type: str) -> str:
         if letters.startswith(name):
             return name
     return letters[:1] if letters[:1] in SPOT_QUOTA_CODES else "standard"
-
-
-def _timed(function: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
-    def run() -> tuple[Any, float]:
-        started = time.monotonic()
-        try:
-            return function(), time.monotonic() - started
-        except Exception as exc:  # noqa: BLE001 - each answer, error or not, becomes a verdict
-            return exc, time.monotonic() - started
-    return run
-
-
-def concurrently(work: dict[str, Callable[[], Any]], deadline_s: float) -> dict[str, tuple[Any, float]]:
-    """name -> (answer or exception, seconds); every call starts at once, none waits past the deadline."""
-    pool = ThreadPoolExecutor(max_workers=max(1, len(work)), thread_name_prefix="plan")
-    futures = {name: pool.submit(_timed(call)) for name, call in work.items()}
-    started, out = time.monotonic(), {}
-    for name, future in futures.items():
-        try:
-            out[name] = future.result(timeout=max(0.0, deadline_s - (time.monotonic() - started)))
-        except FutureTimeout:
-            out[name] = (TimeoutError(f"no answer within {deadline_s:.0f}s"), deadline_s)
-    pool.shutdown(wait=False)
-    return out
 
 
 def problem_of(answer: Any, action: str) -> str | None:
@@ -139,7 +113,7 @@ def dry_run(c: Clients, spec: LaunchSpec, root: RootDevice | None, first: Any, a
     """RunInstances with DryRun=True: AWS checks every permission the real request needs (CreateTags and
     PassRole included) and answers DryRunOperation instead of launching."""
     request = launch_request(spec, root or RootDevice("/dev/xvda", 0), first.instance_type, first.subnet)
-    answer, seconds = _timed(lambda: c.ec2.run_instances(DryRun=True, **request))()
+    answer, seconds = timed(lambda: c.ec2.run_instances(DryRun=True, **request))()
     code = error_code(answer) if isinstance(answer, BaseException) else "launched"
     if code == "DryRunOperation":
         add("plan.permissions", "pass", f"ec2:RunInstances would be allowed for {first.instance_type} in "

@@ -6,29 +6,25 @@ import json
 import sys
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from preflight.campaign import backend, readiness, repo, spec
+from preflight.parallel import concurrently
 
 ARTIFACT = Path(repo.META) / "preflight-readiness.json"
 BACKEND_DEADLINE_S = 30.0
 
 
 def _backend(data: dict, environ: Mapping[str, str]) -> list[repo.Verdict]:
-    pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="campaign")
-    futures = [(check_id, pool.submit(run)) for check_id, run in backend.checks(data, environ)]
-    started, out = time.monotonic(), []
-    for check_id, future in futures:
-        try:
-            out.append(future.result(timeout=max(0.0, BACKEND_DEADLINE_S - (time.monotonic() - started))))
-        except FutureTimeout:
-            out.append(repo.Verdict(check_id, "backend", "fail", f"no answer within {BACKEND_DEADLINE_S:.0f}s",
+    out = []
+    for check_id, (answer, _) in concurrently(dict(backend.checks(data, environ)), BACKEND_DEADLINE_S).items():
+        if isinstance(answer, TimeoutError):
+            out.append(repo.Verdict(check_id, "backend", "fail", str(answer),
                                     "find what hangs (network, a prompt) and rerun"))
-        except Exception as exc:  # noqa: BLE001 - a crashing check is a failed check, never a crashed run
-            out.append(repo.Verdict(check_id, "backend", "fail", f"check raised {type(exc).__name__}: {exc}"))
-    pool.shutdown(wait=False)
+        elif isinstance(answer, BaseException):  # a crashing check is a failed check, never a crashed run
+            out.append(repo.Verdict(check_id, "backend", "fail", f"check raised {type(answer).__name__}: {answer}"))
+        else:
+            out.append(answer)
     return out
 
 
