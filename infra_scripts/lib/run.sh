@@ -20,11 +20,19 @@ run_start() {
   : >"$ARTIFACT_DIR/steps.tsv"
   RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   RUN_CLOCK="$(steps_now)"
-  RUN_BUDGET="${CFG[RUN_BUDGET_SECONDS]}"
-  [[ "$MODE" == preflight-only ]] || RUN_BUDGET="${CFG[TRAIN_RUN_BUDGET_SECONDS]}"
+  RUN_BUDGET="$(run_budget_seconds)"
   trap run_cleanup EXIT # replaces sfn_early_exit: from here run_cleanup reports
   trap 'EXIT_REASON="interrupted (SIGINT)"; exit 130' INT
   trap 'EXIT_REASON="interrupted (SIGTERM)"; exit 143' TERM
+}
+
+# run_budget_seconds — the whole-run budget of this mode: preflight-only runs and training runs differ.
+run_budget_seconds() {
+  if [[ "$MODE" == preflight-only ]]; then
+    printf '%s' "${CFG[RUN_BUDGET_SECONDS]}"
+  else
+    printf '%s' "${CFG[TRAIN_RUN_BUDGET_SECONDS]}"
+  fi
 }
 
 # run_budget_cap SECONDS — SECONDS, or what is left of the run budget if that is less (0: spent).

@@ -12,12 +12,23 @@ transport_ssm_py() {
   PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
 }
 
-# transport_check — before anything is written or launched: every step's command must fit SSM's
-# 64 KB limit, which only the whole step environment (config plus PASS_ENV values) decides.
-transport_check() {
-  # The step environment may hold PASS_ENV values: a private temp file, removed at teardown.
+# transport_ssm_pairs — the step environment (config plus PASS_ENV values, which may be secret) in a
+# private temp file, removed at teardown.
+transport_ssm_pairs() {
   TS_PAIRS="$(umask 077 && mktemp)"
   config_step_env >"$TS_PAIRS"
+}
+
+# transport_ssm_plan_to OUT — the launch plan for this run's mode, written to OUT; returns its exit code.
+transport_ssm_plan_to() {
+  transport_ssm_py plan --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" \
+    --budget-seconds "$(run_budget_seconds)" --out "$1"
+}
+
+# transport_check — before anything is written or launched: every step's command must fit SSM's
+# 64 KB limit, which only the whole step environment decides; then the launch plan.
+transport_check() {
+  transport_ssm_pairs
   transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" ||
     { rm -f "$TS_PAIRS"; die 2 "the step environment does not fit an SSM command (nothing launched)"; }
   [[ -z "$FLAG_INSTANCE_ID" ]] || return 0
@@ -34,10 +45,8 @@ transport_plan() {
   local dir="$ROOT/artifacts/preflight/$RUN_ID" rc=0
   [[ -e "$dir" ]] && die 2 "run id $RUN_ID already has results in $dir"
   mkdir -p "$dir"
-  TS_PAIRS="$(umask 077 && mktemp)"
-  config_step_env >"$TS_PAIRS"
-  transport_ssm_py plan --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" \
-    --budget-seconds "${CFG[RUN_BUDGET_SECONDS]}" --out "$dir/plan.json" || rc=$?
+  transport_ssm_pairs
+  transport_ssm_plan_to "$dir/plan.json" || rc=$?
   rm -f "$TS_PAIRS"
   log "plan: $dir/plan.json"
   ((rc == 0))
@@ -46,11 +55,9 @@ transport_plan() {
 # transport_ssm_plan — the launch plan, before anything is written: a failure exits 2 (configuration)
 # or 3 (no candidate can exist) with every reason printed.
 transport_ssm_plan() {
-  local rc=0 budget="${CFG[RUN_BUDGET_SECONDS]}"
-  [[ "$MODE" == preflight-only ]] || budget="${CFG[TRAIN_RUN_BUDGET_SECONDS]}"
+  local rc=0
   TS_PLAN="$(mktemp)"
-  transport_ssm_py plan --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" --budget-seconds "$budget" \
-    --out "$TS_PLAN" || rc=$?
+  transport_ssm_plan_to "$TS_PLAN" || rc=$?
   ((rc == 0)) && { PLAN_STATE="ok"; return 0; }
   rm -f "$TS_PAIRS" "$TS_PLAN"
   ((rc == 3)) || rc=2
