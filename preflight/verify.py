@@ -37,34 +37,49 @@ def find_config(artifact: Path) -> Path | None:
     return None
 
 
-def verify(path: Path, max_age_s: float, identity_hash: str | None,
-           now: datetime | None = None) -> tuple[int, str]:
-    """(exit code, reason) for the artifact at `path`."""
+def read_artifact(path: Path, schema_version: int, how_to_make: str) -> tuple[dict | None, str]:
+    """(the artifact, "") or (None, why it cannot be used): missing, unreadable, or another schema."""
     try:
         artifact = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return UNUSABLE, f"{path}: missing (run spot_train.sh --preflight-only first)"
+        return None, f"{path}: missing ({how_to_make})"
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return UNUSABLE, f"{path}: unreadable: {exc}"
-    if not isinstance(artifact, dict) or artifact.get("schema_version") != SCHEMA_VERSION:
+        return None, f"{path}: unreadable: {exc}"
+    if not isinstance(artifact, dict) or artifact.get("schema_version") != schema_version:
         version = artifact.get("schema_version") if isinstance(artifact, dict) else None
-        return UNUSABLE, f"{path}: unknown schema_version {version!r} (this tool reads {SCHEMA_VERSION})"
+        return None, f"{path}: unknown schema_version {version!r} (this tool reads {schema_version})"
+    return artifact, ""
+
+
+def stale_or_future(path: Path, emitted: datetime, max_age_s: float, now: datetime | None = None) -> tuple[float, str]:
+    """(age in seconds, "" or why that age makes the artifact unusable)."""
+    age = ((now or datetime.now(timezone.utc)) - emitted).total_seconds()
+    if age < -FUTURE_TOLERANCE_S:
+        return age, (f"{path}: emitted_at {emitted:%Y-%m-%dT%H:%M:%SZ} is {format_duration(-age)} in the future "
+                     "(a wrong clock on the probing host, or an artifact not written by the probe)")
+    if age > max_age_s:
+        return age, (f"{path}: stale: emitted {format_duration(age)} ago, max age "
+                     f"{format_duration(max_age_s)}; run a new preflight")
+    return age, ""
+
+
+def verify(path: Path, max_age_s: float, identity_hash: str | None,
+           now: datetime | None = None) -> tuple[int, str]:
+    """(exit code, reason) for the artifact at `path`."""
+    artifact, problem = read_artifact(path, SCHEMA_VERSION, "run spot_train.sh --preflight-only first")
+    if artifact is None:
+        return UNUSABLE, problem
     try:
         validate(artifact)
         emitted = parse_rfc3339(artifact["emitted_at"])
     except (ArtifactError, ValueError) as exc:
         return UNUSABLE, f"{path}: invalid: {exc}"
-    age = ((now or datetime.now(timezone.utc)) - emitted).total_seconds()
-    if age < -FUTURE_TOLERANCE_S:
-        return UNUSABLE, (f"{path}: emitted_at {artifact['emitted_at']} is {format_duration(-age)} in the future "
-                          "(a wrong clock on the probing host, or an artifact not written by the probe)")
-    if age > max_age_s:
-        return UNUSABLE, (f"{path}: stale: emitted {format_duration(age)} ago, max age "
-                          f"{format_duration(max_age_s)}; run a new preflight")
+    age, problem = stale_or_future(path, emitted, max_age_s, now)
+    if problem:
+        return UNUSABLE, problem
     if identity_hash is not None and artifact["config_identity_hash"] != identity_hash:
         return UNUSABLE, (f"{path}: config hash mismatch: artifact {artifact['config_identity_hash'][:19]}…, "
                           f"current config {identity_hash[:19]}…; the config changed since the preflight")
     if artifact["status"] != "READY":
         return FAILED, f"{path}: FAILED run {artifact['run_id']}: next action: {artifact['next_action']}"
     return READY, f"{path}: READY run {artifact['run_id']}, {format_duration(age)} old"
-
