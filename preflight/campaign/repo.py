@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,42 +39,46 @@ def _append_gitignore(cwd: Path) -> None:
     path.write_text(text + ("" if not text or text.endswith("\n") else "\n") + ".ml-metaopt/\n", encoding="utf-8")
 
 
-def _fixable(check_id: str, ok: bool, what: str, fix: Callable[[], None] | None, action: str,
-             remedy: str, actions: list[str]) -> Verdict:
-    if ok:
+def _verdict(check_id: str, present: bool, what: str, action: str, remedy: str) -> Verdict:
+    """pass when it was there; bootstrapped when `action` made it; else fail with the command to run."""
+    if present:
         return Verdict(check_id, "repo", "pass", f"{what} present")
-    if fix is None:
-        return Verdict(check_id, "repo", "fail", f"{what} missing", remedy)
-    fix()
-    actions.append(action)
-    return Verdict(check_id, "repo", "bootstrapped", f"{what} missing: {action}")
+    if action:
+        return Verdict(check_id, "repo", "bootstrapped", f"{what} missing: {action}")
+    return Verdict(check_id, "repo", "fail", f"{what} missing", remedy)
+
+
+def _bootstrap(cwd: Path, meta: Path, present: dict[str, bool]) -> dict[str, str]:
+    """B1-B3, each only for what is missing; the action taken for each check it fixed."""
+    done: dict[str, str] = {}
+    if not present["R1"]:
+        meta.mkdir()
+        done["R1"] = f"B1: created {META}/"
+    if not present["R2"]:
+        _append_gitignore(cwd)
+        done["R2"] = f"B3: added {META}/ to .gitignore"
+    missing = [cid for cid in SUBDIRS if not present[cid]]
+    for d in (d for cid in missing for d in SUBDIRS[cid]):  # B2: all that is missing, at once
+        (meta / d).mkdir(parents=True, exist_ok=True)
+    done.update({cid: "B2: created the missing .ml-metaopt subdirectories" for cid in missing})
+    return done
 
 
 def layout(cwd: Path, bootstrap: bool, remedy: str) -> tuple[list[Verdict], list[str]]:
     """R1-R6; with `bootstrap`, B1-B3 fix what is missing, and only that."""
-    actions: list[str] = []
     meta = cwd / META
     if meta.exists() and not (meta.is_dir() and _inside(cwd, meta)):
         bad = Verdict("R1", "repo", "fail", f"{META} exists but is not a directory inside {cwd}",
                       f"remove or fix {meta}, then rerun")
         return [bad] + [Verdict(i, "repo", "fail", f"{META} unusable", bad.remediation) for i in
-                        ("R2", "R3", "R4", "R5", "R6")], actions
-    out = [_fixable("R1", meta.is_dir(), f"{META}/", (lambda: meta.mkdir()) if bootstrap else None,
-                    f"B1: created {META}/", remedy, actions)]
-    out.append(_fixable("R2", _gitignored(cwd), f".gitignore entry {META}/",
-                        (lambda: _append_gitignore(cwd)) if bootstrap else None,
-                        f"B3: added {META}/ to .gitignore", remedy, actions))
-    present = {cid: all((meta / d).is_dir() for d in dirs) for cid, dirs in SUBDIRS.items()}
-    b2 = "B2: created the missing .ml-metaopt subdirectories"
-    for check_id, dirs in SUBDIRS.items():
-        what = ", ".join(f"{META}/{d}/" for d in dirs)
-        if bootstrap and not present[check_id] and b2 not in actions:
-            for d in (d for ds in SUBDIRS.values() for d in ds):  # B2: all eight, once
-                (meta / d).mkdir(parents=True, exist_ok=True)
-            actions.append(b2)
-        out.append(_fixable(check_id, present[check_id], what, (lambda: None) if bootstrap else None, b2, remedy,
-                            []))
-    return out, actions
+                        ("R2", "R3", "R4", "R5", "R6")], []
+    what = {"R1": f"{META}/", "R2": f".gitignore entry {META}/",
+            **{cid: ", ".join(f"{META}/{d}/" for d in dirs) for cid, dirs in SUBDIRS.items()}}
+    present = {"R1": meta.is_dir(), "R2": _gitignored(cwd),
+               **{cid: all((meta / d).is_dir() for d in dirs) for cid, dirs in SUBDIRS.items()}}
+    done = _bootstrap(cwd, meta, present) if bootstrap else {}
+    verdicts = [_verdict(cid, present[cid], what[cid], done.get(cid, ""), remedy) for cid in what]
+    return verdicts, list(dict.fromkeys(done.values()))
 
 
 def config(data: dict[str, Any]) -> list[Verdict]:
