@@ -89,6 +89,22 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     (NoSuchResourceException). → `spot_vcpu_quotas` {code: vCPUs}; unset codes stay unreadable.
     → tests/test_plan.py test_plan_failure_classes[quota]
 
+Taken from moto as it is, because moto answers as AWS documents it (botocore data/<service>/*/service-2.json):
+- RunInstances with DryRun=True: "If you have the required permissions, the error response is
+  DryRunOperation. Otherwise, it is UnauthorizedOperation" (ec2 RunInstancesRequest.DryRun); under
+  moto's IAM enforcement a denial reads AccessDenied/AuthFailure, which the plan treats the same.
+  → tests/test_plan.py, tests/test_readonly_policy.py test_plan_dry_run_names_a_missing_run_instances_permission
+- DescribeInstanceTypeOfferings "lists the instance types that are offered for the specified location"
+  (LocationType availability-zone); moto ships per-zone data (no t3 in us-east-1e).
+  → tests/test_plan.py test_plan_failure_classes[zone], test_pruned_zone_launches_…
+- AssumeRole returns temporary credentials whose policies IAM then enforces (sts AssumeRole;
+  DurationSeconds from 900). moto grants AssumeRole even for a role that does not exist, which AWS
+  refuses: the failure test uses an unreachable STS endpoint instead.
+  → tests/test_readonly_policy.py test_readonly_role_denies_a_write_the_guard_cannot_see
+- moto's IAM enforcement ignores policies' Resource and Condition (moto/iam/access_control.py, "TODO add
+  support for the Resource and Condition parts of IAM policies"): the launcher-policy test widens its
+  copy to Resource "*" and proves the actions only.
+
 Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
 document versions, run-as users, plugins other than aws:runShellScript, reboot on exit 194, spot
 interruption notices (IMDS), filter-based Describe calls missing a new instance, a real OS image
