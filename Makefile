@@ -12,17 +12,23 @@ PY39_STAMP := .venv39/.probe-requirements-installed
 ASL := infra_scripts/stepfunctions/weekly_training.asl.json
 BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/remote/*.sh
 BASH_LIBS := infra_scripts/lib/*.sh
+# `$(call INSTALL,ARGS)`: install into .venv with uv when it can be had (PATH, or installed once into
+# the local image, where the local transport finds it too), else with pip; python3 is all it needs.
+UV_ENV := UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never
+INSTALL = echo "installing $(1) into $(VENV)"; uv="$$($(PYTHON) -m preflight.installer --image .preflight/image | sed -n 's/^uv //p')"; \
+  if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(PY) $(1); \
+  else $(PY) -m pip install --disable-pip-version-check --quiet $(1); fi
 
 .PHONY: preflight demo-seed test lint pytest bats bench bench-smoke clean
 
-$(RUNTIME_STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml preflight/uv-requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --quiet --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check --quiet -e .
+	@$(call INSTALL,--upgrade pip)
+	@$(call INSTALL,-e .)
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP) pyproject.toml
-	$(PY) -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	@$(call INSTALL,-e '.[dev]')
 	touch $@
 
 $(ASL_STAMP): $(DEV_STAMP)

@@ -37,6 +37,7 @@ KEYS: dict[str, Key] = {
     "PROJECT_PYTHONPATH": Key("src", "str"),
     "PYTHON": Key("python3", "str"),
     "REQUIREMENTS_FILE": Key("requirements.txt", "str"),
+    "DEPS_INSTALLER": Key("auto", "choice:auto|uv|pip"),
     "SMOKE_CMD": Key("python -m predictor.cli smoke", "str"),
     "TRAIN_CMD": Key("python -m predictor.cli train", "str"),
     "PASS_ENV": Key("", "list"),

@@ -26,8 +26,13 @@ def default_emulator(moto_harness):
 def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
     moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
     before = all_objects()
-    out = spot(world, "--preflight-only", "--run-id", "ssm-ready")
+    # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
+    shutil.rmtree(ROOT / ".preflight" / "test-ssm-host" / "image" / "venvs" / "ssm-uv", ignore_errors=True)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv")
     assert out.returncode == 0, out.stderr[-4000:]
+    logs = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "logs"
+    assert "deps installer uv " in (logs / "bootstrap.log").read_text()
+    assert "with uv" in (logs / "deps.log").read_text()
     artifact = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     assert set(instances("ssm-ready").values()) == {"terminated"}

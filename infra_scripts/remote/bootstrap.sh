@@ -22,16 +22,45 @@ echo "bootstrap: interpreter $(command -v "$python_bin" || printf '%s' "$python_
 "$python_bin" -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
   { echo "bootstrap: Python $py_version is below 3.9, the oldest the probe supports; set PYTHON to a newer interpreter" >&2; exit 1; }
 pf_lock_venv "$venv"
+# Caches live in the image directory, so a warm image (a baked AMI) skips downloads. uv uses its own
+# bundled CA roots unless told otherwise; the system store is what a TLS-inspecting proxy adds its CA
+# to, as pip's does (UV_NATIVE_TLS is the older uv's name for it).
+export PIP_CACHE_DIR="$PF_IMAGE_DIR/cache/pip" UV_CACHE_DIR="$PF_IMAGE_DIR/cache/uv" UV_SYSTEM_CERTS=1 \
+  UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never
+installer="$(PYTHONPATH="$work/tool" "$python_bin" -m preflight.installer --choice "${DEPS_INSTALLER:-auto}" \
+  --image "$PF_IMAGE_DIR" --python "$python_bin")" || exit 1
+uv=""
+if [[ "$installer" == "uv "* ]]; then
+  uv="${installer#uv }"
+  echo "bootstrap: deps installer uv $("$uv" --version | cut -d' ' -f2) at $uv"
+else
+  echo "bootstrap: deps installer pip (${installer#pip })"
+fi
 # A venv is usable only once its marker exists; anything else is what an interrupted build left.
 # It is built beside its final place and renamed in, then pip is added at the final path (pip's
-# own scripts carry their venv's path in their #! line).
+# own scripts carry their venv's path in their #! line). A uv-built venv is seeded like one from
+# `python -m venv`, so it is the same normal venv and every remediation's `python -m pip` works.
 if [[ ! -f "$venv/.preflight-venv-complete" ]]; then
   [[ -e "$venv" ]] && echo "rebuilding venv $venv: an earlier build did not finish"
   echo "creating venv $venv with $python_bin"
   rm -rf "$venv" "$venv.building"
-  "$python_bin" -m venv --without-pip "$venv.building"
-  mv "$venv.building" "$venv"
-  "$venv/bin/python" -m ensurepip --default-pip >/dev/null
+  if [[ -n "$uv" ]]; then
+    "$uv" venv --quiet --python "$("$python_bin" -c 'import sys; print(sys.executable)')" "$venv.building"
+    mv "$venv.building" "$venv"
+    # Seeded with exactly what ensurepip installs (the interpreter's bundled pip and, below 3.12,
+    # setuptools with pkg_resources), by uv in a fraction of ensurepip's time; ensurepip itself
+    # where the interpreter bundles no wheels (Debian's python3 keeps them elsewhere).
+    wheels=("$("$venv/bin/python" -c 'import ensurepip, os; print(os.path.dirname(ensurepip.__file__))')"/_bundled/*.whl)
+    if [[ -f "${wheels[0]}" ]]; then
+      "$uv" pip install --quiet --python "$venv/bin/python" "${wheels[@]}"
+    else
+      "$venv/bin/python" -m ensurepip --default-pip >/dev/null
+    fi
+  else
+    "$python_bin" -m venv --without-pip "$venv.building"
+    mv "$venv.building" "$venv"
+    "$venv/bin/python" -m ensurepip --default-pip >/dev/null
+  fi
   touch "$venv/.preflight-venv-complete"
 else
   echo "reusing venv $venv"
@@ -42,7 +71,12 @@ for part in "${parts[@]}"; do pythonpath="${pythonpath:+$pythonpath:}$project/$p
 cat >"$work/step.env" <<ENV
 HOME=$PF_HOST_DIR/home
 XDG_CACHE_HOME=$PF_IMAGE_DIR/cache
-PIP_CACHE_DIR=$PF_IMAGE_DIR/cache/pip
+PIP_CACHE_DIR=$PIP_CACHE_DIR
+UV_CACHE_DIR=$UV_CACHE_DIR
+UV_SYSTEM_CERTS=1
+UV_NATIVE_TLS=1
+UV_PYTHON_DOWNLOADS=never
+PF_UV=$uv
 AWS_REGION=$AWS_REGION
 AWS_DEFAULT_REGION=$AWS_REGION
 VIRTUAL_ENV=$venv

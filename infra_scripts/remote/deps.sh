@@ -16,9 +16,18 @@ if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
   fi
   echo "deps: requirements unchanged but $VIRTUAL_ENV drifted from them (above); reinstalling"
 fi
-echo "deps: installing $requirements into $VIRTUAL_ENV"
-# An old pip may not match an extra's spelling (flow_doctor vs flow-doctor) and silently skip it.
-python -m pip install --disable-pip-version-check --quiet --upgrade pip
-python -m pip install --disable-pip-version-check --quiet -r "$requirements" -r "$probe_requirements"
+if [[ -n "${PF_UV:-}" ]]; then
+  echo "deps: installing $requirements into $VIRTUAL_ENV with uv"
+  "$PF_UV" pip install --quiet --python "$VIRTUAL_ENV/bin/python" -r "$requirements" -r "$probe_requirements" || {
+    echo "deps: uv could not install them (above). uv does not read pip.conf: if packages come from a private" \
+      "index, pass UV_INDEX_URL / UV_EXTRA_INDEX_URL through PASS_ENV, or set DEPS_INSTALLER=pip" >&2
+    exit 1
+  }
+else
+  echo "deps: installing $requirements into $VIRTUAL_ENV with pip"
+  # An old pip may not match an extra's spelling (flow_doctor vs flow-doctor) and silently skip it.
+  python -m pip install --disable-pip-version-check --quiet --upgrade pip
+  python -m pip install --disable-pip-version-check --quiet -r "$requirements" -r "$probe_requirements"
+fi
 printf '%s\n' "$want" >"$marker"
 echo "deps: installed, marker ${want:0:12}"

@@ -124,7 +124,10 @@ PY
   PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" \
     "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
   local pid=$!
-  wait_for_text "$REPO/artifacts/preflight/e2e-term/logs/bootstrap.log" "creating venv" 20
+  # The next use of PYTHON after this line (choosing the deps installer) is the one that hangs.
+  wait_for_text "$REPO/artifacts/preflight/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 20
+  local tries=50
+  until pgrep -f "sleep 3017" || ((--tries == 0)); do sleep 0.1; done
   pgrep -f "sleep 3017"
   kill -TERM "$pid"
   local rc=0

@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# DEPS_INSTALLER end to end on the local transport: uv and pip both build a READY venv with the same
+# versions, `auto` falls back to pip in one line when uv cannot be had, `uv` then fails at bootstrap.
+
+load helpers
+
+setup_file() {
+  # An index without uv: pip's constraint makes `pip install uv==…` impossible while the project's
+  # own packages install as usual (the step sees PIP_CONSTRAINT through PASS_ENV).
+  printf 'uv<0\n' >"$BATS_FILE_TMPDIR/no-uv.txt"
+  # Venvs of their own in the shared image (warm caches), kept across this file's tests.
+  export PROJECT_NAME="installer-test-$$"
+}
+
+teardown_file() {
+  rm -rf "$SRC_ROOT/.preflight/test-image/venvs/$PROJECT_NAME"*
+}
+
+setup() {
+  make_repo_copy
+  seed_demo
+}
+
+freeze_without_pip() {
+  "$1/bin/python" -m pip list --format=freeze --disable-pip-version-check | grep -v '^pip=='
+}
+
+# blocked_image — an image directory with no uv in it, sharing the pip cache and the venvs of the
+# shared image: the pip install itself is the first test's, what is new here is the choice.
+blocked_image() {
+  local image="$BATS_TEST_TMPDIR/image"
+  mkdir -p "$image/cache" "$PREFLIGHT_IMAGE_DIR/cache/pip" "$PREFLIGHT_IMAGE_DIR/venvs"
+  ln -s "$PREFLIGHT_IMAGE_DIR/cache/pip" "$image/cache/pip"
+  ln -s "$PREFLIGHT_IMAGE_DIR/venvs" "$image/venvs"
+  # The local transport's PATH: a uv there would be used, and this test would prove nothing.
+  ! PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v uv
+  export PREFLIGHT_IMAGE_DIR="$image" PIP_CONSTRAINT="$BATS_FILE_TMPDIR/no-uv.txt" PASS_ENV="$PASS_ENV,PIP_CONSTRAINT"
+}
+
+@test "DEPS_INSTALLER=uv and =pip both end READY with the same resolved versions" {
+  DEPS_INSTALLER=uv PROJECT_NAME="$PROJECT_NAME-uv" run spot --preflight-only --run-id inst-uv
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"deps installer uv "* ]]
+  [[ "$output" == *"with uv"* ]]
+  [[ "$output" == *"READY"* ]]
+  DEPS_INSTALLER=pip PROJECT_NAME="$PROJECT_NAME-pip" run spot --preflight-only --run-id inst-pip
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"deps installer pip (DEPS_INSTALLER=pip)"* ]]
+  [[ "$output" == *"with pip"* ]]
+  [[ "$output" == *"READY"* ]]
+  # Both are normal venvs: pip in each, and (pip's own upgrade aside) the same packages and versions.
+  diff <(freeze_without_pip "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-uv") \
+    <(freeze_without_pip "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-pip")
+}
+
+@test "auto without uv to be had falls back to pip in one line and ends READY" {
+  blocked_image
+  PROJECT_NAME="$PROJECT_NAME-pip" run spot --preflight-only --run-id inst-fallback
+  [ "$status" -eq 0 ]
+  [ "$(grep -c 'uv could not be had' <<<"$output")" -eq 1 ]
+  [[ "$output" == *"so pip it is: pip install uv=="*"failed: ERROR:"* ]]
+  [[ "$output" == *"READY"* ]]
+  [ ! -e "$PREFLIGHT_IMAGE_DIR/tools/uv" ]
+  # Run after the first test, the pip-built venv is there and unchanged; run alone, pip installs it.
+  [[ "$output" == *"install skipped"* || "$output" == *"with pip"* ]]
+}
+
+@test "DEPS_INSTALLER=uv without uv to be had fails at bootstrap, naming the key, before any venv" {
+  blocked_image
+  DEPS_INSTALLER=uv run spot --preflight-only --run-id inst-strict
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"bootstrap … failed, exit 1"* ]]
+  [[ "$output" == *"DEPS_INSTALLER=uv but pip install uv=="*"set DEPS_INSTALLER=auto to fall back to pip"* ]]
+  [ ! -e "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME/bin" ]
+}
