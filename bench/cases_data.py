@@ -8,8 +8,9 @@ from pathlib import Path
 from measure import Row, fresh, fresh_median, median_time
 
 
-def freshness_one_symbol(store: Path, sizes: list[int], repeat: int, judge: bool) -> list[Row]:
-    uri = f"lmdb://{store}"
+def freshness_one_symbol(uri: str, storage: str, sizes: list[int], repeat: int, judge: bool) -> list[Row]:
+    """On LMDB with a warm page cache a full read of 5M rows is ~0.1 s, so speed there is noise around
+    30x and memory is the goal; on S3 the naive read moves every byte, and speed is the goal."""
     rows, probe_walls = [], {}
     for size in sizes:
         fresh("write_data.py", uri, "rows", str(size))
@@ -20,18 +21,35 @@ def freshness_one_symbol(store: Path, sizes: list[int], repeat: int, judge: bool
         speed = naive["wall"] / ours["wall"]
         memory = max(naive["delta_mb"], 0.1) / max(ours["delta_mb"], 0.1)
         largest = size == max(sizes)
+        goal, met = ("≥30x faster at 5M rows", speed >= 30) if storage == "S3" else \
+            ("≥50x less memory at 5M rows", memory >= 50)
         rows.append(Row(
-            f"1. freshness read, one symbol, {size:,} rows",
+            f"1. freshness read, one symbol, {size:,} rows, {storage}",
             f"{ours['wall'] * 1000:.1f} ms, +{ours['delta_mb']:.1f} MB (peak {ours['peak_mb']:.0f} MB)",
             f"{naive['wall'] * 1000:.1f} ms, +{naive['delta_mb']:.1f} MB (peak {naive['peak_mb']:.0f} MB)",
             f"{speed:.1f}x faster, {memory:.1f}x less memory",
-            "≥30x faster and ≥4x less memory at 5M rows" if largest else "(context)",
-            (speed >= 30 and memory >= 4) if (largest and judge) else None,
+            goal if largest else "(context)", met if (largest and judge) else None,
             "memory is the peak RSS the read adds after imports and open; fresh process per run"))
     growth = probe_walls[max(sizes)] / probe_walls[min(sizes)]
-    rows.append(Row(f"1. probe read growth {min(sizes):,} → {max(sizes):,} rows",
+    rows.append(Row(f"1. probe read growth {min(sizes):,} → {max(sizes):,} rows, {storage}",
                     f"{growth:.2f}x", "—", f"{growth:.2f}x", "≤2x", growth <= 2 if judge else None))
     return rows
+
+
+def moto_s3_uri(bucket: str) -> tuple[object, str]:
+    """A moto S3 server on 127.0.0.1 with an empty bucket, and the ArcticDB URI of that bucket."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1", aws_access_key_id="bench",
+                 aws_secret_access_key="bench").create_bucket(Bucket=bucket)
+    return server, f"s3://{host}:{bucket}?port={port}&access=bench&secret=bench"
 
 
 def freshness_universe(store: Path, symbols: int, repeat: int, judge: bool) -> Row:

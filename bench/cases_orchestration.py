@@ -14,7 +14,7 @@ from pathlib import Path
 from measure import ROOT, Row
 
 
-def _copy_repo(dest: Path) -> Path:
+def copy_repo(dest: Path) -> Path:
     for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, dest / name)
     subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--config", "workflow.env"], cwd=dest,
@@ -22,8 +22,9 @@ def _copy_repo(dest: Path) -> Path:
     return dest
 
 
-def _run(repo: Path, image: Path, run_id: str) -> tuple[float, dict]:
-    env = {**os.environ, "PREFLIGHT_IMAGE_DIR": str(image), "PREFLIGHT_PYTHON": sys.executable, "NO_COLOR": "1"}
+def run(repo: Path, image: Path, run_id: str, **config: str) -> tuple[float, dict]:
+    env = {**os.environ, "PREFLIGHT_IMAGE_DIR": str(image), "PREFLIGHT_PYTHON": sys.executable, "NO_COLOR": "1",
+           **config}
     started = time.perf_counter()
     out = subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--run-id", run_id],
                          env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
@@ -33,23 +34,23 @@ def _run(repo: Path, image: Path, run_id: str) -> tuple[float, dict]:
     return wall, json.loads((repo / "artifacts" / "preflight" / run_id / "run.json").read_text())
 
 
-def _deps(record: dict) -> float:
+def deps_seconds(record: dict) -> float:
     return next(s["duration_s"] for s in record["steps"] if s["step"] == "deps")
 
 
 def orchestration(workdir: Path, image: Path | None, repeat: int, judge: bool) -> list[Row]:
-    repo = _copy_repo(workdir)
+    repo = copy_repo(workdir)
     rows = []
     if image is None:  # a cold image: the first run installs, the rerun must not
         image = workdir / "image"
-        _wall, cold = _run(repo, image, "bench-cold")
-        cold_deps = f"{_deps(cold):.1f} s (cold image, installs)"
+        _wall, cold = run(repo, image, "bench-cold")
+        cold_deps = f"{deps_seconds(cold):.1f} s (cold image, installs)"
     else:
         cold_deps = "skipped in smoke (shared warm image)"
-    runs = [_run(repo, image, f"bench-warm-{n}") for n in range(repeat)]
+    runs = [run(repo, image, f"bench-warm-{n}") for n in range(repeat)]
     overheads = [wall - record["steps_seconds"] for wall, record in runs]
     overhead = statistics.median(overheads)
-    warm_deps = statistics.median(_deps(record) for _wall, record in runs)
+    warm_deps = statistics.median(deps_seconds(record) for _wall, record in runs)
     total = statistics.median(wall for wall, _ in runs)
     rows.append(Row("5. orchestration overhead (local, preflight-only)", f"{overhead:.2f} s around the steps",
                     f"{total:.2f} s total wall", f"{overhead / total:.0%} of the run", "≤1 s",

@@ -16,7 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cases_clone  # noqa: E402
 import cases_data  # noqa: E402
+import cases_deps  # noqa: E402
 import cases_lint  # noqa: E402
 import cases_orchestration  # noqa: E402
 import cases_plan  # noqa: E402
@@ -24,8 +26,9 @@ import cases_probe  # noqa: E402
 from measure import ROOT, Row  # noqa: E402
 
 FULL = {"sizes": [1_000, 100_000, 5_000_000], "symbols": 2_000, "delay": 0.5, "repeat": 5, "big_repeat": 3,
-        "lint_lines": 50_000}
-SMOKE = {"sizes": [1_000, 5_000], "symbols": 50, "delay": 0.05, "repeat": 1, "big_repeat": 1, "lint_lines": 2_000}
+        "lint_lines": 50_000, "clone_repeat": 3}
+SMOKE = {"sizes": [1_000, 5_000], "symbols": 50, "delay": 0.05, "repeat": 1, "big_repeat": 1, "lint_lines": 2_000,
+         "clone_repeat": 0}
 
 
 def table(rows: list[Row]) -> str:
@@ -44,8 +47,13 @@ def main() -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="spot-preflight-bench-") as tmp:
         work = Path(tmp)
-        rows += cases_data.freshness_one_symbol(cases_data.scratch(work, "one"), plan["sizes"], plan["big_repeat"],
-                                                judge)
+        rows += cases_data.freshness_one_symbol(f"lmdb://{cases_data.scratch(work, 'one')}", "LMDB", plan["sizes"],
+                                                plan["big_repeat"], judge)
+        server, uri = cases_data.moto_s3_uri("bench-one")
+        try:
+            rows += cases_data.freshness_one_symbol(uri, "S3", plan["sizes"], plan["big_repeat"], judge)
+        finally:
+            server.stop()
         rows.append(cases_data.freshness_universe(cases_data.scratch(work, "universe"), plan["symbols"],
                                                   plan["repeat"], judge))
         rows.append(cases_probe.concurrency(plan["delay"], judge))
@@ -55,6 +63,8 @@ def main() -> int:
         rows += cases_probe.startup(work, plan["repeat"], judge)
         rows += cases_plan.plan_rows(plan["repeat"], judge)
         rows += cases_lint.lint_rows(work, plan["lint_lines"], plan["repeat"], judge)
+        rows += cases_deps.deps_rows(cases_data.scratch(work, "deps"), plan["big_repeat"], judge)
+        rows += cases_clone.make_preflight_rows(cases_data.scratch(work, "clones"), plan["clone_repeat"], judge)
     report = table(rows)
     print(report)
     missed = [r.name for r in rows if r.met is False]
