@@ -88,6 +88,14 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     per family group, defaults 0 for G/P and 5 for Standard on new accounts). moto has no EC2 quotas
     (NoSuchResourceException). → `spot_vcpu_quotas` {code: vCPUs}; unset codes stay unreadable.
     → tests/test_plan.py test_plan_failure_classes[quota]
+17. A first boot has no uv: AL2023 ships Python modules as RPMs built for its system Python 3.9
+    (AL2023 user guide, "Python in AL2023"), and uv is a PyPI install; runShellScript runs with the
+    host's system PATH. (An assumption about stock AMIs, not a documented guarantee: an AMI with uv
+    on PATH takes the other branch, tested in tests/test_installer.py.) → the emulated host runs
+    steps with the clean system PATH, which has no uv on this machine, so DEPS_INSTALLER=auto
+    installs the pinned uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the
+    venv from the index. → T test_preflight_only_ready_terminated_no_training_no_writes (its
+    bootstrap and deps logs name uv)
 
 Taken from moto as it is, because moto answers as AWS documents it (botocore data/<service>/*/service-2.json):
 - RunInstances with DryRun=True: "If you have the required permissions, the error response is
