@@ -44,10 +44,11 @@ def project(root: Path, lines: int) -> Path:
     return root
 
 
-def _probe(config: Path, cwd: Path) -> float:
+def _probe(config: Path, cwd: Path, cache: Path) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "preflight", "probe", "--config", str(config)], cwd=cwd, check=False,
-                   capture_output=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{cwd / 'src'}"})
+                   capture_output=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{cwd / 'src'}",
+                                             "XDG_CACHE_HOME": str(cache)})
     return time.perf_counter() - started
 
 
@@ -68,20 +69,30 @@ def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
                 "longest_train_s": None}
     request = {"root": str(code), "paths": [], "ignore": [], "settings": settings}
 
-    def lint_all() -> int:  # what the check runs: its own process, parsing spread over the cores
-        return len(run_guarded("preflight.lint", request, 60, os.environ).value["findings"])
+    def lint_all(cache: Path) -> int:  # what the check runs: its own process, parsing spread over the cores
+        return len(run_guarded("preflight.lint", request, 60, {**os.environ, "XDG_CACHE_HOME": str(cache)})
+                   .value["findings"])
 
     counted = sum(p.read_text().count("\n") for p in python_files(code, []))
-    alone = median_time(lint_all, repeat)
-    walls = {}
+    alone = median_time(lambda: lint_all(cache=work / f"lint-cache-{time.monotonic_ns()}"), repeat)
+    configs = {}
     for state in ("on", "off"):
-        config = work / f"lint-{state}.env"
-        config.write_text(f"PREFLIGHT_LINT={state}\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI={store}\n"
-                          "PREFLIGHT_REQUIRED_ENV=\nPREFLIGHT_PROJECT_CHECKS=predictor.preflight:TrainingPreflight\n")
-        walls[state] = statistics.median(_probe(config, code) for _ in range(repeat))
-    extra = walls["on"] / walls["off"] - 1
-    return [Row(f"lint, {counted:,} lines of training code", f"{alone:.2f} s", "—", "—", "≤ 1 s",
+        configs[state] = work / f"lint-{state}.env"
+        configs[state].write_text(f"PREFLIGHT_LINT={state}\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI={store}\n"
+                                  "PREFLIGHT_REQUIRED_ENV=\nPREFLIGHT_PROJECT_CHECKS=predictor.preflight:TrainingPreflight\n")
+    warm = work / "lint-cache-warm"
+    lint_all(cache=warm)
+    walls: dict[str, list[float]] = {"off": [], "cold": [], "warm": []}
+    for n in range(repeat):  # interleaved, so a slow moment on the machine lands on every side
+        walls["off"].append(_probe(configs["off"], code, work / "lint-cache-off"))
+        walls["cold"].append(_probe(configs["on"], code, work / f"lint-cache-cold-{n}"))
+        walls["warm"].append(_probe(configs["on"], code, warm))
+    off, cold, hot = (statistics.median(walls[k]) for k in ("off", "cold", "warm"))
+    return [Row(f"lint, {counted:,} lines of training code (empty facts cache)", f"{alone:.2f} s", "—", "—", "≤ 1 s",
                 (alone <= 1.0) if judge else None),
-            Row("lint's cost to the probe's wall time (runs in its own process, beside the other checks)",
-                f"{walls['on']:.2f} s with lint", f"{walls['off']:.2f} s without", f"+{extra:.0%}", "≤ +10%",
-                (extra <= 0.10) if judge else None)]
+            Row("lint's cost to the probe's wall time, empty facts cache (a fresh host, or all code changed)",
+                f"{cold:.2f} s with lint", f"{off:.2f} s without", f"+{cold / off - 1:.0%}", "≤ +10%",
+                (cold / off - 1 <= 0.10) if judge else None),
+            Row("lint's cost to the probe's wall time, warm facts cache (a rerun, or a warm image)",
+                f"{hot:.2f} s with lint", f"{off:.2f} s without", f"+{hot / off - 1:.0%}", "≤ +10%",
+                (hot / off - 1 <= 0.10) if judge else None)]

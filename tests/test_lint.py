@@ -145,6 +145,10 @@ def test_500_findings_bound_the_console_and_the_artifact(tmp_path: Path, run_cli
     lint_check = next(c for c in artifact["checks"] if c["id"] == "lint")
     assert lint_check["status"] == "warn" and artifact["status"] == "READY"
     assert artifact["checks_summary"]["warnings"] >= 1
+    # Twenty whole findings, and every one of the 500 by rule, file and line.
+    details = lint_check["details"]
+    assert len(details["findings"]) == 20 and details["total"] == 500
+    assert details["locations"] == {"ephemeral-save": {"train.py": list(range(2, 502))}}
 
 
 def test_info_only_findings_keep_the_check_a_pass(tmp_path: Path, run_cli):
@@ -152,3 +156,46 @@ def test_info_only_findings_keep_the_check_a_pass(tmp_path: Path, run_cli):
                                  "--json").stdout)
     lint_check = next(c for c in artifact["checks"] if c["id"] == "lint")
     assert lint_check["status"] == "pass" and lint_check["details"]["by_rule"] == {"no-tracking": 1}
+
+
+def test_cached_facts_equal_parsed_ones_and_only_changed_files_are_parsed(tmp_path: Path, monkeypatch):
+    """The facts cache (preflight/lint/cache.py) skips parsing, never a finding."""
+    from preflight.lint import __main__ as lint_main
+
+    project = tmp_path / "project"
+    project.mkdir()
+    everything = [textwrap.dedent(fire) for fire, *_ in CASES.values()] + [UPLOAD_HELPER, "x = (\n",
+                                                                             "y = 1  # preflight: ignore[no-resume]\n"]
+    for n, source in enumerate(everything):
+        (project / f"m{n}.py").write_text(source)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    parsed: list[str] = []
+    real_read = facts.read
+    monkeypatch.setattr(lint_main.fact_reader, "read", lambda shown, src: parsed.append(shown) or real_read(shown, src))
+
+    first, lines = lint_main._read_all(project, [])
+    assert len(parsed) == len(everything)
+    again, lines_again = lint_main._read_all(project, [])
+    assert len(parsed) == len(everything), "an unchanged file was parsed again"
+    assert again == first and lines_again == lines  # Facts from JSON equal Facts from the AST, sets and tuples too
+
+    (project / "m0.py").write_text("# moved down a line\n" + everything[0])
+    moved, _ = lint_main._read_all(project, [])
+    assert parsed[len(everything):] == ["m0.py"]
+    saves = {f.path: f.saves for f in moved}["m0.py"]
+    assert saves and saves[0][0] == 3  # the finding's line follows the edit
+
+    cache_file = next((tmp_path / "cache" / "spot-preflight" / "lint").glob("*.json"))
+    cache_file.write_text("{not json")
+    assert lint_main._read_all(project, [])[0] == moved  # a broken cache is parsed around
+    assert len(parsed) == 2 * len(everything) + 1
+
+
+def test_an_unwritable_cache_costs_only_the_parse(tmp_path: Path, monkeypatch):
+    from preflight.lint import __main__ as lint_main
+
+    (tmp_path / "train.py").write_text(CASES["ephemeral-save"][0])
+    (tmp_path / "not-a-dir").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-dir"))
+    found, _ = lint_main._read_all(tmp_path, ["train.py"])
+    assert [f.saves for f in found] == [[(2, "torch.save", False)]]

@@ -11,24 +11,37 @@ from pathlib import Path
 from preflight.child import child_reply, child_request
 from preflight.lint import facts as fact_reader
 from preflight.lint import rules
+from preflight.lint.cache import FactsCache, key
 from preflight.lint.files import python_files
 
 
-def _read(item: tuple[str, str]) -> tuple[fact_reader.Facts, int]:
-    path, shown = item
-    source = Path(path).read_text(encoding="utf-8", errors="replace")
-    return fact_reader.read(shown, source), source.count("\n") + 1
+def _parse(item: tuple[str, str]) -> fact_reader.Facts:
+    shown, source = item
+    return fact_reader.read(shown, source)
+
+
+def _parse_all(items: list[tuple[str, str]]) -> list[fact_reader.Facts]:
+    """Parsing dominates on a large project: spread it over the cores once there is enough of it."""
+    if len(items) < 16:
+        return [_parse(item) for item in items]
+    with ProcessPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        return list(pool.map(_parse, items, chunksize=4))
 
 
 def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], int]:
-    """Parsing dominates on a large project: spread it over the cores once there is enough of it."""
-    items = [(str(p), str(p.relative_to(root) if root in p.parents else p)) for p in python_files(root, paths)]
-    if len(items) < 16:
-        results = [_read(item) for item in items]
-    else:
-        with ProcessPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            results = list(pool.map(_read, items, chunksize=4))
-    return [facts for facts, _ in results], sum(lines for _, lines in results)
+    """Every file's facts: from the cache when its text is unchanged, else parsed now."""
+    texts = [(str(p.relative_to(root) if root in p.parents else p), p.read_text(encoding="utf-8", errors="replace"))
+             for p in python_files(root, paths)]
+    cache = FactsCache.open(root)
+    keys = [key(shown, text) for shown, text in texts]
+    found = [cache.get(k) for k in keys]
+    missing = [i for i, facts in enumerate(found) if facts is None]
+    parsed = _parse_all([texts[i] for i in missing])
+    for n, i in enumerate(missing):
+        found[i] = parsed[n]
+        cache.put(keys[i], parsed[n])
+    cache.save(set(keys))
+    return [f for f in found if f is not None], sum(text.count("\n") + 1 for _, text in texts)
 
 
 def main(argv: list[str]) -> int:
