@@ -12,23 +12,23 @@ PY39_STAMP := .venv39/.probe-requirements-installed
 ASL := infra_scripts/stepfunctions/weekly_training.asl.json
 BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/remote/*.sh
 BASH_LIBS := infra_scripts/lib/*.sh
-# `$(call INSTALL,ARGS)`: install into .venv with uv when it can be had (PATH, or installed once into
-# the local image, where the local transport finds it too), else with pip; python3 is all it needs.
+# `$(call INSTALL,PYTHON,ARGS)`: install into PYTHON's venv with uv when it can be had (PATH, or installed
+# once into the local image, where the local transport finds it too), else with pip; python3 is all it needs.
 UV_ENV := UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never
-INSTALL = echo "installing $(1) into $(VENV)"; uv="$$($(PYTHON) -m preflight.installer --image .preflight/image | sed -n 's/^uv //p')"; \
-  if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(PY) $(1); \
-  else $(PY) -m pip install --disable-pip-version-check --quiet $(1); fi
+INSTALL = echo "installing $(2) for $(1)"; uv="$$($(PYTHON) -m preflight.installer --image .preflight/image | sed -n 's/^uv //p')"; \
+  if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(1) $(2); \
+  else $(1) -m pip install --disable-pip-version-check --quiet $(2); fi
 
 .PHONY: preflight demo-seed test lint pytest bats bench bench-smoke clean
 
 $(RUNTIME_STAMP): pyproject.toml preflight/uv-requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	@$(call INSTALL,--upgrade pip)
-	@$(call INSTALL,-e .)
+	@$(call INSTALL,$(PY),--upgrade pip)
+	@$(call INSTALL,$(PY),-e .)
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP) pyproject.toml
-	@$(call INSTALL,-e '.[dev]')
+	@$(call INSTALL,$(PY),-e '.[dev]')
 	touch $@
 
 $(ASL_STAMP): $(DEV_STAMP)
@@ -48,10 +48,10 @@ lint: $(DEV_STAMP) $(ASL_STAMP)
 	$(VENV)/bin/cfn-lint infra_scripts/cfn/*.yaml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/asl/node_modules/.bin/asl-validator --json-path $(ASL)
 
+# The probe's own requirements, arcticdb included, as on a 3.9 host: the probe test runs every check there.
 $(PY39_STAMP): preflight/probe-requirements.txt
 	@if [ -n "$(PY39)" ]; then \
-	  $(PY39) -m venv .venv39 && .venv39/bin/python -m pip install --disable-pip-version-check --quiet \
-	    jsonschema PyYAML packaging && touch $@; \
+	  $(PY39) -m venv .venv39 && { $(call INSTALL,.venv39/bin/python,-r preflight/probe-requirements.txt); } && touch $@; \
 	else echo "no python3.9 found: the Python 3.9 probe test will be skipped"; fi
 
 pytest: $(DEV_STAMP) $(PY39_STAMP)

@@ -148,7 +148,10 @@ def _as_utc(value: Any) -> datetime | None:
 def last_index_values(lib: Any, symbols: list[str]) -> dict[str, datetime | str]:
     """symbol -> last index timestamp (UTC), or a string saying why there is none."""
     out: dict[str, datetime | str] = {}
-    for symbol, desc in zip(symbols, lib.get_description_batch(symbols), strict=True):
+    descriptions = lib.get_description_batch(symbols)
+    if len(descriptions) != len(symbols):  # zip(strict=True) would say so, but not on Python 3.9
+        raise ValueError(f"get_description_batch answered {len(descriptions)} descriptions for {len(symbols)} symbols")
+    for symbol, desc in zip(symbols, descriptions):
         date_range = getattr(desc, "date_range", None)
         if date_range is None:
             out[symbol] = "missing"
