@@ -91,8 +91,8 @@ def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
     return [Row(f"lint, {counted:,} lines of training code (empty facts cache)", f"{alone:.2f} s", "—", "—", "≤ 1 s",
                 (alone <= 1.0) if judge else None),
             Row("lint's cost to the probe's wall time, empty facts cache (a fresh host, or all code changed)",
-                f"{cold:.2f} s with lint", f"{off:.2f} s without", f"+{cold / off - 1:.0%}", "≤ +10%",
+                f"{cold:.2f} s with lint", f"{off:.2f} s without", f"{cold / off - 1:+.0%}", "≤ +10%",
                 (cold / off - 1 <= 0.10) if judge else None),
             Row("lint's cost to the probe's wall time, warm facts cache (a rerun, or a warm image)",
-                f"{hot:.2f} s with lint", f"{off:.2f} s without", f"+{hot / off - 1:.0%}", "≤ +10%",
+                f"{hot:.2f} s with lint", f"{off:.2f} s without", f"{hot / off - 1:+.0%}", "≤ +10%",
                 (hot / off - 1 <= 0.10) if judge else None)]
