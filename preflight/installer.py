@@ -58,7 +58,7 @@ def _reason(text: str) -> str:
 
 
 def install_uv(image: Path, python: str) -> Path:
-    """Build the tool-owned uv venv (beside its place, renamed in, then marked), one run at a time."""
+    """Build the tool-owned uv venv, then mark it complete; one run at a time."""
     home = tool_dir(image)
     home.parent.mkdir(parents=True, exist_ok=True)
     with open(home.parent / "uv.lock", "w") as lock:
@@ -66,21 +66,17 @@ def install_uv(image: Path, python: str) -> Path:
         ready = _owned_uv(image)
         if ready is not None:
             return ready
-        building = home.with_name("uv.building")
-        shutil.rmtree(building, ignore_errors=True)
-        steps = [("python -m venv", [python, "-m", "venv", str(building)]),
-                 (f"pip install {_pin()}", [str(building / "bin" / "python"), "-m", "pip", "install",
+        # Built in place (pip's scripts name their venv's path); usable only once marked complete.
+        shutil.rmtree(home, ignore_errors=True)
+        steps = [("python -m venv", [python, "-m", "venv", str(home)]),
+                 (f"pip install {_pin()}", [str(home / "bin" / "python"), "-m", "pip", "install",
                                             "--disable-pip-version-check", "--quiet", *PIP_NETWORK,
                                             "-r", str(PIN_FILE)])]
         for what, argv in steps:
             done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
             if done.returncode != 0:
-                shutil.rmtree(building, ignore_errors=True)
+                shutil.rmtree(home, ignore_errors=True)
                 raise NoUv(f"{what} failed: {_reason(done.stderr + done.stdout).rstrip('.')}")
-        shutil.rmtree(home, ignore_errors=True)
-        building.rename(home)
-        # uv is a compiled binary: unlike pip's scripts it does not carry the venv's path, so the
-        # rename leaves it working.
         (home / COMPLETE).write_text(_pin_digest() + "\n")
         return home / "bin" / "uv"
 

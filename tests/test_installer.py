@@ -51,8 +51,8 @@ def test_tool_venv_for_another_pin_is_rebuilt(tmp_path: Path):
     python = executable(tmp_path / "python", FAILING_PYTHON)
     kind, why = installer.choose("auto", tmp_path, str(python), path=str(tmp_path / "empty"))
     assert kind == "pip" and "python -m venv failed: Error: Command" in why
-    # A failed build leaves no half-built venv behind.
-    assert not installer.tool_dir(tmp_path).with_name("uv.building").exists()
+    # A failed build leaves no half-built venv behind, nor the one for the old pin.
+    assert not installer.tool_dir(tmp_path).exists()
 
 
 def test_auto_falls_back_to_pip_naming_the_reason(tmp_path: Path):

@@ -37,19 +37,19 @@ else
   echo "bootstrap: deps installer pip (${installer#pip })"
 fi
 # A venv is usable only once its marker exists; anything else is what an interrupted build left.
-# It is built beside its final place and renamed in, then pip is added at the final path (pip's
-# own scripts carry their venv's path in their #! line). A uv-built venv is seeded like one from
-# `python -m venv`, so it is the same normal venv and every remediation's `python -m pip` works.
+# It is built in its final place (its scripts and activate files name that path; a venv built
+# elsewhere and renamed would send `source bin/activate` to a directory that is gone). A uv-built
+# venv is seeded like one from `python -m venv`, so it is the same normal venv and every
+# remediation's `python -m pip` works.
 if [[ ! -f "$venv/.preflight-venv-complete" ]]; then
   [[ -e "$venv" ]] && echo "rebuilding venv $venv: an earlier build did not finish"
   echo "creating venv $venv with $python_bin"
-  rm -rf "$venv" "$venv.building"
+  rm -rf "$venv"
   if [[ -n "$uv" ]]; then
-    "$uv" venv --quiet --python "$("$python_bin" -c 'import sys; print(sys.executable)')" "$venv.building"
-    mv "$venv.building" "$venv"
-    # Seeded with exactly what ensurepip installs (the interpreter's bundled pip and, below 3.12,
-    # setuptools with pkg_resources), by uv in a fraction of ensurepip's time; ensurepip itself
-    # where the interpreter bundles no wheels (Debian's python3 keeps them elsewhere).
+    "$uv" venv --quiet --python "$("$python_bin" -c 'import sys; print(sys.executable)')" "$venv"
+    # Exactly what ensurepip installs (the interpreter's bundled pip and, below 3.12, setuptools with
+    # pkg_resources), by uv in a fraction of ensurepip's time; ensurepip itself where the
+    # interpreter bundles no wheels (Debian's python3 keeps them elsewhere).
     wheels=("$("$venv/bin/python" -c 'import ensurepip, os; print(os.path.dirname(ensurepip.__file__))')"/_bundled/*.whl)
     if [[ -f "${wheels[0]}" ]]; then
       "$uv" pip install --quiet --python "$venv/bin/python" "${wheels[@]}"
@@ -57,9 +57,7 @@ if [[ ! -f "$venv/.preflight-venv-complete" ]]; then
       "$venv/bin/python" -m ensurepip --default-pip >/dev/null
     fi
   else
-    "$python_bin" -m venv --without-pip "$venv.building"
-    mv "$venv.building" "$venv"
-    "$venv/bin/python" -m ensurepip --default-pip >/dev/null
+    "$python_bin" -m venv "$venv"
   fi
   touch "$venv/.preflight-venv-complete"
 else

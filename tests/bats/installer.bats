@@ -48,7 +48,10 @@ blocked_image() {
   [[ "$output" == *"deps installer pip (DEPS_INSTALLER=pip)"* ]]
   [[ "$output" == *"with pip"* ]]
   [[ "$output" == *"READY"* ]]
-  # Both are normal venvs: pip in each, and (pip's own upgrade aside) the same packages and versions.
+  # Both are normal venvs whose activate scripts name their own path (built in place, not renamed)...
+  grep -q "^VIRTUAL_ENV='$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-uv'$" "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-uv/bin/activate"
+  grep -q "VIRTUAL_ENV=\"\?$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-pip\"\?$" "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-pip/bin/activate"
+  # ...with pip in each and (pip's own upgrade aside) the same packages and versions.
   diff <(freeze_without_pip "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-uv") \
     <(freeze_without_pip "$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME-pip")
 }
