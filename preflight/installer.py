@@ -58,7 +58,8 @@ def _reason(text: str) -> str:
 
 
 def install_uv(image: Path, python: str) -> Path:
-    """Build the tool-owned uv venv, then mark it complete; one run at a time."""
+    """The tool-owned uv: the complete one for the current pin if there is one, else built now and
+    marked complete; one run at a time."""
     home = tool_dir(image)
     home.parent.mkdir(parents=True, exist_ok=True)
     with open(home.parent / "uv.lock", "w") as lock:
@@ -83,9 +84,7 @@ def install_uv(image: Path, python: str) -> Path:
 
 def find_uv(image: Path, python: str, path: str | None) -> Path:
     on_path = shutil.which("uv", path=path)
-    if on_path:
-        return Path(on_path)
-    return _owned_uv(image) or install_uv(image, python)
+    return Path(on_path) if on_path else install_uv(image, python)
 
 
 def choose(choice: str, image: Path, python: str, path: str | None = None) -> tuple[str, str]:

@@ -25,8 +25,10 @@ pf_lock_venv "$venv"
 # Caches live in the image directory, so a warm image (a baked AMI) skips downloads. uv uses its own
 # bundled CA roots unless told otherwise; the system store is what a TLS-inspecting proxy adds its CA
 # to, as pip's does (UV_NATIVE_TLS is the older uv's name for it).
-export PIP_CACHE_DIR="$PF_IMAGE_DIR/cache/pip" UV_CACHE_DIR="$PF_IMAGE_DIR/cache/uv" UV_SYSTEM_CERTS=1 \
-  UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never
+# Every later step gets the same settings through step.env.
+installer_env=("PIP_CACHE_DIR=$PF_IMAGE_DIR/cache/pip" "UV_CACHE_DIR=$PF_IMAGE_DIR/cache/uv" UV_SYSTEM_CERTS=1
+  UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never)
+export "${installer_env[@]}"
 installer="$(PYTHONPATH="$work/tool" "$python_bin" -m preflight.installer --choice "${DEPS_INSTALLER:-auto}" \
   --image "$PF_IMAGE_DIR" --python "$python_bin")" || exit 1
 uv=""
@@ -69,11 +71,6 @@ for part in "${parts[@]}"; do pythonpath="${pythonpath:+$pythonpath:}$project/$p
 cat >"$work/step.env" <<ENV
 HOME=$PF_HOST_DIR/home
 XDG_CACHE_HOME=$PF_IMAGE_DIR/cache
-PIP_CACHE_DIR=$PIP_CACHE_DIR
-UV_CACHE_DIR=$UV_CACHE_DIR
-UV_SYSTEM_CERTS=1
-UV_NATIVE_TLS=1
-UV_PYTHON_DOWNLOADS=never
 PF_UV=$uv
 AWS_REGION=$AWS_REGION
 AWS_DEFAULT_REGION=$AWS_REGION
@@ -83,4 +80,5 @@ PROJECT_DIR=$project
 TOOL_DIR=$work/tool
 PYTHONPATH=$pythonpath
 ENV
+printf '%s\n' "${installer_env[@]}" >>"$work/step.env"
 echo "bootstrap done: project $project, venv $venv"

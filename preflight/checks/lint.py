@@ -14,8 +14,9 @@ SHOWN = 20  # findings kept whole in the artifact and shown on the console
 
 
 def _locations(findings: list[dict]) -> dict[str, dict[str, list[int]]]:
-    """Every finding as rule → file → lines: a rule's message and remediation are the same for each of
-    its findings, so all of them fit the artifact where whole findings could not (500 in ~3 KB)."""
+    """Every finding as rule → file → lines, so all of them fit the artifact where whole findings could
+    not (500 in ~3 KB). What varies within a rule's messages (which save call, which parse error) is
+    kept for the whole findings only."""
     where: dict[str, dict[str, list[int]]] = {}
     for f in findings:
         where.setdefault(f["rule"], {}).setdefault(f["file"], []).append(f["line"])

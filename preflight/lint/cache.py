@@ -47,14 +47,13 @@ def _to_dict(facts: Facts) -> dict[str, Any]:
 class FactsCache:
     """One JSON file per linted root: {"reader": version, "files": {key: facts}}."""
 
-    def __init__(self, path: Path | None, version: str, entries: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, path: Path, version: str, entries: dict[str, dict[str, Any]]) -> None:
         self.path, self.version, self.entries = path, version, entries
         self.changed = False
 
     @classmethod
-    def open(cls, root: Path, environ: dict[str, str] | None = None) -> FactsCache:
-        env = os.environ if environ is None else environ
-        base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    def open(cls, root: Path) -> FactsCache:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         path = base / "spot-preflight" / "lint" / (hashlib.sha256(str(root).encode()).hexdigest()[:16] + ".json")
         version = _reader_version()
         try:
@@ -77,7 +76,7 @@ class FactsCache:
 
     def save(self, keep: set[str]) -> None:
         """Write the entries of the files linted now (others are gone or changed), if anything moved."""
-        if self.path is None or (not self.changed and set(self.entries) <= keep):
+        if not self.changed and set(self.entries) <= keep:
             return
         data = {"reader": self.version, "files": {k: v for k, v in self.entries.items() if k in keep}}
         try:
