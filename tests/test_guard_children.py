@@ -55,7 +55,9 @@ def test_import_that_holds_the_gil_is_killed_and_the_artifact_still_emitted(tmp_
                                  "CHECK_TIMEOUTS=imports:3\nPROBE_DEADLINE_SECONDS=8\n")
     assert artifact is not None and out.returncode == 1, out.stderr[-2000:]
     imports = _check(artifact, "imports")
-    assert imports["status"] == "fail" and "did not finish" in imports["message"] and "killed" in imports["message"]
+    # Slow is not a hang: the message names the module the child was importing when it was killed.
+    assert imports["status"] == "fail" and "killed at its deadline" in imports["message"]
+    assert "still importing pf_hang" in imports["message"]
     assert took < 30 and (tmp_path / "a.json").is_file()
 
 

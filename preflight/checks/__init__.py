@@ -12,9 +12,11 @@ from preflight.model import Check, Context, Outcome
 _TABLE: tuple[tuple[str, str, str, bool], ...] = (
     ("runtime", "runtime", "preflight.checks.runtime:check_runtime", False),
     ("gpu", "runtime", "preflight.checks.runtime:check_gpu", False),
+    ("entrypoint", "code", "preflight.checks.entrypoint:check_entrypoint", True),
     ("imports", "code", "preflight.checks.imports:check_imports", True),
     ("pins", "code", "preflight.checks.pins:check_pins", False),
     ("lint", "code", "preflight.checks.lint:check_lint", True),
+    ("paths", "data", "preflight.checks.paths:check_paths", True),
     ("env", "aws", "preflight.checks.aws_env:check_env", False),
     ("s3", "aws", "preflight.checks.aws_env:check_s3", True),
     ("arcticdb.library", "data", "preflight.checks.arctic:check_library", True),
@@ -26,13 +28,17 @@ _TABLE: tuple[tuple[str, str, str, bool], ...] = (
 CHECK_IDS = tuple(row[0] for row in _TABLE)
 
 
+IMPORTING = ("entrypoint", "imports")  # checks that import the project's stack (IMPORT_TIMEOUT_SECONDS)
+
+
 def deadline_for(ctx: Context, check_id: str) -> float:
-    """CHECK_TIMEOUTS (`id:seconds,...`) overrides CHECK_TIMEOUT_SECONDS for one check."""
+    """CHECK_TIMEOUTS (`id:seconds,...`) overrides CHECK_TIMEOUT_SECONDS (IMPORT_TIMEOUT_SECONDS for the
+    importing checks) for one check."""
     for item in ctx.config.list("CHECK_TIMEOUTS"):
         name, _, seconds = item.rpartition(":")
         if name.strip() == check_id:
             return float(seconds)
-    return ctx.config.float("CHECK_TIMEOUT_SECONDS")
+    return ctx.config.float("IMPORT_TIMEOUT_SECONDS" if check_id in IMPORTING else "CHECK_TIMEOUT_SECONDS")
 
 
 def _resolve(target: str) -> Callable[..., Outcome]:

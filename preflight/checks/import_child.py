@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TextIO
 
+from preflight import import_progress
 from preflight.child import child_reply, child_request
 
 
@@ -25,12 +27,13 @@ def _import_error(module: str) -> str | None:
     return None
 
 
-def problems(modules: list[str], names: list[str]) -> list[str]:
+def problems(modules: list[str], names: list[str], progress: TextIO | None = None) -> list[str]:
     """Every problem once: a module reached through both lists is imported and reported once."""
     seen: dict[str, str | None] = {}
 
     def module_problem(module: str) -> str | None:
         if module not in seen:
+            import_progress.begin(progress, module)
             seen[module] = _import_error(module)
         return seen[module]
 
@@ -50,7 +53,8 @@ def problems(modules: list[str], names: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    child_reply(argv[0], {"problems": problems(request["modules"], request["names"])})
+    progress = import_progress.install(request.get("progress", ""))
+    child_reply(argv[0], {"problems": problems(request["modules"], request["names"], progress)})
     return 0
 
 

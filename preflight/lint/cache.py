@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.lint import facts as fact_reader
+from preflight.lint import import_facts
 from preflight.lint.facts import Facts
 
 
@@ -26,7 +27,10 @@ def key(shown: str, source: str) -> str:
 
 def _reader_version() -> str:
     """Facts depend on the reader's code: a changed reader starts a new cache."""
-    return hashlib.sha256(Path(fact_reader.__file__).read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for module in (fact_reader, import_facts):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _from_dict(data: dict[str, Any]) -> Facts:
@@ -35,7 +39,9 @@ def _from_dict(data: dict[str, Any]) -> Facts:
                  entries=[tuple(e) for e in data["entries"]], tracking=data["tracking"],
                  reads_back=data["reads_back"], cuda=data["cuda"],
                  ignored={int(line): set(rules) for line, rules in data["ignored"].items()},
-                 syntax_error=data["syntax_error"])
+                 syntax_error=data["syntax_error"], imports=[tuple(i) for i in data["imports"]],
+                 defines={str(k): int(v) for k, v in data["defines"].items()},
+                 attrs=[tuple(a) for a in data["attrs"]], shadowed=list(data["shadowed"]))
 
 
 def _to_dict(facts: Facts) -> dict[str, Any]:

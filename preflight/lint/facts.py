@@ -6,6 +6,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from preflight.lint.import_facts import ImportFact, definitions, imports
+
 TRAINERS = {"Trainer", "SFTTrainer", "GRPOTrainer"}
 TRAINER_CONFIGS = TRAINERS | {"TrainingArguments", "SFTConfig", "GRPOConfig", "Seq2SeqTrainingArguments"}
 UPLOAD_CALLS = {"upload_file", "upload_fileobj", "put_object", "push_to_hub", "log_artifact", "log_model", "put_file"}
@@ -28,6 +30,11 @@ class Facts:
     cuda: list[int] = field(default_factory=list)
     ignored: dict[int, set[str]] = field(default_factory=dict)
     syntax_error: str = ""
+    # For the entry-point closure: imports anywhere, module-level names, `alias.attr` uses of imports.
+    imports: list[ImportFact] = field(default_factory=list)
+    defines: dict[str, int] = field(default_factory=dict)
+    attrs: list[tuple[int, str, str]] = field(default_factory=list)
+    shadowed: list[str] = field(default_factory=list)  # import aliases also assigned or used as parameters
 
 
 def dotted(node: ast.AST) -> str:
@@ -68,20 +75,38 @@ class _Walker:
     def __init__(self, facts: Facts) -> None:
         self.facts = facts
         self.loops: list[tuple[int, int]] = []
+        self.aliases = {fact[4] for fact in facts.imports}
+        self.attr_seen: set[tuple[str, str]] = set()
 
     def walk(self, tree: ast.AST) -> None:
-        calls = []
+        calls, shadow = [], set()
         for node in ast.walk(tree):
             kind = type(node)
             if kind is ast.Call:
                 calls.append(node)
             elif kind in (ast.For, ast.While, ast.AsyncFor):
                 self.loops.append((node.lineno, getattr(node, "end_lineno", node.lineno) or node.lineno))
+            elif kind is ast.Attribute:
+                self.attribute(node)
+            elif (kind is ast.Name and type(node.ctx) is ast.Store and node.id in self.aliases) or \
+                    (kind is ast.arg and node.arg in self.aliases):
+                shadow.add(node.id if kind is ast.Name else node.arg)
+            elif kind is ast.Global:
+                for name in node.names:
+                    self.facts.defines.setdefault(name, node.lineno)
             elif kind is ast.Constant and isinstance(node.value, str) and "aws s3 " in node.value and \
                     ("aws s3 cp" in node.value or "aws s3 sync" in node.value):
                 self.facts.uploads = True
         for call in calls:
             self.call(call)
+        self.facts.shadowed = sorted(shadow)
+
+    def attribute(self, node: ast.Attribute) -> None:
+        """`alias.name` where alias is bound by an import: the closure checks name exists there."""
+        value = node.value
+        if type(value) is ast.Name and value.id in self.aliases and (value.id, node.attr) not in self.attr_seen:
+            self.attr_seen.add((value.id, node.attr))
+            self.facts.attrs.append((node.lineno, value.id, node.attr))
 
     def in_loop(self, line: int) -> bool:
         return any(start < line <= end for start, end in self.loops)
@@ -138,5 +163,7 @@ def read(path: str, source: str) -> Facts:
     except (SyntaxError, ValueError) as exc:
         facts.syntax_error = f"{type(exc).__name__}: {getattr(exc, 'msg', exc)} (line {getattr(exc, 'lineno', '?')})"
         return facts
+    facts.imports = imports(tree)
+    facts.defines = definitions(tree)
     _Walker(facts).walk(tree)
     return facts

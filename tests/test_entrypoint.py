@@ -1,0 +1,254 @@
+"""entrypoint and paths against fixture repos shaped like real training repos: a top-level train.py
+with no main guard that trains on import, flat helper modules, dataclass arguments, lazy imports
+inside function bodies, torchrun / accelerate / shell-script launchers. Nothing is hand-listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from preflight.checks.entrypoint import check_entrypoint
+from preflight.checks.paths import check_paths
+from preflight.entry.command import find_entries
+from tests.conftest import make_context
+
+TORCHRUN = ("torchrun --nproc_per_node=4 --master_port=1234 train.py --data_path ./data.json "
+            "--output_dir out")
+
+TRAIN = '''import copy
+import logging
+from dataclasses import dataclass, field
+from typing import Optional
+
+import utils
+from utils import jload
+from slowlib import Trainer
+
+# No main guard: importing this file trains (and leaves a sentinel behind).
+open({sentinel!r}, "w").write("trained")
+
+
+@dataclass
+class DataArguments:
+    data_path: Optional[str] = field(default=None)
+
+
+def make_supervised_data_module(path):
+    from data_helpers import format_prompt
+    rows = jload(path)
+    logging.info("loaded %d", len(rows))
+    return [format_prompt(copy.deepcopy(r)) for r in rows], utils.jdump
+
+
+Trainer(make_supervised_data_module(DataArguments().data_path))
+'''
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture
+def alpaca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The Stanford-Alpaca shape: train.py, utils.py, an outside library the project imports from."""
+    repo, site = tmp_path / "repo", tmp_path / "site"
+    sentinel = tmp_path / "TRAINED"
+    _write(repo, {
+        "train.py": TRAIN.format(sentinel=str(sentinel)),
+        "utils.py": "import json\n\n\ndef jload(path):\n    return json.load(open(path))\n\n\n"
+                    "def jdump(obj, path):\n    json.dump(obj, open(path, 'w'))\n",
+        "data_helpers.py": "def format_prompt(row):\n    return row\n",
+        "data.json": "[]\n",
+        "scripts/train.sh": "#!/bin/bash\nset -e\n# fine-tune\nexport WANDB_PROJECT=x\n"
+                            + TORCHRUN.replace(" train.py", " \\\n  train.py") + "\n",
+    })
+    _write(site, {"slowlib/__init__.py": "class Trainer:\n    def __init__(self, *a):\n        pass\n"})
+    monkeypatch.chdir(repo)
+    env = {"PYTHONPATH": str(site)}
+    return {"repo": repo, "site": site, "sentinel": sentinel, "env": env}
+
+
+def _entry(env: dict, **values: str):
+    values = {"PROJECT_PYTHONPATH": "", "SMOKE_CMD": "", **values}
+    return check_entrypoint(make_context(Path.cwd(), env, **values), 30)
+
+
+@pytest.mark.parametrize("command, kind, target, cwd", [
+    (TORCHRUN, "file", "train.py", ""),
+    ("python -m predictor.cli train", "module", "predictor.cli", ""),
+    ("python3 -u -X dev -W ignore train.py --x 1", "file", "train.py", ""),
+    ("env A=1 B=2 python -c 'from pkg.handler import main; main()'", "code", "from pkg.handler import main; main()",
+     ""),
+    ("cd sub && CUDA_VISIBLE_DEVICES=0 nohup python run.py", "file", "run.py", "sub"),
+    ("accelerate launch --config_file cfg.yaml --num_processes 2 --multi_gpu train.py --a b", "file", "train.py", ""),
+    ("deepspeed --num_gpus 8 train.py --deepspeed ds.json", "file", "train.py", ""),
+    ("uv run --with x python train.py", "file", "train.py", ""),
+    ("uv run --frozen train.py", "file", "train.py", ""),
+    ("python -m torch.distributed.run --nproc-per-node 2 -m pkg.train", "module", "pkg.train", ""),
+    ("torchrun --standalone --nnodes 1 --module pkg.train", "module", "pkg.train", ""),
+    ("/opt/venv/bin/python3.11 -m pkg", "module", "pkg", ""),
+])
+def test_commands_name_their_entry(command: str, kind: str, target: str, cwd: str, tmp_path: Path):
+    entries = find_entries(command, "TRAIN_CMD", tmp_path)
+    assert [(e.kind, e.target, e.cwd) for e in entries] == [(kind, target, cwd)]
+
+
+def test_a_shell_script_is_followed_into(alpaca: dict):
+    entries = find_entries("bash scripts/train.sh", "TRAIN_CMD", alpaca["repo"])
+    assert [(e.kind, e.target, e.source) for e in entries] == [("file", "train.py", "scripts/train.sh:5")]
+    assert entries[0].args == ("--data_path", "./data.json", "--output_dir", "out")
+
+
+@pytest.mark.parametrize("command", ["make train", "", "python", "echo 'unbalanced"])
+def test_no_entry_is_never_a_pass(command: str, alpaca: dict):
+    outcome = _entry(alpaca["env"], TRAIN_CMD=command or "make train")
+    assert outcome.status == "warn" and "no Python entry found" in outcome.message
+
+
+def test_nothing_configured_is_a_skip_that_says_what_to_set(alpaca: dict):
+    outcome = _entry(alpaca["env"], TRAIN_CMD="")
+    assert outcome.status == "skip" and "TRAIN_CMD" in outcome.message
+
+
+def test_clean_repo_passes_and_the_entry_never_runs(alpaca: dict):
+    outcome = _entry(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert outcome.status == "pass", outcome.message
+    assert "train.py (from TRAIN_CMD)" in outcome.message
+    assert outcome.details["project_modules"] == 3  # train.py, utils.py, data_helpers.py (lazy)
+    assert not alpaca["sentinel"].exists(), "the entry script was executed"
+
+
+def test_the_shell_script_entry_passes_too(alpaca: dict):
+    assert _entry(alpaca["env"], TRAIN_CMD="bash scripts/train.sh").status == "pass"
+
+
+def test_a_moved_helper_fails_naming_the_line_the_module_and_where_it_went(alpaca: dict):
+    utils = alpaca["repo"] / "utils.py"
+    utils.write_text("import json\n\n\ndef jdump(obj, path):\n    json.dump(obj, open(path, 'w'))\n")
+    (alpaca["repo"] / "utils_io.py").write_text("import json\n\n\ndef jload(path):\n    return json.load(open(path))\n")
+    outcome = _entry(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert outcome.status == "fail"
+    assert "train.py:7: `from utils import jload`: jload is not defined in utils" in outcome.message
+    assert "jload is now defined in utils_io.py:4" in outcome.message
+    assert not alpaca["sentinel"].exists()
+
+
+def test_a_helper_deleted_under_a_lazy_import_in_a_function_body_fails(alpaca: dict):
+    (alpaca["repo"] / "data_helpers.py").write_text("def other():\n    pass\n")
+    outcome = _entry(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert outcome.status == "fail"
+    assert "train.py:20: `from data_helpers import format_prompt`: format_prompt is not defined" in outcome.message
+
+
+def test_an_attribute_of_a_project_module_that_is_gone_fails(alpaca: dict):
+    (alpaca["repo"] / "utils.py").write_text("import json\n\n\ndef jload(path):\n    return json.load(open(path))\n")
+    outcome = _entry(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert outcome.status == "fail" and "`utils.jdump`: jdump is not defined in utils" in outcome.message
+
+
+def test_python_c_entry_and_a_package_helper_deleted_lazily(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    _write(tmp_path, {"pkg/__init__.py": "",
+                      "pkg/handler.py": "def main():\n    from pkg.steps import fit\n    fit()\n",
+                      "pkg/steps.py": "def fit():\n    pass\n"})
+    monkeypatch.chdir(tmp_path)
+    command = "python -c 'from pkg.handler import main; main()'"
+    assert _entry({}, TRAIN_CMD=command).status == "pass"
+    (tmp_path / "pkg/steps.py").write_text("def fit_v2():\n    pass\n")
+    outcome = _entry({}, TRAIN_CMD=command)
+    assert outcome.status == "fail"
+    assert "pkg/handler.py:2: `from pkg.steps import fit`: fit is not defined in pkg.steps" in outcome.message
+    (tmp_path / "pkg/handler.py").unlink()
+    outcome = _entry({}, TRAIN_CMD=command)
+    assert outcome.status == "fail" and "<-c>:1: module pkg.handler is not in the project" in outcome.message
+
+
+def test_src_layout_relative_imports_and_module_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    _write(tmp_path, {"src/app/__init__.py": "from .config import SETTINGS\n",
+                      "src/app/config.py": "SETTINGS = {}\n",
+                      "src/app/__main__.py": "from . import config\nfrom .models import build\n"
+                                             "build(config.SETTINGS)\n",
+                      "src/app/models/__init__.py": "from .net import build\n",
+                      "src/app/models/net.py": "def build(settings):\n    return settings\n"})
+    monkeypatch.chdir(tmp_path)
+    outcome = _entry({}, TRAIN_CMD="python -m app", PROJECT_PYTHONPATH="src")
+    assert outcome.status == "pass", outcome.message
+    (tmp_path / "src/app/models/net.py").write_text("def build_v2(settings):\n    return settings\n")
+    outcome = _entry({}, TRAIN_CMD="python -m app", PROJECT_PYTHONPATH="src")
+    assert outcome.status == "fail" and "src/app/models/__init__.py:1" in outcome.message
+    assert "build is not defined in app.models.net" in outcome.message
+
+
+def test_outside_modules_are_looked_up_in_the_venv(alpaca: dict):
+    (alpaca["repo"] / "extra.py").write_text(
+        "import not_installed_anywhere_xyz\nfrom json import no_such_name\n"
+        "try:\n    import optional_accelerator_xyz\nexcept ImportError:\n    optional_accelerator_xyz = None\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import only_for_types_xyz\n")
+    (alpaca["repo"] / "data_helpers.py").write_text("import extra\n\n\ndef format_prompt(row):\n    return row\n")
+    outcome = _entry(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert outcome.status == "fail"
+    assert "extra.py:1: `not_installed_anywhere_xyz` is not installed in the project venv" in outcome.message
+    assert "extra.py:2: cannot import name 'no_such_name' from json" in outcome.message
+    assert "optional_accelerator_xyz" not in outcome.message and "only_for_types_xyz" not in outcome.message
+    assert any("optional_accelerator_xyz" in line for line in outcome.details["optional"])
+
+
+def test_a_slow_import_is_named_not_called_a_hang(alpaca: dict):
+    (alpaca["site"] / "slowlib" / "__init__.py").write_text(
+        "from slowlib import heavy\nclass Trainer:\n    pass\n")
+    (alpaca["site"] / "slowlib" / "heavy.py").write_text("import time\nwhile True:\n    time.sleep(0.05)\n")
+    outcome = check_entrypoint(make_context(Path.cwd(), alpaca["env"], PROJECT_PYTHONPATH="", SMOKE_CMD="",
+                                            TRAIN_CMD=TORCHRUN), 4)
+    assert outcome.status == "fail"
+    assert "still importing slowlib" in outcome.message and "slowlib.heavy" in outcome.message
+
+
+def test_a_module_with_getattr_cannot_be_told_and_is_not_a_failure(alpaca: dict):
+    (alpaca["repo"] / "utils.py").write_text("def __getattr__(name):\n    return lambda *a: None\n")
+    outcome = _entry(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert outcome.status == "pass", outcome.message
+    assert any("utils.jload" in line for line in outcome.details["cannot_tell"])
+
+
+def test_the_parse_is_shared_through_the_facts_cache(alpaca: dict, tmp_path: Path):
+    env = {**alpaca["env"]}
+    first = check_entrypoint(make_context(Path.cwd(), env, PROJECT_PYTHONPATH="", SMOKE_CMD="", TRAIN_CMD=TORCHRUN), 30)
+    again = check_entrypoint(make_context(Path.cwd(), env, PROJECT_PYTHONPATH="", SMOKE_CMD="", TRAIN_CMD=TORCHRUN), 30)
+    assert first.details["files_parsed"] == 3 and again.details["files_parsed"] == 0
+
+
+# --- paths -----------------------------------------------------------------------------------------
+
+
+def _paths(env: dict, **values: str):
+    values = {"PROJECT_PYTHONPATH": "", "SMOKE_CMD": "", **values}
+    return check_paths(make_context(Path.cwd(), env, **values), 10)
+
+
+def test_paths_configured_and_derived(alpaca: dict):
+    assert _paths(alpaca["env"], TRAIN_CMD=TORCHRUN, PREFLIGHT_PATHS="data.json,scripts").status == "pass"
+    (alpaca["repo"] / "data.json").unlink()
+    derived = _paths(alpaca["env"], TRAIN_CMD=TORCHRUN)
+    assert derived.status == "warn" and "./data.json (TRAIN_CMD)" in derived.message
+    assert "out" not in derived.details["absent_from_commands"]  # an output directory is not an input
+    configured = _paths(alpaca["env"], TRAIN_CMD=TORCHRUN, PREFLIGHT_PATHS="data.json,/nonexistent/dir")
+    assert configured.status == "fail"
+    assert "2 of 2 PREFLIGHT_PATHS missing: data.json; /nonexistent/dir" in configured.message
+    assert "./data.json (TRAIN_CMD)" in configured.message
+
+
+def test_paths_on_s3_are_read_only_heads_and_lists(alpaca: dict, s3, aws_env: dict):
+    s3.create_bucket(Bucket="train-data")
+    s3.put_object(Bucket="train-data", Key="alpaca/data.json", Body=json.dumps([]).encode())
+    env = {**alpaca["env"], **aws_env}
+    ok = _paths(env, PREFLIGHT_PATHS="s3://train-data/alpaca/data.json,s3://train-data/alpaca/", AWS_REGION="us-east-1")
+    assert ok.status == "pass", ok.message
+    bad = _paths(env, PREFLIGHT_PATHS="s3://train-data/alpaca/gone.json,s3://train-data/nothing/",
+                 AWS_REGION="us-east-1")
+    assert bad.status == "fail"
+    assert "s3://train-data/alpaca/gone.json: 404 does not exist" in bad.message
+    assert "s3://train-data/nothing/: no object under this prefix" in bad.message
