@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases_clone  # noqa: E402
 import cases_data  # noqa: E402
 import cases_deps  # noqa: E402
+import cases_entry  # noqa: E402
 import cases_lint  # noqa: E402
 import cases_orchestration  # noqa: E402
 import cases_plan  # noqa: E402
@@ -63,6 +64,7 @@ def main() -> int:
         rows += cases_probe.startup(work, plan["repeat"], judge)
         rows += cases_plan.plan_rows(plan["repeat"], judge)
         rows += cases_lint.lint_rows(work, plan["lint_lines"], plan["repeat"], judge)
+        rows += cases_entry.entry_rows(work, plan["lint_lines"], plan["repeat"], judge)
         rows += cases_deps.deps_rows(cases_data.scratch(work, "deps"), plan["big_repeat"], judge)
         rows += cases_clone.make_preflight_rows(cases_data.scratch(work, "clones"), plan["clone_repeat"], judge)
     report = table(rows)
