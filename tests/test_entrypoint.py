@@ -252,3 +252,21 @@ def test_paths_on_s3_are_read_only_heads_and_lists(alpaca: dict, s3, aws_env: di
     assert bad.status == "fail"
     assert "s3://train-data/alpaca/gone.json: 404 does not exist" in bad.message
     assert "s3://train-data/nothing/: no object under this prefix" in bad.message
+
+
+def test_lint_judges_the_closure_and_parses_nothing_the_closure_read(alpaca: dict, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    """Issue 22 item 8 and issue 20's one parse per file: a post-processing script training never
+    imports is not linted, and lint's child finds every closure file in the facts cache."""
+    from preflight.checks.lint import check_lint
+
+    (alpaca["repo"] / "postprocess.py").write_text("import torch\ntorch.save(model.state_dict(), 'final.pt')\n")
+    env = {**alpaca["env"], "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    ctx = make_context(Path.cwd(), env, PROJECT_PYTHONPATH="", SMOKE_CMD="", TRAIN_CMD=TORCHRUN)
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])  # the probe process's own cache, as on the host
+    outcome = check_lint(ctx, 30)
+    assert outcome.details["scope"] == "the entry's import closure"
+    assert outcome.details["files"] == 3 and outcome.details["parsed"] == 0
+    assert "postprocess.py" not in json.dumps(outcome.details["locations"])
+    whole = check_lint(make_context(Path.cwd(), env, PROJECT_PYTHONPATH="", SMOKE_CMD="", TRAIN_CMD=""), 30)
+    assert whole.details["scope"] == "the project" and "postprocess.py" in json.dumps(whole.details["locations"])

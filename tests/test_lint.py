@@ -173,14 +173,14 @@ def test_cached_facts_equal_parsed_ones_and_only_changed_files_are_parsed(tmp_pa
     real_read = facts.read
     monkeypatch.setattr(lint_main.fact_reader, "read", lambda shown, src: parsed.append(shown) or real_read(shown, src))
 
-    first, lines = lint_main._read_all(project, [])
+    first, lines, _ = lint_main._read_all(project, [])
     assert len(parsed) == len(everything)
-    again, lines_again = lint_main._read_all(project, [])
+    again, lines_again, _ = lint_main._read_all(project, [])
     assert len(parsed) == len(everything), "an unchanged file was parsed again"
     assert again == first and lines_again == lines  # Facts from JSON equal Facts from the AST, sets and tuples too
 
     (project / "m0.py").write_text("# moved down a line\n" + everything[0])
-    moved, _ = lint_main._read_all(project, [])
+    moved, _, _ = lint_main._read_all(project, [])
     assert parsed[len(everything):] == ["m0.py"]
     saves = {f.path: f.saves for f in moved}["m0.py"]
     assert saves and saves[0][0] == 3  # the finding's line follows the edit
@@ -197,5 +197,5 @@ def test_an_unwritable_cache_costs_only_the_parse(tmp_path: Path, monkeypatch):
     (tmp_path / "train.py").write_text(CASES["ephemeral-save"][0])
     (tmp_path / "not-a-dir").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-dir"))
-    found, _ = lint_main._read_all(tmp_path, ["train.py"])
+    found, _, _ = lint_main._read_all(tmp_path, ["train.py"])
     assert [f.saves for f in found] == [[(2, "torch.save", False)]]

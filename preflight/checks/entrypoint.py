@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,21 +92,47 @@ def _ask(request: dict[str, Any], deadline_s: float, ctx: Context) -> tuple[Any,
         return child.value, ""
 
 
+@dataclass(frozen=True)
+class Static:
+    """The entry's closure as read from the files alone, shared by entrypoint and lint (one parse)."""
+
+    project: Path
+    entries: list[Entry]
+    roots: list[Path]
+    files: FileFacts
+    closure: Closure
+
+
+def _read_static(ctx: Context) -> Static | None:
+    project = Path(os.getcwd())
+    entries = entries_of(ctx, project)
+    if not entries:
+        return None
+    roots = _roots(ctx, project)
+    files = FileFacts(project)
+    closure = closure_of(entries, project, roots, files)
+    files.save()  # lint's child reads these facts from the cache instead of parsing again
+    return Static(project, entries, roots, files, closure)
+
+
+def static_closure(ctx: Context) -> Static | None:
+    """None when the commands name no Python entry."""
+    return ctx.closure.get(lambda: _read_static(ctx))
+
+
 def check_entrypoint(ctx: Context, deadline_s: float) -> Outcome:
     started = time.monotonic()
-    project = Path(os.getcwd())
     if not (ctx.config.text("TRAIN_CMD").strip() or ctx.config.text("SMOKE_CMD").strip()):
         return skipped("not configured: set TRAIN_CMD (and SMOKE_CMD) to the training command to prove its "
                        "entry point and imports")
-    entries = entries_of(ctx, project)
-    if not entries:
+    static = static_closure(ctx)
+    if static is None:
         return warned(f"no Python entry found in TRAIN_CMD ({ctx.config.text('TRAIN_CMD') or 'empty'!s}) or "
                       "SMOKE_CMD: nothing of the training code was proven",
                       "start training with `python FILE.py`, `python -m MODULE`, torchrun/accelerate/deepspeed "
                       "or a shell script that does; or list modules in PREFLIGHT_IMPORTS")
-    roots = _roots(ctx, project)
-    files = FileFacts(project)
-    closure = closure_of(entries, project, roots, files)
+    project, entries, roots, files, closure = (static.project, static.entries, static.roots, static.files,
+                                                static.closure)
     first, why = _ask({"find": sorted(closure.third_party)}, deadline_s - (time.monotonic() - started), ctx)
     if first is None:
         files.save()

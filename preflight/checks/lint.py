@@ -35,6 +35,21 @@ def _has_flash_attn(ctx: Context) -> bool:
     return any(canonicalize_name(r.name) == "flash-attn" for r in reqs)
 
 
+def _closure_files(ctx: Context) -> list[str]:
+    """The files training runs (the entry's import closure), when the commands name an entry: a
+    post-processing script training never imports is not judged. Reading the closure first also puts
+    every one of its files in the facts cache, so the lint child parses none of them again."""
+    from preflight.checks.entrypoint import static_closure
+
+    try:
+        static = static_closure(ctx)
+    except Exception:  # the entrypoint check reports its own failure; lint falls back to the project
+        return []
+    if static is None:
+        return []
+    return [str(p) for p in static.closure.modules.values() if p.is_file()]
+
+
 def check_lint(ctx: Context, deadline_s: float) -> Outcome:
     if ctx.config.text("PREFLIGHT_LINT") == "off":
         return skipped("PREFLIGHT_LINT=off")
@@ -43,7 +58,10 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
     settings = {"has_flash_attn_requirement": _has_flash_attn(ctx), "gpu_check": ctx.config.text("GPU_CHECK"),
                 "train_timeout_s": ctx.config.int("TRAIN_TIMEOUT_SECONDS"),
                 "longest_train_s": longest_train_step(Path(ctx.base_dir) / "artifacts" / "preflight")}
-    request = {"root": os.getcwd(), "paths": ctx.config.list("PREFLIGHT_LINT_PATHS"),
+    configured = ctx.config.list("PREFLIGHT_LINT_PATHS")
+    paths = configured or _closure_files(ctx)
+    scope = "PREFLIGHT_LINT_PATHS" if configured else ("the entry's import closure" if paths else "the project")
+    request = {"root": os.getcwd(), "paths": paths,
                "ignore": ctx.config.list("PREFLIGHT_LINT_IGNORE"), "settings": settings}
     child = run_guarded("preflight.lint", request, deadline_s, ctx.environ)
     if child.value is None:
@@ -52,7 +70,8 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
     findings = child.value["findings"]
     by_rule = dict(Counter(f["rule"] for f in findings))
     details = {"findings": findings[:SHOWN], "total": len(findings), "by_rule": by_rule,
-               "locations": _locations(findings), "files": child.value["files"], "lines": child.value["lines"]}
+               "locations": _locations(findings), "files": child.value["files"], "lines": child.value["lines"],
+               "parsed": child.value.get("parsed"), "scope": scope}
     summary = ", ".join(f"{rule} x{n}" for rule, n in sorted(by_rule.items()))
     scanned = f"{child.value['files']} files, {child.value['lines']} lines"
     if not findings:

@@ -28,7 +28,7 @@ def _parse_all(items: list[tuple[str, str]]) -> list[fact_reader.Facts]:
         return list(pool.map(_parse, items, chunksize=4))
 
 
-def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], int]:
+def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], int, int]:
     """Every file's facts: from the cache when its text is unchanged, else parsed now."""
     texts = [(str(p.relative_to(root) if root in p.parents else p), p.read_text(encoding="utf-8", errors="replace"))
              for p in python_files(root, paths)]
@@ -41,16 +41,17 @@ def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], in
         found[i] = parsed[n]
         cache.put(keys[i], parsed[n])
     cache.save(set(keys))
-    return [f for f in found if f is not None], sum(text.count("\n") + 1 for _, text in texts)
+    return [f for f in found if f is not None], sum(text.count("\n") + 1 for _, text in texts), len(missing)
 
 
 def main(argv: list[str]) -> int:
     request = child_request()
     root = Path(request["root"])
-    files, lines = _read_all(root, request["paths"])
+    files, lines, parsed = _read_all(root, request["paths"])
     found = rules.unsuppressed(rules.judge(files, rules.Settings(**request["settings"])), files,
                                set(request["ignore"]))
-    child_reply(argv[0], {"findings": [f.to_dict() for f in found], "files": len(files), "lines": lines})
+    child_reply(argv[0], {"findings": [f.to_dict() for f in found], "files": len(files), "lines": lines,
+                          "parsed": parsed})
     return 0
 
 
