@@ -69,6 +69,7 @@ def alpaca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     })
     _write(site, {"slowlib/__init__.py": "class Trainer:\n    def __init__(self, *a):\n        pass\n"})
     monkeypatch.chdir(repo)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the facts cache, per test
     env = {"PYTHONPATH": str(site)}
     return {"repo": repo, "site": site, "sentinel": sentinel, "env": env}
 
