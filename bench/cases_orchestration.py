@@ -31,7 +31,7 @@ def run(repo: Path, image: Path, run_id: str, **config: str) -> tuple[float, dic
     wall = time.perf_counter() - started
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
-    return wall, json.loads((repo / "artifacts" / "preflight" / run_id / "run.json").read_text())
+    return wall, json.loads((repo / "artifacts" / "preflight" / "predictor" / run_id / "run.json").read_text())
 
 
 def deps_seconds(record: dict) -> float:

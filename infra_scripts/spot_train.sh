@@ -32,7 +32,7 @@ pick_python() {
 
 load_settings() {
   local -a overrides=()
-  CONFIG_FILE="${FLAG_CONFIG:-$ROOT/workflow.env}"
+  CONFIG_FILE="$(realpath -m -- "${FLAG_CONFIG:-$ROOT/workflow.env}")"
   [[ -n "$FLAG_TRANSPORT" ]] && overrides+=("TRANSPORT=$FLAG_TRANSPORT")
   [[ -n "$FLAG_REQUIRE_PREFLIGHT" ]] && overrides+=("REQUIRE_PREFLIGHT=$FLAG_REQUIRE_PREFLIGHT")
   config_load "$CONFIG_FILE" "${overrides[@]}"
@@ -52,6 +52,12 @@ print_header() {
 gate_training() {
   local artifact="${CFG[REQUIRE_PREFLIGHT]}"
   [[ "$MODE" != preflight-only && -n "$artifact" ]] || return 0
+  # `latest-ready`: this project's newest READY preflight-only run (artifacts/preflight/<PROJECT_NAME>/).
+  [[ "$artifact" == latest-ready ]] && artifact="$(run_results_root)/latest-ready/preflight-readiness.json"
+  if [[ ! -e "$artifact" && "$artifact" == *artifacts/preflight/latest-ready/* ]]; then
+    die 6 "refusing to train: $artifact is the old shared layout; results are per project now: use" \
+      "--require-preflight latest-ready (= $(run_results_root)/latest-ready/preflight-readiness.json)"
+  fi
   if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight verify "$artifact" --config "$CONFIG_FILE" >&2; then
     die 6 "refusing to train: preflight artifact $artifact does not verify (nothing launched)"
   fi

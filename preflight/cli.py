@@ -162,19 +162,22 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         except ValueError as exc:
             print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
             return USAGE
-    binding = args.config
+    binding, unbound = args.config, ""
     if binding is None:
-        binding = find_config(args.artifact)
+        binding, unbound = find_config(args.artifact)
         if binding is not None:
-            config = load(binding, os.environ)
+            try:
+                config = load(binding, os.environ)
+            except ConfigError as exc:
+                print(f"preflight verify: the config its run recorded does not load: {exc}", file=sys.stderr)
+                return 6
     try:
         max_age = parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE"))
     except ValueError as exc:
         print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
         return USAGE
     code, reason = verify(args.artifact, max_age, config.identity_hash() if binding else None)
-    bound = (f"config binding checked against {binding}" if binding else
-             "config binding not checked (no --config, and no workflow.env above the artifact)")
+    bound = f"config binding checked against {binding}" if binding else f"config binding not checked ({unbound})"
     print(f"{reason}; {bound}", file=sys.stdout if code == 0 else sys.stderr)
     return code
 
@@ -199,8 +202,12 @@ def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
             print(f"preflight demo-seed: --stale {item}: {exc}", file=sys.stderr)
             return USAGE
     uri = resolve_lmdb(args.uri or config.text("ARCTICDB_URI"), _base_dir())
-    symbols = seed(uri, config.text("ARCTICDB_LIBRARY"), args.rows, stale)
-    print(f"seeded {len(symbols)} symbols into library {config.text('ARCTICDB_LIBRARY')} at {uri}")
+    if not uri:
+        print("preflight demo-seed: no store: pass --uri or a --config that sets ARCTICDB_URI", file=sys.stderr)
+        return USAGE
+    library = config.text("ARCTICDB_LIBRARY") or "demo"
+    symbols = seed(uri, library, args.rows, stale)
+    print(f"seeded {len(symbols)} symbols into library {library} at {uri}")
     return 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.durations import parse_duration
-from preflight.keys import BUDGET_KEY_OF_STEP, KEYS, REQUIRED_BY_TRANSPORT
+from preflight.keys import BUDGET_KEY_OF_STEP, KEYS, PATH_KEYS, REQUIRED_BY_TRANSPORT
 
 _KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # `$(`, `${`, `$NAME` and backticks look like shell; rejecting them keeps the file plain data.
@@ -168,6 +168,9 @@ def _check_kind(key: str, value: str, origin: str) -> None:
             _number(kind, value)
         elif kind == "name" and not _NAME.match(value):
             raise ValueError("use 1-64 of A-Z a-z 0-9 . _ -, not starting with - or . (it names a directory)")
+        elif key == "PROJECT_NAME" and value.startswith("_"):
+            raise ValueError("names starting with _ are reserved (artifacts/preflight/_all holds preflight_all's "
+                             "summaries)")
         elif kind == "timeouts":
             _timeouts(value)
         elif kind == "targets":
@@ -223,6 +226,12 @@ def load(path: Path | None, environ: Mapping[str, str], overrides: Mapping[str, 
         if key not in KEYS:
             raise ConfigError(f"override: unknown key {key}")
         values[key], origins[key] = value, f"command-line flag ({key})"
+    for key in PATH_KEYS:  # a relative path means: next to the config file that says it
+        scheme = "lmdb://" if values[key].startswith("lmdb://") else ""
+        local = values[key][len(scheme):]
+        if local and not local.startswith("/") and (scheme or "://" not in local):
+            base = path.resolve().parent if path is not None and origins[key] == str(path) else Path.cwd()
+            values[key] = scheme + str(base / local)
     if not values["AWS_REGION"]:
         # Under SSM Run Command (the Step Functions path) the agent names its region in the environment.
         values["AWS_REGION"] = environ.get("AWS_SSM_REGION_NAME") or "us-east-1"

@@ -21,7 +21,7 @@ class Key:
 
 KEYS: dict[str, Key] = {
     # --- run ---------------------------------------------------------------------------------
-    "PROJECT_NAME": Key("predictor", "name"),
+    "PROJECT_NAME": Key("default", "name"),
     "TRANSPORT": Key("local", "choice:local|ssm"),
     "RUN_BUDGET_SECONDS": Key("1800", "int+"),
     "TRAIN_RUN_BUDGET_SECONDS": Key("3600", "int+"),
@@ -31,10 +31,10 @@ KEYS: dict[str, Key] = {
     "PROBE_TIMEOUT_SECONDS": Key("240", "int+"),
     "SMOKE_TIMEOUT_SECONDS": Key("600", "int+"),
     "TRAIN_TIMEOUT_SECONDS": Key("1200", "int+"),
-    "REPO_DIR": Key("examples/predictor", "str"),
+    "REPO_DIR": Key("", "str"),
     "REPO_URL": Key("", "str"),
     "REPO_REF": Key("main", "str"),
-    "PROJECT_PYTHONPATH": Key("src", "str"),
+    "PROJECT_PYTHONPATH": Key("", "str"),
     "PYTHON": Key("python3", "str"),
     "REQUIREMENTS_FILE": Key("requirements.txt", "str"),
     "DEPS_INSTALLER": Key("auto", "choice:auto|uv|pip"),
@@ -54,11 +54,11 @@ KEYS: dict[str, Key] = {
     "PREFLIGHT_LINT_IGNORE": Key("", "list", True),
     "PREFLIGHT_PINS_FILE": Key("requirements.txt", "str", True),
     "PREFLIGHT_PATHS": Key("", "list", True),
-    "PREFLIGHT_REQUIRED_ENV": Key("AWS_REGION", "list", True),
+    "PREFLIGHT_REQUIRED_ENV": Key("", "list", True),
     "PREFLIGHT_S3_BUCKETS": Key("", "list", True),
     "PREFLIGHT_S3_KEYS": Key("", "list", True),
-    "ARCTICDB_URI": Key("lmdb://.preflight/demo-store", "str", True),
-    "ARCTICDB_LIBRARY": Key("demo", "str", True),
+    "ARCTICDB_URI": Key("", "str", True),
+    "ARCTICDB_LIBRARY": Key("", "str", True),
     "ARCTICDB_REQUIRED_SYMBOLS": Key("", "list", True),
     "ARCTICDB_MIN_SYMBOLS": Key("1", "int", True),
     "ARCTICDB_FRESHNESS_SYMBOLS": Key("all", "str", True),
@@ -95,6 +95,12 @@ KEYS: dict[str, Key] = {
     "SSM_CLOUDWATCH_LOG_GROUP": Key("", "str"),
     "REMOTE_WORK_DIR": Key("/opt/spot-preflight", "str"),
 }
+
+# Paths on the caller's machine: a relative one resolves against the folder of the config file that
+# sets it (an environment variable or flag: against the working directory). Paths inside the project
+# (REQUIREMENTS_FILE, PREFLIGHT_PINS_FILE, PREFLIGHT_PATHS, PROJECT_PYTHONPATH) are relative to it.
+# ARCTICDB_URI counts only as an lmdb:// path (s3:// URIs are left as they are).
+PATH_KEYS = ("REPO_DIR", "ARCTICDB_URI")  # ARCTICDB_URI: an lmdb:// path only
 
 # Keys a transport cannot run without, checked before anything is launched.
 REQUIRED_BY_TRANSPORT: dict[str, tuple[str, ...]] = {

@@ -28,13 +28,18 @@ def parse_rfc3339(text: str) -> datetime:
     return datetime.fromisoformat(f"{day}T{clock}.{micro}{offset}").astimezone(timezone.utc)
 
 
-def find_config(artifact: Path) -> Path | None:
-    """The workflow.env of the repo the artifact lives in: the nearest one above it."""
-    for folder in artifact.resolve().parents:
-        candidate = folder / "workflow.env"
-        if candidate.is_file():
-            return candidate
-    return None
+def find_config(artifact: Path) -> tuple[Path | None, str]:
+    """The config the artifact was made with, as its run recorded it (run.json beside it), or (None,
+    why the binding cannot be checked). Never a workflow.env that merely sits above the artifact:
+    in a checkout with several projects that is another project's config."""
+    record = artifact.resolve().parent / "run.json"
+    try:
+        recorded = json.loads(record.read_text(encoding="utf-8")).get("config", "")
+    except (OSError, ValueError, AttributeError):
+        return None, "no --config, and no run.json beside the artifact records the config it was made with"
+    if not recorded or not Path(recorded).is_file():
+        return None, f"no --config, and the config its run recorded ({recorded or 'none'}) is gone"
+    return Path(recorded), ""
 
 
 def read_artifact(path: Path, schema_version: int, how_to_make: str) -> tuple[dict | None, str]:

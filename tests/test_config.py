@@ -12,6 +12,36 @@ def test_shipped_workflow_env_parses_and_validates():
     validate_for_run(config)
     assert config.text("TRANSPORT") == "local"
     assert config.text("SMOKE_CMD") == "python -m predictor.cli smoke"
+    assert config.text("REPO_DIR") == str(ROOT / "examples" / "predictor")  # next to the file that says it
+
+
+def test_relative_paths_resolve_against_the_config_files_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 22 item 4: REPO_DIR=../alpaca in ~/configs/alpaca.env is ~/alpaca, wherever the caller stands."""
+    (tmp_path / "configs").mkdir()
+    path = tmp_path / "configs" / "alpaca.env"
+    path.write_text("REPO_DIR=../alpaca\nARCTICDB_URI=lmdb://stores/s1\n")
+    monkeypatch.chdir("/")
+    config = load(path, {})
+    assert config.text("REPO_DIR") == str(tmp_path / "configs" / ".." / "alpaca")
+    assert config.text("ARCTICDB_URI") == f"lmdb://{tmp_path / 'configs' / 'stores' / 's1'}"
+    monkeypatch.chdir(tmp_path)
+    from_env = load(path, {"REPO_DIR": "elsewhere", "ARCTICDB_URI": "s3://h:b?aws_auth=true"})
+    assert from_env.text("REPO_DIR") == str(tmp_path / "elsewhere")  # a variable: the caller's directory
+    assert from_env.text("ARCTICDB_URI") == "s3://h:b?aws_auth=true"
+
+
+def test_neutral_defaults_check_nothing_of_the_demo():
+    """Issue 22 item 1: a config that never mentions ArcticDB, env vars or imports checks none of them."""
+    config = load(None, {})
+    for key in ("ARCTICDB_URI", "ARCTICDB_LIBRARY", "PREFLIGHT_IMPORTS", "PREFLIGHT_IMPORT_NAMES", "REPO_DIR",
+                "PREFLIGHT_REQUIRED_ENV", "TRAIN_CMD", "SMOKE_CMD", "PROJECT_PYTHONPATH"):
+        assert config.text(key) == "", key
+    assert config.text("PROJECT_NAME") == "default"
+
+
+def test_project_names_starting_with_underscore_are_reserved():
+    with pytest.raises(ConfigError, match="PROJECT_NAME='_all': names starting with _ are reserved"):
+        load(None, {"PROJECT_NAME": "_all"})
 
 
 def test_quotes_comments_and_blank_lines():
@@ -44,7 +74,7 @@ def test_precedence_default_file_env_flag(tmp_path: Path):
     config = load(path, {"REPO_REF": "env", "PROJECT_NAME": "env"}, {"PROJECT_NAME": "flag"})
     assert (config.text("PYTHON"), config.text("REPO_REF"), config.text("PROJECT_NAME")) == \
         ("from-file", "env", "flag")
-    assert config.text("REPO_DIR") == "examples/predictor"
+    assert config.text("REPO_DIR") == ""  # neutral defaults: nothing of the demo unless a config says so
 
 
 def test_typed_values_are_checked_naming_the_source(tmp_path: Path):
@@ -56,7 +86,9 @@ def test_typed_values_are_checked_naming_the_source(tmp_path: Path):
 
 def test_timeouts_must_nest_and_ssm_needs_its_keys():
     with pytest.raises(ConfigError, match="DEPS_TIMEOUT_SECONDS=5000 must be > 0 and below"):
-        validate_for_run(load(None, {}, {"DEPS_TIMEOUT_SECONDS": "5000"}))
+        validate_for_run(load(None, {}, {"DEPS_TIMEOUT_SECONDS": "5000", "REPO_DIR": "p"}))
+    with pytest.raises(ConfigError, match="transport local needs REPO_DIR"):
+        validate_for_run(load(None, {}))
     with pytest.raises(ConfigError, match="transport ssm needs EC2_AMI_ID"):
         validate_for_run(load(None, {}, {"TRANSPORT": "ssm"}))
 
@@ -171,7 +203,7 @@ def test_ssm_refuses_credentials_that_ssm_command_history_would_keep(key: str, v
     with pytest.raises(ConfigError) as err:
         validate_for_run(load(None, {}, {**SSM_READY, key: value}))
     assert key in str(err.value) and needle in str(err.value) and "instance role" in str(err.value)
-    validate_for_run(load(None, {}, {key: value}))  # the local transport keeps them in a 0600 file
+    validate_for_run(load(None, {}, {key: value, "REPO_DIR": "p"}))  # local keeps them in a 0600 file
 
 
 def test_ssm_accepts_names_that_only_point_at_credentials():

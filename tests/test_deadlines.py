@@ -39,4 +39,4 @@ def test_teardown_unconfirmed_is_typed_never_retried_and_notified():
 
 def test_training_gates_on_latest_ready():
     command = json.loads(ASL.read_text())["States"]["Train"]["Parameters"]["Parameters"]["commands.$"]
-    assert "--require-preflight artifacts/preflight/latest-ready/preflight-readiness.json" in command
+    assert "--require-preflight latest-ready" in command  # this project's own latest-ready

@@ -17,7 +17,7 @@ PROJECT = ROOT / "examples" / "predictor"
 def demo(tmp_path: Path, run_cli):
     config = tmp_path / "w.env"
     config.write_text(
-        f"ARCTICDB_URI=lmdb://{tmp_path}/store\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\n"
+        f"ARCTICDB_URI=lmdb://{tmp_path}/store\nARCTICDB_LIBRARY=demo\nPREFLIGHT_PINS_FILE=\n"
         "PREFLIGHT_REQUIRED_ENV=AWS_REGION\n")
     seeded = run_cli("demo-seed", "--config", str(config))
     assert seeded.returncode == 0, seeded.stderr
@@ -68,7 +68,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("made")
     config = root / "w.env"
     config.write_text(
-        f"ARCTICDB_URI=lmdb://{root}/store\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\n"
+        f"ARCTICDB_URI=lmdb://{root}/store\nARCTICDB_LIBRARY=demo\nPREFLIGHT_PINS_FILE=\n"
         "PREFLIGHT_REQUIRED_ENV=AWS_REGION\n")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))},
            "PYTHONPATH": str(ROOT), "AWS_REGION": "x"}
@@ -199,16 +199,25 @@ def test_verify_future_timestamp_is_its_own_error(tmp_path: Path, run_cli, made:
     assert out.returncode == 6 and "in the future" in out.stderr and "stale" not in out.stderr
 
 
-def test_verify_without_config_uses_workflow_env_above_the_artifact_or_says_it_did_not(tmp_path: Path, run_cli,
-                                                                                        made: tuple[Path, str]):
+def test_verify_without_config_binds_to_the_config_its_run_recorded(tmp_path: Path, run_cli, made: tuple[Path, str]):
+    """Issue 22 item 5: never an unrelated workflow.env above the artifact (another project's config in a
+    shared checkout); the config recorded in run.json beside it, or say the binding was not checked."""
     demo = made[0]
     path = _artifact(tmp_path, made)
-    nested = tmp_path / "repo" / "artifacts" / "preflight" / "r1" / "readiness.json"
+    nested = tmp_path / "repo" / "artifacts" / "preflight" / "p1" / "r1" / "preflight-readiness.json"
     nested.parent.mkdir(parents=True)
     nested.write_text(path.read_text())
-    unbound = run_cli("verify", str(nested), cwd=tmp_path / "repo")
-    assert unbound.returncode == 0 and "config binding not checked" in unbound.stdout
     (tmp_path / "repo" / "workflow.env").write_text(demo.read_text() + "ARCTICDB_MAX_STALENESS=1h\n")
+    unbound = run_cli("verify", str(nested), cwd=tmp_path / "repo")
+    assert unbound.returncode == 0 and "config binding not checked (no --config, and no run.json" in unbound.stdout
+    (nested.parent / "run.json").write_text(json.dumps({"config": str(demo)}))
     bound = run_cli("verify", str(nested), cwd=tmp_path)
-    assert bound.returncode == 6 and "config hash mismatch" in bound.stderr
-    assert str(tmp_path / "repo" / "workflow.env") in bound.stderr
+    assert bound.returncode == 0 and f"config binding checked against {demo}" in bound.stdout
+    changed = tmp_path / "changed.env"
+    changed.write_text(demo.read_text() + "ARCTICDB_MAX_STALENESS=1h\n")
+    (nested.parent / "run.json").write_text(json.dumps({"config": str(changed)}))
+    mismatch = run_cli("verify", str(nested), cwd=tmp_path)
+    assert mismatch.returncode == 6 and "config hash mismatch" in mismatch.stderr and str(changed) in mismatch.stderr
+    changed.unlink()
+    gone = run_cli("verify", str(nested), cwd=tmp_path)
+    assert gone.returncode == 0 and "is gone" in gone.stdout

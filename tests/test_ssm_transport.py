@@ -30,16 +30,16 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     shutil.rmtree(ROOT / ".preflight" / "test-ssm-host" / "image" / "venvs" / "ssm-uv", ignore_errors=True)
     out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv")
     assert out.returncode == 0, out.stderr[-4000:]
-    logs = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "logs"
+    logs = world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-ready" / "logs"
     assert "deps installer uv " in (logs / "bootstrap.log").read_text()
     assert "with uv" in (logs / "deps.log").read_text()
-    artifact = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "preflight-readiness.json"
+    artifact = world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-ready" / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     assert set(instances("ssm-ready").values()) == {"terminated"}
     assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
-    record = json.loads((world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "run.json").read_text())
+    record = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-ready" / "run.json").read_text())
     assert record["plan"] == "ok" and (record["exit_code"], record["status"]) == (0, "READY")
     # What SSM keeps of every command (ListCommands) holds no credential: the host used its "role".
     history = boto3.client("ssm", region_name="us-east-1").list_commands()["Commands"]
@@ -134,7 +134,7 @@ def test_output_over_24000_chars_still_recovers_the_artifact(world, tmp_path: Pa
     out = spot(world, "--preflight-only", "--run-id", "ssm-noisy", REPO_DIR=str(project))
     assert out.returncode == 0, out.stderr[-3000:]
     assert "fetching the artifact file from the host" in out.stderr
-    artifact = world["repo"] / "artifacts" / "preflight" / "ssm-noisy" / "preflight-readiness.json"
+    artifact = world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-noisy" / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
 
 

@@ -12,10 +12,25 @@ RUN_CLOCK=""
 RUN_BUDGET=0
 PLAN_STATE="none" # ok · skipped (--skip-plan) · none (local transport, attached instance)
 
+# run_results_root — this project's results: artifacts/preflight/<PROJECT_NAME>/, with its own links.
+run_results_root() {
+  printf '%s' "$ROOT/artifacts/preflight/${CFG[PROJECT_NAME]}"
+}
+
+# run_claim DIR — create the run's results directory, or exit 2 if another run has it (mkdir is the
+# atomic claim: two runs with one --run-id cannot both win).
+run_claim() {
+  local dir="$1"
+  mkdir -p "$(dirname "$dir")" || die 2 "cannot create $(dirname "$dir")"
+  mkdir "$dir" 2>/dev/null || die 2 "run id $RUN_ID already has results in $dir"
+}
+
 # run_start — the first write of a run; from here on every exit path runs run_cleanup.
 run_start() {
-  ARTIFACT_DIR="$ROOT/artifacts/preflight/$RUN_ID"
-  [[ -e "$ARTIFACT_DIR" ]] && die 2 "run id $RUN_ID already has results in $ARTIFACT_DIR"
+  ARTIFACT_DIR="$(run_results_root)/$RUN_ID"
+  run_claim "$ARTIFACT_DIR"
+  [[ -L "$ROOT/artifacts/preflight/latest" ]] &&
+    log "results are per project now: $(run_results_root)/ (the old artifacts/preflight/latest links are left as they were)"
   mkdir -p "$ARTIFACT_DIR/logs" "$ARTIFACT_DIR/scripts"
   : >"$ARTIFACT_DIR/steps.tsv"
   RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -77,10 +92,11 @@ run_cleanup() {
 # run_links RC — `latest` follows every run; `latest-ready` only READY preflight-only runs, so that a
 # training attempt (or its retry) never moves the artifact the training gate reads.
 run_links() {
-  local rc="$1"
-  ln -sfn "$RUN_ID" "$ROOT/artifacts/preflight/latest" || log "cleanup: updating latest failed"
+  local rc="$1" results
+  results="$(run_results_root)"
+  ln -sfn "$RUN_ID" "$results/latest" || log "cleanup: updating latest failed"
   if [[ "$MODE" == preflight-only && "$rc" == 0 ]]; then
-    ln -sfn "$RUN_ID" "$ROOT/artifacts/preflight/latest-ready" || log "cleanup: updating latest-ready failed"
+    ln -sfn "$RUN_ID" "$results/latest-ready" || log "cleanup: updating latest-ready failed"
   fi
   return 0
 }

@@ -42,9 +42,9 @@ transport_check() {
 
 # transport_plan — --plan: the launch plan alone, kept in the run's results; nothing is launched.
 transport_plan() {
-  local dir="$ROOT/artifacts/preflight/$RUN_ID" rc=0
-  [[ -e "$dir" ]] && die 2 "run id $RUN_ID already has results in $dir"
-  mkdir -p "$dir"
+  local dir rc=0
+  dir="$(run_results_root)/$RUN_ID"
+  run_claim "$dir"
   transport_ssm_pairs
   transport_ssm_plan_to "$dir/plan.json" || rc=$?
   rm -f "$TS_PAIRS"

@@ -105,7 +105,7 @@ def _remedy(ctx: Context) -> str:
 
 def check_library(ctx: Context, deadline_s: float) -> Outcome:
     if not ctx.config.text("ARCTICDB_URI"):
-        return skipped("ARCTICDB_URI is empty")
+        return skipped("not configured: set ARCTICDB_URI (and ARCTICDB_LIBRARY) to check the store")
     try:
         lib = ctx.library.get(lambda: open_library(ctx, deadline_s))
     except StoreError as exc:
@@ -166,7 +166,7 @@ def last_index_values(lib: Any, symbols: list[str]) -> dict[str, datetime | str]
 
 def check_freshness(ctx: Context, deadline_s: float) -> Outcome:
     if not ctx.config.text("ARCTICDB_URI"):
-        return skipped("ARCTICDB_URI is empty")
+        return skipped("not configured: set ARCTICDB_URI (and ARCTICDB_LIBRARY) to check the store")
     try:
         lib = ctx.library.get(lambda: open_library(ctx, deadline_s))
     except StoreError as exc:

@@ -10,7 +10,7 @@ from preflight.model import Context, Outcome, failed, passed, skipped
 def check_env(ctx: Context) -> Outcome:
     names = ctx.config.list("PREFLIGHT_REQUIRED_ENV")
     if not names:
-        return skipped("PREFLIGHT_REQUIRED_ENV is empty")
+        return skipped("not configured: set PREFLIGHT_REQUIRED_ENV to the variables training needs")
     presence = {name: bool(ctx.environ.get(name, "").strip()) for name in names}
     missing = [name for name, present in presence.items() if not present]
     if missing:
@@ -50,7 +50,8 @@ def check_s3(ctx: Context, deadline_s: float) -> Outcome:
     buckets = ctx.config.list("PREFLIGHT_S3_BUCKETS")
     keys = ctx.config.list("PREFLIGHT_S3_KEYS")
     if not buckets and not keys:
-        return skipped("no PREFLIGHT_S3_BUCKETS or PREFLIGHT_S3_KEYS configured")
+        return skipped("not configured: set PREFLIGHT_S3_BUCKETS / PREFLIGHT_S3_KEYS (or s3:// entries of "
+                       "PREFLIGHT_PATHS) to check S3")
     client = _s3_client(ctx, deadline_s)
     problems: list[str] = []
     for bucket in buckets:

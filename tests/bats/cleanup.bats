@@ -22,7 +22,7 @@ cleanup_run() {
     . "$ROOT/infra_scripts/lib/run.sh"
     PF_PY="$PREFLIGHT_PYTHON" RUN_ID=cleanup-test MODE=preflight-only TRANSPORT=stub CONFIG_FILE=x CONFIG_SHA=y
     VERSION=test FLAG_JSON="$JSON" STEP_PID=""
-    CFG[RUN_BUDGET_SECONDS]=60 CFG[TRAIN_RUN_BUDGET_SECONDS]=60
+    CFG[RUN_BUDGET_SECONDS]=60 CFG[TRAIN_RUN_BUDGET_SECONDS]=60 CFG[PROJECT_NAME]=predictor
     act() { echo "$1" >>"$CALLS"; [[ "$FAILING" != "$1" ]] || return "$FAILING_STATUS"; }
     steps_stop() { act steps_stop; }
     transport_down() { act transport_down; }
@@ -40,7 +40,7 @@ cleanup_run() {
   [ "$status" -eq 5 ]
   [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
   [[ "$output" == *"cleanup: stopping the running step failed"* ]]
-  grep -q '"exit_code": 5' "$REPO/artifacts/preflight/cleanup-test/run.json"
+  grep -q '"exit_code": 5' "$REPO/artifacts/preflight/predictor/cleanup-test/run.json"
 }
 
 @test "a failing teardown is reported loudly and the exit status is kept" {
@@ -48,17 +48,17 @@ cleanup_run() {
   [ "$status" -eq 1 ]
   [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
   [[ "$output" == *"cleanup: transport_down failed"* ]]
-  grep -q '"exit_code": 1' "$REPO/artifacts/preflight/cleanup-test/run.json"
+  grep -q '"exit_code": 1' "$REPO/artifacts/preflight/predictor/cleanup-test/run.json"
 }
 
 @test "a teardown that cannot be confirmed (7) wins over the run's own status, which the reason keeps" {
   run cleanup_run 0 transport_down 7
   [ "$status" -eq 7 ]
   [ "$(tr '\n' ' ' <"$BATS_TEST_TMPDIR/calls")" = "steps_stop transport_down sfn_report " ]
-  grep -q '"exit_code": 7' "$REPO/artifacts/preflight/cleanup-test/run.json"
-  grep -q '"status": "TEARDOWN_UNCONFIRMED"' "$REPO/artifacts/preflight/cleanup-test/run.json"
-  grep -q 'the run itself ended with exit 0' "$REPO/artifacts/preflight/cleanup-test/run.json"
-  [ ! -e "$REPO/artifacts/preflight/latest-ready" ]
+  grep -q '"exit_code": 7' "$REPO/artifacts/preflight/predictor/cleanup-test/run.json"
+  grep -q '"status": "TEARDOWN_UNCONFIRMED"' "$REPO/artifacts/preflight/predictor/cleanup-test/run.json"
+  grep -q 'the run itself ended with exit 0' "$REPO/artifacts/preflight/predictor/cleanup-test/run.json"
+  [ ! -e "$REPO/artifacts/preflight/predictor/latest-ready" ]
 }
 
 @test "run.json that cannot be written is said on stderr, --json prints an error object, exit is not 0" {
@@ -71,7 +71,7 @@ import json, sys
 summary = json.load(sys.stdin)
 assert summary["status"] == "ERROR" and summary["exit_code"] == 5, summary
 assert "run.json" in summary["reason"], summary'
-  [ ! -e "$REPO/artifacts/preflight/latest-ready" ]
+  [ ! -e "$REPO/artifacts/preflight/predictor/latest-ready" ]
 }
 
 @test "a failed run whose run.json cannot be written keeps its own exit code" {

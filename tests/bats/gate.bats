@@ -12,7 +12,7 @@ setup_file() {
 
 setup() {
   make_repo_copy
-  READY_ARTIFACT="$REPO/artifacts/preflight/gate-ready/preflight-readiness.json"
+  READY_ARTIFACT="$REPO/artifacts/preflight/predictor/gate-ready/preflight-readiness.json"
 }
 
 # edited COPY_NAME PYTHON_EXPR — a copy of the READY artifact with one edit applied to `a`.
@@ -31,7 +31,7 @@ assert_refused() {
   [ "$status" -eq 6 ]
   [[ "$output" == *"refusing to train"* ]]
   [ ! -e "$REPO/.preflight/runs/$1" ]
-  [ ! -e "$REPO/artifacts/preflight/$1" ]
+  [ ! -e "$REPO/artifacts/preflight/predictor/$1" ]
   [ ! -e "$PREDICTOR_MARKER_DIR/smoke.ran" ]
 }
 
@@ -83,4 +83,27 @@ assert_refused() {
   run env REQUIRE_PREFLIGHT="$READY_ARTIFACT" "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id gate-ok </dev/null
   [ "$status" -eq 0 ]
   [ -f "$PREDICTOR_MARKER_DIR/smoke.ran" ]
+}
+
+@test "two projects in one checkout keep their own latest-ready, and each gate passes on its own" {
+  # Issue 22 item 5: a second project's READY run never moves the first's gate (nor the other way round).
+  run env PROJECT_NAME=research "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id gate-research </dev/null
+  [ "$status" -eq 0 ]
+  [ "$(readlink "$REPO/artifacts/preflight/research/latest-ready")" = gate-research ]
+  [ "$(readlink "$REPO/artifacts/preflight/predictor/latest-ready")" = gate-ready ]
+  run env REQUIRE_PREFLIGHT=latest-ready "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id gate-own </dev/null
+  [ "$status" -eq 0 ]
+  rm -f "$PREDICTOR_MARKER_DIR/smoke.ran"
+  run env PROJECT_NAME=research REQUIRE_PREFLIGHT=latest-ready "$REPO/infra_scripts/spot_train.sh" --smoke-only \
+    --run-id gate-own-research </dev/null
+  [ "$status" -eq 0 ]
+  [ -f "$PREDICTOR_MARKER_DIR/smoke.ran" ]
+  rm -f "$PREDICTOR_MARKER_DIR/smoke.ran"  # the markers are the file's: later tests assert none
+}
+
+@test "the old shared results path is refused with where results moved" {
+  run spot --smoke-only --run-id gate-old \
+    --require-preflight "$REPO/artifacts/preflight/latest-ready/preflight-readiness.json"
+  assert_refused gate-old
+  [[ "$output" == *"results are per project now"*"artifacts/preflight/predictor/latest-ready"* ]]
 }

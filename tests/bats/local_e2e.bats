@@ -15,7 +15,7 @@ setup() {
 @test "preflight-only: READY, exit 0, valid artifact, complete run.json, step logs" {
   run spot --preflight-only --run-id e2e-ready --json
   [ "$status" -eq 0 ]
-  local dir="$REPO/artifacts/preflight/e2e-ready"
+  local dir="$REPO/artifacts/preflight/predictor/e2e-ready"
   [ -f "$dir/logs/bootstrap.log" ]
   [ -f "$dir/logs/deps.log" ]
   [ -f "$dir/logs/probe.log" ]
@@ -36,8 +36,8 @@ assert r["exit_code"] == 0 and r["status"] == "READY" and r["instance_seconds"] 
 PY
   # --json: the last stdout line is the summary, and it is JSON
   [[ "$(printf '%s\n' "$output" | grep '^{' | tail -n 1)" == *'"status": "READY"'* ]]
-  [ "$(readlink "$REPO/artifacts/preflight/latest")" = "e2e-ready" ]
-  [ "$(readlink "$REPO/artifacts/preflight/latest-ready")" = "e2e-ready" ]
+  [ "$(readlink "$REPO/artifacts/preflight/predictor/latest")" = "e2e-ready" ]
+  [ "$(readlink "$REPO/artifacts/preflight/predictor/latest-ready")" = "e2e-ready" ]
   [ ! -e "$REPO/.preflight/runs/e2e-ready" ]
   [ ! -e "$PREDICTOR_MARKER_DIR" ]
 }
@@ -45,7 +45,7 @@ PY
 @test "a rerun with unchanged requirements skips the install" {
   run spot --preflight-only --run-id e2e-warm
   [ "$status" -eq 0 ]
-  grep -q "install skipped" "$REPO/artifacts/preflight/e2e-warm/logs/deps.log"
+  grep -q "install skipped" "$REPO/artifacts/preflight/predictor/e2e-warm/logs/deps.log"
 }
 
 @test "preflight-only is sticky across flag orders and config values" {
@@ -75,12 +75,12 @@ PY
   run spot --preflight-only --run-id e2e-stale
   seed_demo
   [ "$status" -eq 1 ]
-  grep -q '"status": "FAILED"' "$REPO/artifacts/preflight/e2e-stale/preflight-readiness.json"
+  grep -q '"status": "FAILED"' "$REPO/artifacts/preflight/predictor/e2e-stale/preflight-readiness.json"
   [[ "$output" == *"CL: last row"* ]]
   # latest follows every run; latest-ready, which the training gate reads, only READY preflight-only runs
-  [ "$(readlink "$REPO/artifacts/preflight/latest")" = "e2e-stale" ]
-  [[ "$(readlink "$REPO/artifacts/preflight/latest-ready")" != e2e-stale ]]
-  [[ "$(readlink "$REPO/artifacts/preflight/latest-ready")" != e2e-smoke ]]
+  [ "$(readlink "$REPO/artifacts/preflight/predictor/latest")" = "e2e-stale" ]
+  [[ "$(readlink "$REPO/artifacts/preflight/predictor/latest-ready")" != e2e-stale ]]
+  [[ "$(readlink "$REPO/artifacts/preflight/predictor/latest-ready")" != e2e-smoke ]]
 }
 
 @test "bootstrap clones REPO_URL at REPO_REF" {
@@ -92,7 +92,7 @@ PY
   run env REPO_URL="file://$origin" REPO_REF=release "$REPO/infra_scripts/spot_train.sh" --preflight-only \
     --run-id e2e-clone </dev/null
   [ "$status" -eq 0 ]
-  grep -q "cloning file://$origin at release" "$REPO/artifacts/preflight/e2e-clone/logs/bootstrap.log"
+  grep -q "cloning file://$origin at release" "$REPO/artifacts/preflight/predictor/e2e-clone/logs/bootstrap.log"
 }
 
 @test "failing bootstrap: exit 5, named step and its log tail" {
@@ -125,7 +125,7 @@ PY
     "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
   local pid=$!
   # The next use of PYTHON after this line (choosing the deps installer) is the one that hangs.
-  wait_for_text "$REPO/artifacts/preflight/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 20
+  wait_for_text "$REPO/artifacts/preflight/predictor/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 20
   local tries=50
   until pgrep -f "sleep 3017" || ((--tries == 0)); do sleep 0.1; done
   pgrep -f "sleep 3017"
@@ -136,7 +136,7 @@ PY
   run pgrep -f "sleep 3017"
   [ "$status" -ne 0 ]
   [ ! -e "$REPO/.preflight/runs/e2e-term" ]
-  grep -q '"exit_code": 143' "$REPO/artifacts/preflight/e2e-term/run.json"
+  grep -q '"exit_code": 143' "$REPO/artifacts/preflight/predictor/e2e-term/run.json"
   grep -q "INTERRUPTED" "$BATS_TEST_TMPDIR/err"
 }
 
