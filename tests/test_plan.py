@@ -30,7 +30,8 @@ def zone_e_subnet(world) -> str:
 
 
 def _plan_json(world, run_id: str) -> dict:
-    return json.loads((world["repo"] / "artifacts" / "preflight" / "predictor" / run_id / "plan.json").read_text())
+    return json.loads((world["repo"] / "artifacts" / "preflight" / "predictor"
+                           / run_id / "plan.json").read_text())
 
 
 def test_plan_prints_every_verdict_and_the_ordered_candidates(world):
@@ -106,5 +107,6 @@ def test_skip_plan_is_recorded(world):
     # A bad AMI the plan would have caught: with --skip-plan the launch itself meets it (exit 5).
     out = spot(world, "--preflight-only", "--run-id", "plan-skipped", "--skip-plan", EC2_AMI_ID="ami-12345678")
     assert out.returncode == 5 and "plan.ami" not in out.stderr, out.stderr[-2000:]
-    record = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor" / "plan-skipped" / "run.json").read_text())
+    record = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor"
+                           / "plan-skipped" / "run.json").read_text())
     assert record["plan"] == "skipped" and instances("plan-skipped") == {}

@@ -39,7 +39,8 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
-    record = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-ready" / "run.json").read_text())
+    record = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor"
+                           / "ssm-ready" / "run.json").read_text())
     assert record["plan"] == "ok" and (record["exit_code"], record["status"]) == (0, "READY")
     # What SSM keeps of every command (ListCommands) holds no credential: the host used its "role".
     history = boto3.client("ssm", region_name="us-east-1").list_commands()["Commands"]
