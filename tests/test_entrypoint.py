@@ -271,3 +271,99 @@ def test_lint_judges_the_closure_and_parses_nothing_the_closure_read(alpaca: dic
     assert "postprocess.py" not in json.dumps(outcome.details["locations"])
     whole = check_lint(make_context(Path.cwd(), env, PROJECT_PYTHONPATH="", SMOKE_CMD="", TRAIN_CMD=""), 30)
     assert whole.details["scope"] == "the project" and "postprocess.py" in json.dumps(whole.details["locations"])
+
+
+# --- shapes of real repos (a review against nanoGPT, minGPT, alpaca, llama-recipes, axolotl, litgpt,
+# FastChat, alpaca-lora and trl found each of these; every case is the smallest repo that shows it) ---
+
+REAL_SHAPES = {
+    "nested namespace dirs: the entry module is found, never imported": (
+        {"experiments/gpt/train.py": "open('ENTRY_RAN', 'w').write('x')\n"}, "python -m experiments.gpt.train",
+        {}, "pass", "1 project modules"),
+    "a script in a subfolder importing a package at the root fails as the real run would": (
+        {"mylib/__init__.py": "def helper():\n    return 1\n",
+         "scripts/train.py": "import os\nfrom mylib import helper\n"},
+        "python scripts/train.py", {}, "fail", "scripts/train.py:2: `mylib` is not installed in the project venv"),
+    "a syntax error in an imported module fails at its line": (
+        {"helpers.py": "x = 1\ndef f(:\n    pass\n", "train.py": "from helpers import f\n"}, "python train.py", {},
+        "fail", "helpers.py:2: cannot be parsed: SyntaxError"),
+    "a relative import with an except ImportError fallback": (
+        {"helpers.py": "def f():\n    return 1\n",
+         "train.py": "try:\n    from .helpers import f\nexcept ImportError:\n    from helpers import f\n"},
+        "python train.py", {}, "pass", ""),
+    "a version branch importing a backport is a warning, not a failure": (
+        {"train.py": "import sys\nif sys.version_info >= (3, 99):\n    import tomllib\nelse:\n"
+                     "    import tomli_backport_xyz as tomllib\n"}, "python train.py", {}, "warn",
+        "train.py:5: `tomli_backport_xyz` is not installed in the project venv (imported lazily or under"),
+    "a guarded project module whose own import is missing is optional": (
+        {"fused.py": "import triton_missing_xyz\n\n\ndef adam():\n    pass\n",
+         "train.py": "try:\n    from fused import adam\nexcept ImportError:\n    adam = None\n"},
+        "python train.py", {}, "pass", ""),
+    "a folder of scripts does not shadow the installed package of that name": (
+        {"datasets/prepare_alpaca.py": "print(1)\n", "train.py": "from datasets_xyz import load_dataset\n"},
+        "python train.py", {"datasets_xyz/__init__.py": "def load_dataset(n):\n    return n\n"}, "pass", ""),
+    "except ImportError that re-raises is no guard": (
+        {"train.py": "try:\n    import wandb_missing_xyz\nexcept ImportError:\n    raise ImportError('pip install it')\n"},
+        "python train.py", {}, "fail", "train.py:2: `wandb_missing_xyz` is not installed"),
+    "a name imported only under TYPE_CHECKING does not exist at run time": (
+        {"models.py": "class GPT:\n    pass\n",
+         "helpers.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from models import GPT\n",
+         "train.py": "from helpers import GPT\n"}, "python train.py", {}, "fail",
+        "train.py:1: `from helpers import GPT`: GPT is not defined in helpers; GPT is now defined in models.py:1"),
+    "one alias bound by two lazy imports is not checked against either": (
+        {"lt.py": "def load_train():\n    pass\n", "le.py": "def load_eval():\n    pass\n",
+         "train.py": "def a():\n    import lt as loader\n    loader.load_train()\n\n\n"
+                     "def b():\n    import le as loader\n    loader.load_eval()\n"}, "python train.py", {}, "pass", ""),
+    "an extension module built in place cannot be read and is not missing": (
+        {"mypkg/__init__.py": "", "mypkg/_C.cpython-311-x86_64-linux-gnu.so": "", "train.py": "from mypkg import _C\n"},
+        "python train.py", {}, "pass", ""),
+    "a package extended from the venv (pkgutil.extend_path)": (
+        {"mypkg/__init__.py": "import pkgutil\n__path__ = pkgutil.extend_path(__path__, __name__)\n",
+         "mypkg/train.py": "from mypkg.contrib.extra import helper\n"}, "python -m mypkg.train",
+        {"mypkg/contrib/__init__.py": "", "mypkg/contrib/extra.py": "def helper():\n    pass\n"}, "pass", ""),
+    "a script that cd's into its own folder through a variable": (
+        {"scripts/train.py": "import json\n",
+         "scripts/run.sh": "#!/bin/bash\nSCRIPT_DIR=$(cd \"$(dirname \"$0\")\" && pwd)\ncd \"$SCRIPT_DIR\"\n"
+                           "python train.py\n"}, "bash scripts/run.sh", {}, "pass", "train.py (from scripts/run.sh:4)"),
+    "an executable ./train.py is Python, not a shell script": (
+        {"train.py": "#!/usr/bin/env python3\n\"\"\"Usage:\n    python -m old_pkg.train\n\"\"\"\n"
+                     "from gone_helpers import build\n"}, "./train.py --lr 3", {}, "fail",
+        "train.py:5: `gone_helpers` is not installed"),
+    "PYTHONPATH=src in the command": (
+        {"src/app/__init__.py": "", "src/app/train.py": "from app.model import Net\n", "src/app/model.py": "Net = 1\n"},
+        "PYTHONPATH=src python -m app.train", {}, "pass", "3 project modules"),
+    "python -um and a launcher switch before -m": (
+        {"pkg/__init__.py": "", "pkg/train.py": "import json\n"},
+        "python -m torch.distributed.launch --use_env --nproc_per_node 2 -m pkg.train; python -um pkg.train", {},
+        "pass", "-m pkg.train"),
+    "a subshell with cd": (
+        {"pkg/train.py": "import json\n"}, "(cd pkg && python train.py) > log.txt 2>&1", {}, "pass", "train.py"),
+    "a namespace package installed from src: followed there, never imported": (
+        {"src/nspkg/train.py": "open('PROJECT_CODE_RAN', 'w').write('x')\n\n\ndef main():\n"
+                               "    from nspkg.helpers import build_model\n",
+         "src/nspkg/helpers.py": "def build_model_v2():\n    pass\n",
+         "scripts/run.py": "from nspkg.train import main\n"},
+        "python scripts/run.py", {"@pth": "src"}, "fail",
+        "src/nspkg/train.py:5: `from nspkg.helpers import build_model`: build_model is not defined in nspkg.helpers"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REAL_SHAPES))
+def test_real_repo_shapes(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    files, command, site_files, status, needle = REAL_SHAPES[case]
+    repo, site = tmp_path / "repo", tmp_path / "site"
+    _write(repo, files)
+    site.mkdir()
+    pythonpath = [str(site)]
+    for name, text in site_files.items():
+        if name == "@pth":  # what an editable install puts on the venv's path
+            pythonpath.append(str(repo / text))
+        else:
+            _write(site, {name: text})
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    outcome = check_entrypoint(make_context(repo, {"PYTHONPATH": ":".join(pythonpath)}, PROJECT_PYTHONPATH="",
+                                            SMOKE_CMD="", TRAIN_CMD=command), 30)
+    assert outcome.status == status, outcome.message
+    assert needle in outcome.message
+    assert not list(repo.rglob("*_RAN")), "project code ran"

@@ -6,6 +6,12 @@ project is read statically, function bodies included (preflight/entry/closure.py
 takes from outside the project is looked up, and its names imported, in a guarded child running the
 project venv's Python (preflight/entry/third_party_child.py). PREFLIGHT_IMPORTS and
 PREFLIGHT_IMPORT_NAMES are extras on top of this (the `imports` check), not the mechanism.
+
+What fails: a project module or name that is gone, a file that does not parse, a third-party module
+imported at module level that the venv lacks (or lacks the name). What warns: a third-party import
+inside a function body or under an `if` (a lazy or optional path training may never take) that the
+venv lacks. What is only noted: imports guarded by `except ImportError`, names a module resolves at
+run time (`__getattr__`), and everything reached only through guarded imports.
 """
 
 from __future__ import annotations
@@ -19,77 +25,27 @@ from typing import Any
 
 from preflight import import_progress
 from preflight.child import run_guarded
-from preflight.entry.closure import Closure, FileFacts, closure_of, where_defined
+from preflight.entry.closure import Closure, FileFacts, Problem, closure_of, where_defined
 from preflight.entry.command import Entry, find_entries
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
 SHOWN_PROBLEMS = 12
 CHILD = "preflight.entry.third_party_child"
+SLOW_FIX = ("run python -X importtime -c 'import <module>' in the project venv; raise "
+            "CHECK_TIMEOUTS=entrypoint:<seconds> (or IMPORT_TIMEOUT_SECONDS) only if the imports are just slow")
 
 
 def entries_of(ctx: Context, project: Path) -> list[Entry]:
-    found: list[Entry] = []
+    unique: dict[tuple[str, str, str], Entry] = {}
     for key in ("TRAIN_CMD", "SMOKE_CMD"):
         command = ctx.config.text(key)
-        if command.strip():
-            found += [e for e in find_entries(command, key, project) if e not in found]
-    unique: dict[tuple[str, str, str], Entry] = {}
-    for entry in found:
-        unique.setdefault((entry.kind, entry.target, entry.cwd), entry)
+        for entry in find_entries(command, key, project) if command.strip() else []:
+            unique.setdefault((entry.kind, entry.target, entry.cwd), entry)
     return list(unique.values())
 
 
 def _roots(ctx: Context, project: Path) -> list[Path]:
     return [project / part for part in ctx.config.text("PROJECT_PYTHONPATH").split(":") if part.strip()]
-
-
-def _inside(path: str | None, project: Path) -> Path | None:
-    """The import root of a module found in the project by the venv (an editable install, a .pth)."""
-    if not path:
-        return None
-    origin = Path(path).resolve()
-    if project.resolve() not in origin.parents:
-        return None
-    return origin.parent.parent if origin.name == "__init__.py" else origin.parent
-
-
-def _moved(problem: dict[str, Any], roots: list[Path], files: FileFacts) -> str:
-    if not problem["name"] or problem["name"] == "*":
-        return ""
-    hits = [h for h in where_defined(problem["name"], roots, files) if not h.startswith(f"{problem['file']}:")]
-    return f"; {problem['name']} is now defined in {', '.join(hits[:3])}" if hits else ""
-
-
-def _third_party_problems(closure: Closure, found: dict[str, Any], imports: dict[str, Any]) -> list[str]:
-    problems = []
-    for top, where in closure.third_party.items():
-        answer = found.get(top, {})
-        if "error" in answer:
-            problems.append(f"{where}: `{top}` is {answer['error']} in the project venv")
-    for module, names in closure.third_party_names.items():
-        answer = imports.get(module)
-        if answer is None:
-            continue
-        where = next(iter(names.values()), closure.third_party.get(module.split(".")[0], "?"))
-        if answer.get("error") and "error" not in found.get(module.split(".")[0], {}):
-            problems.append(f"{where}: {module}: {answer['error']}")
-        for name, error in answer.get("names", {}).items():
-            problems.append(f"{names.get(name, where)}: {error}")
-    return problems
-
-
-def _ask(request: dict[str, Any], deadline_s: float, ctx: Context) -> tuple[Any, str]:
-    """The child's answer, or (None, why not) — a slow import is named, not called a hang."""
-    with tempfile.TemporaryDirectory(prefix="preflight-entry-") as tmp:
-        progress = Path(tmp) / "progress"
-        child = run_guarded(CHILD, {**request, "progress": str(progress)}, deadline_s, ctx.environ, ctx.guard_log)
-        if child.timed_out:
-            return None, (f"checking the third-party imports did not finish: "
-                          f"{import_progress.describe_hang(progress, child.limit_s)}")
-        if child.value is None:
-            tail = child.output.strip().splitlines()[-1:] or ["no output"]
-            return None, f"the import child exited {child.returncode} without a result: {tail[0]}"
-        return child.value, ""
 
 
 @dataclass(frozen=True)
@@ -120,8 +76,120 @@ def static_closure(ctx: Context) -> Static | None:
     return ctx.closure.get(lambda: _read_static(ctx))
 
 
+def _installed_root(answer: dict[str, Any], project: Path) -> Path | None:
+    """The import root of a module the venv finds inside the project (pip install -e ., a .pth): the
+    closure follows it there. Not a venv or site-packages that happens to sit in the project."""
+    for raw in [answer.get("origin") or "", *answer.get("locations", [])]:
+        if not raw or not os.path.isabs(raw) or not answer.get("in_project"):
+            continue
+        path = Path(raw).resolve()
+        if any(part in ("site-packages", "dist-packages") for part in path.parts) or \
+                any((parent / "pyvenv.cfg").is_file() for parent in path.parents):
+            continue
+        if path.name == "__init__.py":
+            return path.parent.parent
+        return path.parent
+    return None
+
+
+class _Child:
+    """The guarded child's two rounds within one deadline."""
+
+    def __init__(self, ctx: Context, deadline_s: float, project: Path, hide: list[Path]) -> None:
+        self.ctx, self.project, self.hide = ctx, project, [str(p) for p in hide]
+        self.ends = time.monotonic() + deadline_s
+
+    def ask(self, request: dict[str, Any]) -> tuple[Any, str]:
+        with tempfile.TemporaryDirectory(prefix="preflight-entry-") as tmp:
+            progress = Path(tmp) / "progress"
+            full = {**request, "progress": str(progress), "project": str(self.project), "hide": self.hide}
+            child = run_guarded(CHILD, full, self.ends - time.monotonic(), self.ctx.environ, self.ctx.guard_log)
+            if child.timed_out:
+                return None, ("checking the imports that leave the project did not finish: "
+                              f"{import_progress.describe_hang(progress, child.limit_s)}")
+            if child.value is None:
+                tail = child.output.strip().splitlines()[-1:] or ["no output"]
+                return None, f"the import child exited {child.returncode} without a result: {tail[0]}"
+            return child.value, ""
+
+
+def _grouped(problems: list[Problem], roots: list[Path], files: FileFacts) -> list[str]:
+    """One line per distinct problem, with every place it shows up (one deleted helper, 200 uses)."""
+    places: dict[str, list[Problem]] = {}
+    for problem in problems:
+        places.setdefault(problem.text, []).append(problem)
+    lines = []
+    for text, group in places.items():
+        wheres = [p.where for p in group]
+        shown = ", ".join(wheres[:3]) + (f" and {len(wheres) - 3} more" if len(wheres) > 3 else "")
+        lines.append(f"{shown}: {text}{_moved(group[0], roots, files)}")
+    return lines
+
+
+def _moved(problem: Problem, roots: list[Path], files: FileFacts) -> str:
+    if not problem.name or problem.name == "*" or "is not defined" not in problem.text:
+        return ""
+    own = problem.where.rsplit(":", 1)[0]
+    hits = [h for h in where_defined(problem.name, roots, files) if not h.startswith(f"{own}:")]
+    return f"; {problem.name} is now defined in {', '.join(hits[:3])}" if hits else ""
+
+
+def _outside(closure: Closure, required: set[str], found: dict[str, Any],
+             imports: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """(fail, warn, note) lines for what leaves the project."""
+    fail: list[str] = []
+    warn: list[str] = []
+    note: list[str] = []
+    reported: set[tuple[str, str]] = set()
+    for item in closure.outside:
+        answer = found.get(item.top, {})
+        error, what = answer.get("error"), f"`{item.top}`"
+        if not error and not answer.get("in_project"):
+            result = imports.get(item.target, {})
+            error = result.get("error") or result.get("names", {}).get(item.name)
+            what = f"`{item.target}`" if result.get("error") else ""
+        if not error or (item.target, item.name) in reported:
+            continue
+        reported.add((item.target, item.name))
+        line = f"{item.where}: {what + ' is ' if what and error == 'not installed' else ''}" \
+               f"{error}{' in the project venv' if error == 'not installed' else ''}"
+        if item.guarded or item.owner not in required:
+            note.append(f"{line} (optional: guarded by except ImportError)")
+        elif item.lazy:
+            warn.append(f"{line} (imported lazily or under a condition: training fails if it gets there)")
+        else:
+            fail.append(line)
+    return fail, warn, note
+
+
+def _lookup_entries(closure: Closure, found: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """`python -m X` where X is not in the project: installed in the venv, or missing."""
+    fail, note = [], []
+    for module, source in closure.entry_lookups.items():
+        answer = found.get(module, {})
+        if answer.get("error"):
+            fail.append(f"{source}: runs -m {module}, which is neither in the project nor installed in the "
+                        f"project venv ({answer['error']})")
+        elif not answer.get("in_project"):
+            note.append(f"{source}: -m {module} is installed in the venv ({answer.get('origin')}); its imports "
+                        "are the package's, not followed")
+    return fail, note
+
+
+def _second_look(static: Static, first: dict[str, Any]) -> tuple[Closure, list[Path]]:
+    """The closure again when the venv showed that the project is installed into it (follow it there)
+    or that an installed package wins over a directory of the same name that only holds loose files."""
+    roots = list(static.roots)
+    extra = [r for r in (_installed_root(a, static.project) for a in first.values()) if r is not None]
+    exclude = frozenset(top for top in static.closure.namespace_tops
+                        if (first.get(top) or {}).get("origin") and not first[top].get("in_project"))
+    if not extra and not exclude:
+        return static.closure, roots
+    roots = [*roots, *dict.fromkeys(extra)]
+    return closure_of(static.entries, static.project, roots, static.files, exclude), roots
+
+
 def check_entrypoint(ctx: Context, deadline_s: float) -> Outcome:
-    started = time.monotonic()
     if not (ctx.config.text("TRAIN_CMD").strip() or ctx.config.text("SMOKE_CMD").strip()):
         return skipped("not configured: set TRAIN_CMD (and SMOKE_CMD) to the training command to prove its "
                        "entry point and imports")
@@ -131,40 +199,50 @@ def check_entrypoint(ctx: Context, deadline_s: float) -> Outcome:
                       "SMOKE_CMD: nothing of the training code was proven",
                       "start training with `python FILE.py`, `python -m MODULE`, torchrun/accelerate/deepspeed "
                       "or a shell script that does; or list modules in PREFLIGHT_IMPORTS")
-    project, entries, roots, files, closure = (static.project, static.entries, static.roots, static.files,
-                                                static.closure)
-    first, why = _ask({"find": sorted(closure.third_party)}, deadline_s - (time.monotonic() - started), ctx)
+    project, closure = static.project, static.closure
+    hide = [project, *static.roots, *{(project / e.cwd) for e in static.entries}]
+    child = _Child(ctx, deadline_s, project, hide)
+    tops = sorted({o.top for o in closure.outside} | closure.namespace_tops | set(closure.entry_lookups))
+    first, why = child.ask({"find": tops})
     if first is None:
-        files.save()
-        return failed(why, "run python -X importtime -c 'import <module>' in the project venv; raise "
-                      "CHECK_TIMEOUTS=entrypoint:<seconds> only if the imports are just slow")
+        return failed(why, SLOW_FIX)
     found = first["found"]
-    extra = [r for r in (_inside(a.get("origin"), project) for a in found.values()) if r is not None]
-    if extra:  # the project is installed into its venv (pip install -e .): follow it there too
-        roots = [*roots, *dict.fromkeys(extra)]
-        closure = closure_of(entries, project, roots, files)
-    new = sorted(set(closure.third_party) - set(found))
-    wanted = {m: sorted(n) for m, n in closure.third_party_names.items()
-              if "error" not in found.get(m.split(".")[0], {})}
-    second, why = _ask({"find": new, "imports": wanted}, deadline_s - (time.monotonic() - started), ctx)
-    files.save()
+    closure, roots = _second_look(static, found)
+    static.files.save()
+    new = sorted(({o.top for o in closure.outside} | set(closure.entry_lookups)) - set(found))
+    wanted: dict[str, set[str]] = {}
+    for item in closure.outside:
+        if not item.guarded and "error" not in found.get(item.top, {}) and (item.name or "." in item.target):
+            wanted.setdefault(item.target, set()).update([item.name] if item.name and item.name != "*" else [])
+    second, why = child.ask({"find": new, "imports": {m: sorted(n) for m, n in wanted.items()},
+                             "locate": sorted(closure.elsewhere)})
     if second is None:
-        return failed(why, "run python -X importtime -c 'import <module>' in the project venv; raise "
-                      "CHECK_TIMEOUTS=entrypoint:<seconds> only if the imports are just slow")
+        return failed(why, SLOW_FIX)
     found.update(second["found"])
-    problems = [p["message"] + _moved(p, [project, *roots], files) for p in closure.problems]
-    problems += _third_party_problems(closure, found, second["imports"])
-    described = ", ".join(e.describe() for e in entries)
-    details = {"entries": [e.describe() for e in entries], "project_modules": len(closure.modules),
-               "third_party_modules": len(closure.third_party),
-               "names_checked": sum(len(n) for n in closure.third_party_names.values()),
-               "files_parsed": closure.parsed, "cannot_tell": closure.unknown[:20],
-               "optional": closure.optional[:20], "truncated": closure.truncated}
-    if problems:
-        return failed(f"{len(problems)} import problem{'s' if len(problems) > 1 else ''} in the closure of "
-                      f"{described}: " + "; ".join(problems[:SHOWN_PROBLEMS]),
-                      "fix the import (or restore the name) at the file:line shown; the entry was read, "
-                      "never run", problems=problems, **details)
-    note = f"; {len(closure.unknown)} names cannot be told statically" if closure.unknown else ""
-    return passed(f"entry {described}: {len(closure.modules)} project modules and "
-                  f"{len(closure.third_party)} outside modules import{note}", **details)
+    required = closure.required()
+    in_venv = {m for m, where in second.get("located", {}).items() if where}
+    closure.problems = [p for p in closure.problems if not (p.module in in_venv and "is not in the project" in p.text)]
+    project_fail = _grouped([p for p in closure.problems if p.owner in required], [project, *roots], static.files)
+    optional = _grouped([p for p in closure.problems if p.owner not in required], [project, *roots], static.files)
+    fail, warn, note = _outside(closure, required, found, second["imports"])
+    entry_fail, entry_note = _lookup_entries(closure, found)
+    fail = entry_fail + project_fail + fail
+    described = ", ".join(e.describe() for e in static.entries)
+    details = {"entries": [e.describe() for e in static.entries], "project_modules": len(closure.modules),
+               "outside_modules": len({o.top for o in closure.outside}), "files_parsed": closure.parsed,
+               "problems": fail, "lazy_missing": warn, "optional": (optional + note)[:20],
+               "cannot_tell": closure.unknown[:20], "notes": entry_note, "truncated": closure.truncated}
+    if fail:
+        return failed(f"{len(fail)} problem{'s' if len(fail) > 1 else ''} in the import closure of {described}: "
+                      + "; ".join(fail[:SHOWN_PROBLEMS]),
+                      "fix the import (or restore the name) at the file:line shown, or install what is missing "
+                      "into the project's requirements; the entry was read, never run", **details)
+    unknown = f"; {len(closure.unknown)} names cannot be told statically" if closure.unknown else ""
+    summary = (f"entry {described}: {len(closure.modules)} project modules and "
+               f"{details['outside_modules']} outside modules import{unknown}")
+    if warn:
+        return warned(f"{summary}; {len(warn)} lazy import{'s' if len(warn) > 1 else ''} missing from the venv: "
+                      + "; ".join(warn[:SHOWN_PROBLEMS]),
+                      "add them to the requirements if training takes that path, or guard them with "
+                      "try/except ImportError", **details)
+    return passed(summary, **details)

@@ -20,13 +20,14 @@ from preflight.model import Context, Outcome, failed, passed, skipped, warned
 _DATA = re.compile(r"\.(jsonl?|csv|tsv|parquet|arrow|feather|npy|npz|pkl|pickle|h5|hdf5|pt|pth|bin|ckpt|"
                    r"safetensors|onnx|joblib|yaml|yml|toml|gz|zip|tar|txt|model)$", re.IGNORECASE)
 # Options whose value is something training writes, not reads.
-_OUTPUT_OPTION = re.compile(r"out|save|log|dump|export|cache|result|report|tensorboard|wandb|run_name", re.I)
+_OUTPUT_OPTION = re.compile(r"out|save|log|dump|export|cache|result|report|tensorboard|wandb|run_name|work_?dir|"
+                            r"(ckpt|checkpoint)_?dir", re.I)
 
 
 def _looks_like_input(value: str) -> bool:
     if not value or any(c in value for c in "$*?{") or "://" in value:
         return False
-    return value.startswith(("./", "../", "/")) or bool(_DATA.search(value))
+    return value.startswith(("./", "../", "/", "~/")) or bool(_DATA.search(value))
 
 
 def derived_paths(ctx: Context, project: Path) -> list[tuple[str, Path]]:
@@ -39,15 +40,15 @@ def derived_paths(ctx: Context, project: Path) -> list[tuple[str, Path]]:
             if word.startswith("-") and not eq:
                 option = word
                 continue
-            if word.startswith("-"):
+            if eq:  # --data_path=./x, or a Hydra-style override data.train_file=data/train.jsonl
                 option, word = name, value
             if option and _OUTPUT_OPTION.search(option):
                 option = ""
                 continue
             option = ""
             if _looks_like_input(word):
-                base = project / entry.cwd
-                found.append((f"{word} ({entry.source})", Path(word) if word.startswith("/") else base / word))
+                path = Path(os.path.expanduser(word))
+                found.append((f"{word} ({entry.source})", path if path.is_absolute() else project / entry.cwd / path))
     return found
 
 
@@ -89,8 +90,9 @@ def check_paths(ctx: Context, deadline_s: float) -> Outcome:
                       "create or sync them (relative paths are under the project), or fix PREFLIGHT_PATHS",
                       **details)
     if absent:
-        return warned(f"the training command names {len(absent)} local path{'s' if len(absent) > 1 else ''} "
-                      f"that do not exist on the host: {', '.join(absent)}",
+        many = len(absent) > 1
+        return warned(f"the training command names {len(absent)} local path{'s' if many else ''} that "
+                      f"do{'' if many else 'es'} not exist on the host: {', '.join(absent)}",
                       "make them exist before training (and list them in PREFLIGHT_PATHS to make this a "
                       "failure), or ignore this if training creates them", **details)
     return passed(f"{len(configured)} configured and {len(derived)} command paths exist", **details)

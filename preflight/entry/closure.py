@@ -3,14 +3,17 @@ by an import (function bodies included), and every name it takes from one, check
 module defines. Nothing is executed: files are parsed (through lint's facts cache, so lint and the
 closure share one parse per file) and resolved the way Python's path finder would resolve them.
 
-What leaves the project (third-party and standard-library modules) is collected for the guarded
-child that looks for it in the project venv (third_party_child.py).
+Which problems fail: a module reached only through guarded imports (`try: ... except ImportError`)
+may be missing or broken by design, so what is wrong inside it is optional. What leaves the project
+is collected for the guarded child that looks for it in the project venv (third_party_child.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import re
 from dataclasses import dataclass, field
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from preflight.entry.command import Entry
@@ -20,36 +23,95 @@ from preflight.lint.files import python_files
 
 MAX_MODULES = 5000  # a bound on what one closure may visit (a vendored monorepo, a generated tree)
 MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_NAMESPACE_SCAN = 2000  # directory entries looked at to tell a namespace package from a data folder
+MAX_STAR_DEPTH = 8
 
 
 @dataclass(frozen=True)
 class Found:
-    """A project module on disk: a file, or a namespace package (directories, no file)."""
+    """A project module on disk: a file, an extension module (no source), or a namespace package."""
 
     name: str
     path: Path | None
     is_package: bool
     portions: tuple[Path, ...] = ()  # where its submodules live
+    compiled: bool = False  # an extension module built in place: its names cannot be read
+
+
+@dataclass
+class Problem:
+    owner: str  # the module whose file has the problem (decides whether it is required)
+    where: str  # file:line
+    text: str  # what is wrong, without the place
+    module: str = ""
+    name: str = ""
+
+
+@dataclass
+class Outside:
+    """An import that leaves the project: looked up (and its names imported) in the project venv."""
+
+    owner: str
+    top: str
+    target: str
+    name: str
+    where: str
+    lazy: bool  # inside a function body or under an `if`: it runs only when that code does
+    guarded: bool
 
 
 @dataclass
 class Closure:
     modules: dict[str, Path] = field(default_factory=dict)  # name -> file, in visiting order
-    problems: list[dict] = field(default_factory=list)  # file, line, module, name, message
+    problems: list[Problem] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # names that cannot be told statically
-    optional: list[str] = field(default_factory=list)  # guarded imports left to the child's info
-    third_party: dict[str, str] = field(default_factory=dict)  # top-level module -> first "file:line"
-    third_party_names: dict[str, dict[str, str]] = field(default_factory=dict)  # module -> name -> where
+    outside: list[Outside] = field(default_factory=list)
+    entry_lookups: dict[str, str] = field(default_factory=dict)  # -m targets not in the project -> source
+    # Submodules of project packages missing from the project: a package extended from the venv
+    # (pkgutil.extend_path, a namespace split across the project and site-packages) may hold them.
+    elsewhere: dict[str, str] = field(default_factory=dict)  # dotted name -> first file:line
+    namespace_tops: set[str] = field(default_factory=set)  # resolved only to namespace portions here
+    edges: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # owner -> (module, guarded)
+    roots: list[str] = field(default_factory=list)  # the entries' owners
     parsed: int = 0
     truncated: bool = False
+
+    def required(self) -> set[str]:
+        """Modules reached from an entry through at least one chain of unguarded imports."""
+        seen, queue = set(self.roots), list(self.roots)
+        while queue:
+            for child, guarded in self.edges.get(queue.pop(), []):
+                if not guarded and child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+        return seen
+
+
+def _holds_python(folder: Path) -> bool:
+    """A directory without __init__.py is a namespace package of ours only if Python lives below it."""
+    seen = 0
+    for _dir, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("site-packages", "node_modules")]
+        if any(n.endswith(".py") for n in names):
+            return True
+        seen += len(names) + len(dirs)
+        if seen > MAX_NAMESPACE_SCAN:
+            return False
+    return False
+
+
+def _compiled(folder: Path, last: str) -> bool:
+    return any((folder / f"{last}{suffix}").is_file() for suffix in EXTENSION_SUFFIXES) or \
+        any(folder.glob(f"{last}.*.so"))
 
 
 class Finder:
     """Python's path finder over the project's own roots: a regular package or a module in an earlier
     root wins; directories without __init__.py are namespace portions (only when they hold Python)."""
 
-    def __init__(self, roots: Iterable[Path]) -> None:
+    def __init__(self, roots: list[Path], exclude: frozenset[str] = frozenset()) -> None:
         self.roots = [r for r in dict.fromkeys(roots) if r.is_dir()]
+        self.exclude = exclude  # top-level names an installed regular package wins (see namespace_tops)
         self._memo: dict[str, Found | None] = {}
 
     def find(self, name: str) -> Found | None:
@@ -64,6 +126,8 @@ class Finder:
             if parent is None or not parent.is_package:
                 return None
             return _in_dirs(name, rest, parent.portions)
+        if name in self.exclude:
+            return None
         return _in_dirs(name, name, tuple(self.roots))
 
 
@@ -75,8 +139,10 @@ def _in_dirs(name: str, last: str, dirs: tuple[Path, ...]) -> Found | None:
             return Found(name, package / "__init__.py", True, (package,))
         if (folder / f"{last}.py").is_file():
             return Found(name, folder / f"{last}.py", False)
-        if package.is_dir() and (any(package.glob("*.py")) or any(package.glob("*/__init__.py"))):
-            portions.append(package)  # a directory of data files is not a namespace package of ours
+        if _compiled(folder, last):
+            return Found(name, None, False, compiled=True)
+        if package.is_dir() and _holds_python(package):
+            portions.append(package)
     return Found(name, None, True, tuple(portions)) if portions else None
 
 
@@ -99,8 +165,8 @@ class FileFacts:
         if path not in self.memo:
             shown = self.shown(path)
             try:
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    raise OSError(f"larger than {MAX_FILE_BYTES} bytes")
+                if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+                    raise OSError(f"not a regular file under {MAX_FILE_BYTES} bytes")
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
                 self.memo[path] = Facts(shown, syntax_error=f"unreadable: {exc}")
@@ -125,7 +191,7 @@ def _absolute(module: str, level: int, package: str) -> str | None:
     if not level:
         return module
     parts = package.split(".") if package else []
-    if level - 1 > len(parts) or not package:
+    if not package or level - 1 >= len(parts):
         return None
     base = parts[: len(parts) - (level - 1)]
     return ".".join(base + ([module] if module else []))
@@ -135,15 +201,13 @@ class _Walk:
     def __init__(self, finder: Finder, files: FileFacts, closure: Closure) -> None:
         self.finder, self.files, self.closure = finder, files, closure
         self.queue: list[tuple[str, Path, str]] = []  # (module name, file, package)
+        self.owner = ""
+        self._names: dict[str, tuple[set[str], bool]] = {}
 
-    def where(self, facts: Facts, line: int) -> str:
-        return f"{facts.path}:{line}"
+    def problem(self, facts: Facts, line: int, text: str, module: str = "", name: str = "") -> None:
+        self.closure.problems.append(Problem(self.owner, f"{facts.path}:{line}", text, module, name))
 
-    def problem(self, facts: Facts, line: int, module: str, name: str, message: str) -> None:
-        self.closure.problems.append({"file": facts.path, "line": line, "module": module, "name": name,
-                                      "message": f"{self.where(facts, line)}: {message}"})
-
-    def visit(self, name: str) -> Found | None:
+    def visit(self, name: str, guarded: bool = False) -> Found | None:
         """Queue a project module and its parent packages (importing a.b.c runs a and a.b first)."""
         parts = name.split(".")
         found = None
@@ -151,6 +215,9 @@ class _Walk:
             found = self.finder.find(".".join(parts[:i]))
             if found is None:
                 return None
+            if i == 1 and found.path is None and found.is_package:
+                self.closure.namespace_tops.add(found.name)
+            self.closure.edges.setdefault(self.owner, []).append((found.name, guarded))
             if found.path is not None and found.name not in self.closure.modules:
                 if len(self.closure.modules) >= MAX_MODULES:
                     self.closure.truncated = True
@@ -163,120 +230,145 @@ class _Walk:
     def is_project(self, name: str) -> bool:
         return self.finder.find(name.split(".")[0]) is not None
 
-    def names_of(self, found: Found) -> tuple[dict[str, int], bool]:
-        """What a project module defines, and whether that cannot be told (module __getattr__, star import)."""
-        if found.path is None:
-            return {}, False
+    def names_of(self, module: str, depth: int = 0) -> tuple[set[str], bool]:
+        """What a project module defines (star imports from project modules followed), and whether
+        that cannot be told: a module __getattr__, a star import from outside, source we cannot read."""
+        if module in self._names:
+            return self._names[module]
+        found = self.finder.find(module)
+        if found is None or found.compiled or found.path is None or depth > MAX_STAR_DEPTH:
+            return set(), bool(found is not None and (found.compiled or depth > MAX_STAR_DEPTH))
+        self._names[module] = (set(), True)  # a star-import cycle cannot tell
         facts = self.files.of(found.path)
-        dynamic = "__getattr__" in facts.defines or any(i[2] == "*" for i in facts.imports) or \
-            bool(facts.syntax_error)
-        return facts.defines, dynamic
+        names, dynamic = set(facts.defines), "__getattr__" in facts.defines or bool(facts.syntax_error)
+        package = module if found.is_package else module.rpartition(".")[0]
+        for imp in facts.imports:
+            if imp[2] != "*":
+                continue
+            source = _absolute(imp[1], imp[3], package)
+            if source and self.is_project(source):
+                more, unknown = self.names_of(source, depth + 1)
+                names |= more
+                dynamic = dynamic or unknown
+            else:
+                dynamic = True
+        self._names[module] = (names, dynamic)
+        return names, dynamic
 
-    def has_name(self, module: str, name: str, facts: Facts, line: int) -> bool:
+    def has_name(self, module: str, name: str, where: str, guarded: bool) -> bool:
         found = self.finder.find(module)
         if found is None:
             return True  # reported as a missing module already
-        defined, dynamic = self.names_of(found)
-        if name in defined or self.visit(f"{module}.{name}") is not None:
+        names, dynamic = self.names_of(module)
+        if name in names or self.visit(f"{module}.{name}", guarded) is not None:
             return True
         if dynamic:
-            self.closure.unknown.append(f"{self.where(facts, line)}: {module}.{name} (module resolves names "
-                                        "at run time: __getattr__ or a star import)")
+            why = "an extension module" if found.compiled else \
+                "__getattr__, a star import from outside, or a parse error"
+            self.closure.unknown.append(f"{where}: {module}.{name} ({why})")
             return True
         return False
 
     def run(self, facts: Facts, package: str) -> None:
-        bound: dict[str, str] = {}  # alias -> project module it names
-        for line, module, name, level, alias, guarded, _in_function in facts.imports:
+        if facts.syntax_error:
+            at = re.search(r"\(line (\d+)\)", facts.syntax_error)
+            self.problem(facts, int(at.group(1)) if at else 1, f"cannot be parsed: {facts.syntax_error}")
+        bound: dict[str, set[str]] = {}  # alias -> every module it is bound to in this file
+        for line, module, name, level, alias, guarded, in_function, conditional in facts.imports:
             target = _absolute(module, level, package)
             shown = ("." * level) + module
+            where = f"{facts.path}:{line}"
             if target is None:
-                self.problem(facts, line, shown, name, f"relative import `from {shown} import {name}` "
-                             "has no parent package here (a script run by path is not in a package)")
+                if not guarded:
+                    self.problem(facts, line, f"`from {shown} import {name}` is a relative import with no "
+                                 "parent package here (a script run by path is not in a package)", shown, name)
                 continue
             if not target or not self.is_project(target):
-                self.third_party(facts, line, target, name, guarded)
+                self.closure.outside.append(Outside(self.owner, target.split(".")[0], target, name, where,
+                                                    in_function or conditional, guarded))
+                bound.setdefault(alias, set()).add("")
                 continue
-            if self.visit(target) is None:
-                statement = f"from {shown} import {name}" if name else f"import {target}"
-                if guarded:
-                    self.closure.optional.append(f"{self.where(facts, line)}: {target} (optional, not found)")
-                else:
-                    self.problem(facts, line, target, name, f"module {target} is not in the project (`{statement}`)")
+            statement = f"from {shown} import {name}" if name else f"import {target}"
+            if self.visit(target, guarded) is None:
+                if not guarded:
+                    self.problem(facts, line, f"module {target} is not in the project (`{statement}`)", target, name)
+                    self.closure.elsewhere.setdefault(target, where)
                 continue
             if name == "*":
                 continue
             if not name:  # `import a.b` binds a; `import a.b as x` binds x to a.b
-                bound[alias] = target.split(".")[0] if alias == target.split(".")[0] else target
+                bound.setdefault(alias, set()).add(target.split(".")[0] if alias == target.split(".")[0] else target)
                 continue
-            if self.has_name(target, name, facts, line):
-                if self.finder.find(f"{target}.{name}") is not None:
-                    bound[alias] = f"{target}.{name}"
-            elif not guarded:
-                self.problem(facts, line, target, name, f"`from {shown} import {name}`: {name} is not defined "
-                             f"in {target}")
+            if not self.has_name(target, name, where, guarded):
+                if not guarded:
+                    self.problem(facts, line, f"`{statement}`: {name} is not defined in {target}", target, name)
+            elif self.finder.find(f"{target}.{name}") is not None:
+                bound.setdefault(alias, set()).add(f"{target}.{name}")
+            else:
+                bound.setdefault(alias, set()).add("")
         self.attributes(facts, bound)
 
-    def attributes(self, facts: Facts, bound: dict[str, str]) -> None:
+    def attributes(self, facts: Facts, bound: dict[str, set[str]]) -> None:
         for line, alias, attr in facts.attrs:
-            module = bound.get(alias)
-            if module is None or alias in facts.shadowed:
-                continue
-            if not self.has_name(module, attr, facts, line):
-                self.problem(facts, line, module, attr, f"`{alias}.{attr}`: {attr} is not defined in {module}")
-
-    def third_party(self, facts: Facts, line: int, target: str, name: str, guarded: bool) -> None:
-        where = self.where(facts, line)
-        if guarded:
-            self.closure.optional.append(f"{where}: {target} (optional)")
-            return
-        top = target.split(".")[0]
-        self.closure.third_party.setdefault(top, where)
-        if name and name != "*":
-            self.closure.third_party_names.setdefault(target, {}).setdefault(name, where)
-        elif "." in target:
-            self.closure.third_party_names.setdefault(target, {})
+            targets = bound.get(alias, set())
+            if len(targets) != 1 or "" in targets or alias in facts.shadowed:
+                continue  # bound to something else too (another import, an assignment): cannot tell
+            module = next(iter(targets))
+            where = f"{facts.path}:{line}"
+            if not self.has_name(module, attr, where, False):
+                self.problem(facts, line, f"`{alias}.{attr}`: {attr} is not defined in {module}", module, attr)
 
     def drain(self) -> None:
         while self.queue:
-            _name, path, package = self.queue.pop(0)
+            name, path, package = self.queue.pop(0)
+            self.owner = name
             self.run(self.files.of(path), package)
 
 
-def closure_of(entries: list[Entry], project: Path, pythonpath: list[Path], files: FileFacts) -> Closure:
+def _entry_problem(closure: Closure, entry: Entry, text: str) -> None:
+    closure.problems.append(Problem(entry.source, entry.source, text, entry.target))
+    closure.roots.append(entry.source)
+
+
+def closure_of(entries: list[Entry], project: Path, pythonpath: list[Path], files: FileFacts,
+               exclude: frozenset[str] = frozenset()) -> Closure:
     """The closure of every entry (TRAIN_CMD and SMOKE_CMD may share most of it)."""
     closure = Closure()
     for entry in entries:
         cwd = project / entry.cwd
+        extra = [cwd / p for p in entry.pythonpath]
         if entry.kind == "file":
-            script = (cwd / entry.target).resolve() if not entry.target.startswith("/") else Path(entry.target)
-            walk = _Walk(Finder([script.parent, *pythonpath]), files, closure)
-            if not script.is_file():
-                closure.problems.append({"file": entry.source, "line": 0, "module": entry.target, "name": "",
-                                         "message": f"{entry.source} runs {entry.target}, which does not exist "
-                                                    f"(looked in {files.shown(cwd) or '.'})"})
+            script = Path(os.path.expanduser(entry.target))
+            script = script if script.is_absolute() else cwd / script
+            walk = _Walk(Finder([script.parent, *extra, *pythonpath], exclude), files, closure)
+            if not script.is_file() and entry.certain:
+                _entry_problem(closure, entry, f"runs {entry.target}, which does not exist (looked in "
+                                               f"{files.shown(cwd) or '.'})")
                 continue
-            closure.modules.setdefault("__main__" if len(entries) == 1 else entry.target, script)
+            if not script.is_file():  # the script cd'ed somewhere only its shell knows: cannot tell
+                closure.unknown.append(f"{entry.source}: {entry.target} (after a cd into a shell variable)")
+                continue
+            walk.owner = f"{entry.source}:{entry.target}"
+            closure.roots.append(walk.owner)
+            closure.modules.setdefault(walk.owner, script)
             walk.run(files.of(script), "")
         elif entry.kind == "code":
-            walk = _Walk(Finder([cwd, *pythonpath]), files, closure)
+            walk = _Walk(Finder([cwd, *extra, *pythonpath], exclude), files, closure)
+            walk.owner = f"{entry.source}:-c"
+            closure.roots.append(walk.owner)
             walk.run(files.code(entry.target), "")
         else:
-            walk = _Walk(Finder([cwd, *pythonpath]), files, closure)
+            walk = _Walk(Finder([cwd, *extra, *pythonpath], exclude), files, closure)
+            walk.owner = f"{entry.source}:-m"
+            closure.roots.append(walk.owner)
             if not walk.is_project(entry.target):
-                walk.closure.third_party.setdefault(entry.target.split(".")[0], entry.source)
-                walk.closure.third_party_names.setdefault(entry.target, {})
+                closure.entry_lookups.setdefault(entry.target, entry.source)  # looked up, never imported
                 continue
             found = walk.visit(entry.target)
             if found is None:
-                closure.problems.append({"file": entry.source, "line": 0, "module": entry.target, "name": "",
-                                         "message": f"{entry.source} runs -m {entry.target}, which is not in "
-                                                    "the project"})
-                continue
-            if found.is_package and walk.visit(f"{entry.target}.__main__") is None:
-                closure.problems.append({"file": entry.source, "line": 0, "module": entry.target, "name": "",
-                                         "message": f"{entry.source} runs -m {entry.target}, a package "
-                                                    "without __main__.py"})
+                _entry_problem(closure, entry, f"runs -m {entry.target}, which is not in the project")
+            elif found.is_package and walk.visit(f"{entry.target}.__main__") is None:
+                _entry_problem(closure, entry, f"runs -m {entry.target}, a package without __main__.py")
         walk.drain()
     closure.parsed = files.parsed
     return closure
@@ -288,8 +380,10 @@ def where_defined(name: str, roots: list[Path], files: FileFacts, limit: int = M
     seen: set[Path] = set()
     for root in roots:
         for count, path in enumerate(python_files(root, [])):
-            if count >= limit or path in seen:
+            if count >= limit:
                 break
+            if path in seen:
+                continue
             seen.add(path)
             facts = files.of(path)
             line = facts.defines.get(name)

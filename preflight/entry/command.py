@@ -1,11 +1,14 @@
 """Which Python entry a training command starts, read from the command line as a shell would split it.
 
-Understood: `python[3[.X]] [interpreter options] FILE.py | -m MODULE | -c CODE`, the launchers that
-start a Python script with options of their own (`torchrun`, `python -m torch.distributed.run` /
-`.launch`, `accelerate launch`, `deepspeed`), `uv run [options] ...`, leading `env K=V` / `K=V`
-assignments, `exec`/`nohup`/`time`, `cd DIR &&` (and `;`-separated steps), and a shell script
-(`bash scripts/train.sh`, `./train.sh`) followed into for the same patterns. Anything else is "no
-entry found", which the entrypoint check reports as a warning, never as a pass.
+Understood: `python[3[.X]] [interpreter options] FILE.py | -m MODULE | -c CODE`, an executable
+`./train.py`, the launchers that start a Python script with options of their own (`torchrun`,
+`python -m torch.distributed.run` / `.launch`, `accelerate launch`, `deepspeed`), `uv run [options]`,
+leading `env K=V` / `K=V` assignments (a `PYTHONPATH=` one is kept: it decides what imports resolve),
+`exec`/`nohup`/`time`/`timeout`/`srun`/`mpirun`/`poetry run`/`conda run` and other wrappers in front of
+one of those, `cd DIR &&` (and `;`, `(...)`), `bash -c '...'`, and a shell script (`bash
+scripts/train.sh`, `./train.sh`) followed into for the same patterns. A target holding a shell
+variable (`$ROOT/train.py`) cannot be read and is left out. Anything else is "no entry found", which
+the entrypoint check reports as a warning, never as a pass.
 """
 
 from __future__ import annotations
@@ -20,21 +23,26 @@ _PYTHON = re.compile(r"^(.*/)?python(3(\.\d+)?)?$")
 _PY_VALUE_OPTS = {"-X", "-W", "--check-hash-based-pycs"}
 # Launcher options that are switches; any other `--opt` without `=` takes the next word as its value.
 _LAUNCHER_SWITCHES = {
-    "--standalone", "--no-python", "--no_python", "--run-path", "--run_path", "--module", "-m",
+    "--standalone", "--run-path", "--run_path", "--use_env", "--use-env",
     "--multi_gpu", "--multi-gpu", "--cpu", "--use_deepspeed", "--use_fsdp", "--use_megatron_lm", "--debug",
     "--quiet", "-q", "--tpu", "--no_local_rank", "--no-local-rank", "--force_multi", "--bind_cores_to_rank",
     "--no_ssh_check", "--save_pid", "--enable_cpu_affinity", "--same_network", "--tpu_use_cluster",
     "--dynamo_use_fullgraph", "--dynamo_use_dynamic", "--downcast_bf16", "--use_cpu", "--ipex",
 }
+_NO_PYTHON = {"--no-python", "--no_python"}
 _LAUNCHER_MODULES = {"torch.distributed.run", "torch.distributed.launch", "accelerate.commands.launch",
                      "deepspeed.launcher.runner"}
 _UV_SWITCHES = {"--no-sync", "--frozen", "--locked", "--isolated", "--all-extras", "--no-dev", "--no-project",
                 "--active", "--offline", "--quiet", "-q", "--verbose", "-v", "--no-cache", "-n", "--exact",
                 "--no-editable", "--only-dev", "--script", "--gui-script", "--no-env-file", "--compile-bytecode"}
 _SHELLS = {"bash", "sh", "zsh", "dash"}
-_PREFIXES = {"exec", "nohup", "time", "command", "srun", "stdbuf", "nice"}
+_PREFIXES = {"exec", "nohup", "time", "command", "builtin"}
+# Commands that only ever print or set things: a python word after them is not run.
+_NOT_RUNNERS = {"echo", "printf", "cat", "export", "test", "[", "[[", "read", "local", "declare", "alias", "if",
+                "for", "while", "case", "function", "return", "source", ".", "eval", "set", "unset", "which"}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SEPARATORS = {"&&", ";", "||", "|", "&"}
+_SEPARATORS = {"&&", ";", "||", "|", "&", "(", ")", ";;", "|&"}
+_REDIRECT = re.compile(r"^[0-9]*[<>]+&?$")
 MAX_SCRIPT_BYTES = 256 * 1024
 MAX_SCRIPT_DEPTH = 3
 
@@ -46,6 +54,8 @@ class Entry:
     cwd: str  # where the command runs, relative to the project ("" for the project root)
     source: str  # where it was found: "TRAIN_CMD" or "scripts/train.sh:12"
     args: tuple[str, ...] = ()  # the entry's own arguments (script options, data paths)
+    pythonpath: tuple[str, ...] = ()  # PYTHONPATH the command sets (relative to cwd)
+    certain: bool = True  # False after a `cd "$DIR"`: the script's own folder is the best guess
 
     def describe(self) -> str:
         shown = {"file": self.target, "module": f"-m {self.target}", "code": "-c <code>"}[self.kind]
@@ -54,23 +64,43 @@ class Entry:
 
 def _steps(words: list[str]) -> list[list[str]]:
     steps, current = [], []
+    skip = False
     for word in words:
-        if word in _SEPARATORS:
+        if skip:
+            skip = False
+        elif word in _SEPARATORS:
             steps.append(current)
             current = []
+        elif _REDIRECT.match(word):
+            skip = not word.endswith("&")  # the word after `>` is a file, not an argument
+            if current and current[-1].isdigit():
+                current.pop()  # the fd of `2>` split off by the lexer
         else:
             current.append(word)
     return [*steps, current]
 
 
-def _strip_prefixes(words: list[str]) -> list[str]:
+def _pythonpath(value: str) -> tuple[str, ...]:
+    return tuple(p for p in value.split(":") if p and "$" not in p)
+
+
+def _strip_prefixes(words: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """The command without its assignments and wrappers; assignments go into `env`."""
+    env = env if env is not None else {}
     while words:
         head = words[0]
-        if _ASSIGNMENT.match(head) or head in _PREFIXES:
+        if _ASSIGNMENT.match(head):
+            name, _, value = head.partition("=")
+            env[name] = value
+            words = words[1:]
+        elif head in _PREFIXES:
             words = words[1:]
         elif head == "env":
             words = words[1:]
             while words and (words[0].startswith("-") or _ASSIGNMENT.match(words[0])):
+                if _ASSIGNMENT.match(words[0]):
+                    name, _, value = words[0].partition("=")
+                    env[name] = value
                 words = words[1:]
         else:
             break
@@ -82,35 +112,42 @@ def _python(words: list[str]) -> tuple[str, str, list[str]] | None:
     i = 0
     while i < len(words):
         word = words[i]
-        if word == "-m" or word == "-c":
-            if i + 1 >= len(words):
-                return None
-            return ("module" if word == "-m" else "code"), words[i + 1], words[i + 2:]
-        if word.startswith("-m") and len(word) > 2:
-            return "module", word[2:], words[i + 1:]
-        if word.startswith("-c") and len(word) > 2:
-            return "code", word[2:], words[i + 1:]
         if word in _PY_VALUE_OPTS:
             i += 2
             continue
         if word == "-" or not word.startswith("-"):
             return ("file", word, words[i + 1:]) if word != "-" else None
+        if not word.startswith("--"):
+            for n, flag in enumerate(word[1:], start=2):  # a cluster of one-letter flags: -u, -um mod, -mmod
+                if flag in "mc":
+                    kind = "module" if flag == "m" else "code"
+                    if word[n:]:
+                        return kind, word[n:], words[i + 1:]
+                    return (kind, words[i + 1], words[i + 2:]) if i + 1 < len(words) else None
+                if flag in "XW":
+                    break
         i += 1
     return None
 
 
-def _launcher(words: list[str]) -> tuple[str, str, list[str]] | None:
-    """torchrun / accelerate launch / deepspeed: their own options, then a script (or -m MODULE)."""
-    module, i = False, 0
+def _launcher(words: list[str]) -> tuple[str, str, list[str]] | str | None:
+    """torchrun / accelerate launch / deepspeed: their own options, then a script (or -m MODULE); with
+    --no-python, an executable run as a command of its own."""
+    module, bare, i = False, False, 0
     while i < len(words):
         word = words[i]
         if word in ("-m", "--module"):
             module = True
             i += 1
+        elif word in _NO_PYTHON:
+            bare = True
+            i += 1
         elif word.startswith("-"):
             takes_value = "=" not in word and word not in _LAUNCHER_SWITCHES
             nxt = words[i + 1] if i + 1 < len(words) else ""
-            i += 2 if takes_value and nxt and not nxt.endswith(".py") else 1
+            i += 2 if takes_value and nxt and not nxt.startswith("-") and not nxt.endswith(".py") else 1
+        elif bare:
+            return parse_step(words[i:])
         else:
             return ("module" if module else "file"), word, words[i + 1:]
     return None
@@ -122,11 +159,20 @@ def _uv_run(words: list[str]) -> list[str]:
     while i < len(words) and words[i].startswith("-") and words[i] not in ("-m", "--module"):
         i += 1 if ("=" in words[i] or words[i] in _UV_SWITCHES) else 2
     rest = words[i:]
-    if rest and rest[0] in ("-m", "--module"):
-        return ["python", *rest]
-    if rest and rest[0].endswith(".py"):
+    if rest and (rest[0] in ("-m", "--module") or rest[0].endswith(".py")):
         return ["python", *rest]
     return rest
+
+
+def _runner_at(words: list[str]) -> int | None:
+    """Where a python interpreter or launcher starts inside a wrapper command (timeout 600 python ...,
+    srun -N1 torchrun ..., poetry run python ..., conda run -n env python ...)."""
+    for i, word in enumerate(words[1:], start=1):
+        name = PurePosixPath(word).name
+        if _PYTHON.match(word) or name in ("torchrun", "deepspeed", "accelerate", "uv") or \
+                (word.endswith(".py") and not words[i - 1].startswith("-")):
+            return i
+    return None
 
 
 def parse_step(words: list[str]) -> tuple[str, str, list[str]] | str | None:
@@ -146,17 +192,24 @@ def parse_step(words: list[str]) -> tuple[str, str, list[str]] | str | None:
         if found and found[0] == "module" and found[1] == "accelerate" and found[2][:1] == ["launch"]:
             return _launcher(found[2][1:])
         return found
+    if words[0].endswith(".py"):
+        return "file", words[0], rest  # an executable script with a python shebang
     if head in _SHELLS:
+        if rest[:1] == ["-c"] and len(rest) > 1:
+            return "-c " + rest[1]  # the string is a command line of its own
         script = next((w for w in rest if not w.startswith("-")), "")
         return script or None
     if words[0].endswith(".sh") or words[0].startswith("./"):
         return words[0]
-    return None
+    if head in _NOT_RUNNERS:
+        return None
+    at = _runner_at(words)
+    return parse_step(words[at:]) if at is not None else None
 
 
 def _split(text: str) -> list[str] | None:
     try:
-        lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()<>")
         lexer.whitespace_split = True
         lexer.commenters = "#"
         return list(lexer)
@@ -184,40 +237,70 @@ def _script_lines(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def find_entries(command: str, source: str, project: Path, cwd: str = "", depth: int = 0) -> list[Entry]:
+def _join(cwd: str, target: str) -> str:
+    return target if target.startswith("/") else str(PurePosixPath(cwd or ".") / target)
+
+
+@dataclass
+class _Scope:
+    """What earlier lines of a script set for the later ones: the directory and PYTHONPATH."""
+
+    cwd: str
+    pythonpath: tuple[str, ...] = ()
+    certain: bool = True
+
+
+def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
+    """Apply a `cd DIR` or `export PYTHONPATH=...` line to the scope; True when the line was one.
+    `cd "$(dirname "$0")"` and its kin go somewhere only the shell knows: most often the script's
+    own folder, which becomes the (uncertain) guess."""
+    words = _split(line)
+    if not words:
+        return False
+    if len(words) == 2 and words[0] == "cd":
+        if "$" in words[1]:
+            scope.cwd, scope.certain = script_dir, False
+        else:
+            scope.cwd = _join(scope.cwd, words[1])
+        return True
+    if words[0] == "export" and len(words) >= 2 and words[1].startswith("PYTHONPATH="):
+        scope.pythonpath = _pythonpath(words[1].partition("=")[2]) + scope.pythonpath
+        return True
+    return False
+
+
+def find_entries(command: str, source: str, project: Path, cwd: str = "", depth: int = 0,
+                 pythonpath: tuple[str, ...] = (), certain: bool = True) -> list[Entry]:
     """Every Python entry `command` starts, in order; a shell script is followed into (bounded depth)."""
     words = _split(command)
     if words is None:
         return []
     found: list[Entry] = []
     for step in _steps(words):
-        stripped = _strip_prefixes(step)
+        env: dict[str, str] = {}
+        stripped = _strip_prefixes(step, env)
         if stripped[:1] == ["cd"] and len(stripped) > 1:
-            cwd = _join(cwd, stripped[1])
+            if "$" in stripped[1]:
+                certain = False
+            else:
+                cwd = _join(cwd, stripped[1])
             continue
+        paths = _pythonpath(env.get("PYTHONPATH", "")) + pythonpath
         parsed = parse_step(step)
         if isinstance(parsed, tuple):
             kind, target, args = parsed
-            found.append(Entry(kind, target, cwd, source, tuple(args)))
-        elif isinstance(parsed, str) and depth < MAX_SCRIPT_DEPTH:
+            if kind == "file" and "$" in target:
+                continue  # `$ROOT/train.py`: which file that is depends on the shell's environment
+            found.append(Entry(kind, target, cwd, source, tuple(args), paths, certain))
+        elif isinstance(parsed, str) and parsed.startswith("-c ") and depth < MAX_SCRIPT_DEPTH:
+            found += find_entries(parsed[3:], source, project, cwd, depth + 1, paths, certain)
+        elif isinstance(parsed, str) and "$" not in parsed and depth < MAX_SCRIPT_DEPTH:
             script = (project / cwd / parsed) if not parsed.startswith("/") else Path(parsed)
             shown = str(PurePosixPath(cwd) / parsed) if cwd else parsed
-            inner_cwd = cwd
+            scope = _Scope(cwd, paths, certain)
+            script_dir = str(PurePosixPath(shown).parent)
             for line, text in _script_lines(script):
-                moved = _cd(text)
-                if moved is not None:  # a `cd DIR` line moves every later line of the script
-                    inner_cwd = _join(inner_cwd, moved)
-                    continue
-                found += find_entries(text, f"{shown}:{line}", project, inner_cwd, depth + 1)
+                if not _scope_line(text, scope, script_dir):
+                    found += find_entries(text, f"{shown}:{line}", project, scope.cwd, depth + 1, scope.pythonpath,
+                                          scope.certain)
     return found
-
-
-def _join(cwd: str, target: str) -> str:
-    return target if target.startswith("/") else str(PurePosixPath(cwd or ".") / target)
-
-
-def _cd(line: str) -> str | None:
-    words = _split(line)
-    if words and len(words) == 2 and words[0] == "cd" and "$" not in words[1]:
-        return words[1]
-    return None

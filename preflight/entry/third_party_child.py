@@ -2,15 +2,19 @@
 for installed there, and does it have the names the project takes from it?
 
 `python -m preflight.entry.third_party_child RESULT_FILE`, request on stdin (see preflight/child.py):
-{"find": [top-level names], "imports": {module: [names]}, "progress": file}. Finding a top-level
-module does not import it; checking names imports the module (third-party import-time code runs
-here, under the guard, never the project's entry script). Standard library only, 3.9-safe.
+{"find": [names], "imports": {module: [names]}, "progress": file, "project": dir, "hide": [dirs]}.
+Finding a module does not import it. Checking names imports the module — third-party import-time
+code runs here, under the guard — but never a module whose files lie in the project: the project's
+code is read, not run (the closure reads it), and the entry script is never reached. The project's
+own directories (`hide`: the working directory, PROJECT_PYTHONPATH) are taken off sys.path first, so
+what is found here is what the venv itself provides. Standard library only, 3.9-safe.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
@@ -18,17 +22,27 @@ from preflight import import_progress
 from preflight.child import child_reply, child_request
 
 
-def _find(name: str) -> dict[str, str | None]:
+def _inside(path: str, project: str) -> bool:
+    return bool(project) and os.path.abspath(path).startswith(project.rstrip("/") + "/")
+
+
+def _find(name: str, project: str) -> dict[str, Any]:
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     if spec is None:
         return {"error": "not installed"}
-    return {"origin": spec.origin if spec.origin not in (None, "namespace") else None}
+    origin = spec.origin if spec.origin and os.path.isabs(spec.origin) else None
+    locations = [p for p in (spec.submodule_search_locations or []) if os.path.isabs(p)]
+    return {"origin": origin, "locations": locations,
+            "in_project": any(_inside(p, project) for p in ([origin] if origin else []) + locations)}
 
 
-def _import(module: str, names: list[str]) -> dict[str, Any]:
+def _import(module: str, names: list[str], project: str) -> dict[str, Any]:
+    top = _find(module.split(".")[0], project)
+    if top.get("in_project"):
+        return {"skipped": "its files are in the project (read by the closure, never run)"}
     try:
         loaded = importlib.import_module(module)
     except ModuleNotFoundError as exc:
@@ -50,15 +64,34 @@ def _import(module: str, names: list[str]) -> dict[str, Any]:
     return {"names": missing_names}
 
 
+def _locate(dotted: str) -> str:
+    """Where the venv's path holds a module, found by looking at files only: the package it belongs to
+    is the project's, whose __init__ must not run here."""
+    parts = dotted.split(".")
+    for entry in sys.path:
+        base = os.path.join(entry, *parts)
+        for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(candidate):
+                return candidate
+        if os.path.isdir(base):
+            return base
+    return ""
+
+
 def main(argv: list[str]) -> int:
     request = child_request()
+    project = os.path.abspath(request.get("project", "")) if request.get("project") else ""
+    hidden = {os.path.abspath(p) for p in request.get("hide", [])} | {os.path.abspath(os.getcwd())}
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) not in hidden]
     out = import_progress.install(request.get("progress", ""))
-    found = {name: _find(name) for name in request.get("find", [])}
+    found = {name: _find(name, project) for name in request.get("find", [])}
+    located = {name: _locate(name) for name in request.get("locate", [])}
     imports = {}
     for module, names in request.get("imports", {}).items():
         import_progress.begin(out, module)
-        imports[module] = _import(module, names)
-    child_reply(argv[0], {"found": found, "imports": imports, "python": sys.version.split()[0]})
+        imports[module] = _import(module, names, project)
+    child_reply(argv[0], {"found": found, "imports": imports, "located": located,
+                          "python": sys.version.split()[0]})
     return 0
 
 

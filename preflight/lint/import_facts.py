@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ast
 
-# (line, module, name, level, bound name, guarded, in a function body):
+# (line, module, name, level, bound name, guarded, in a function body, under a condition):
 #   `import a.b`            -> (n, "a.b", "", 0, "a", ...)
 #   `import a.b as x`       -> (n, "a.b", "", 0, "x", ...)
 #   `from ..m import y as z` -> (n, "m", "y", 2, "z", ...)   (`*` for a star import)
-ImportFact = tuple[int, str, str, int, str, bool, bool]
+# guarded: inside `try` whose handler catches ImportError (and does not re-raise), or
+# contextlib.suppress(ImportError): the code expects it may be missing. Under a condition: inside an
+# `if` (a version, platform or "is X available" branch) — it runs only when that branch does.
+ImportFact = tuple[int, str, str, int, str, bool, bool, bool]
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 _BLOCKS = ("body", "orelse", "finalbody")
 
@@ -29,11 +32,13 @@ def _names(node: ast.AST | None) -> list[str]:
 
 
 def _catches_import_error(handlers: list[ast.ExceptHandler]) -> bool:
+    """A handler that catches ImportError and carries on (one that re-raises is no guard at all)."""
     for handler in handlers:
-        if handler.type is None:
-            return True
-        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-        if any(getattr(t, "id", getattr(t, "attr", "")) in _IMPORT_ERRORS for t in types):
+        types = [] if handler.type is None else \
+            (handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type])
+        catches = handler.type is None or any(getattr(t, "id", getattr(t, "attr", "")) in _IMPORT_ERRORS
+                                              for t in types)
+        if catches and not (handler.body and isinstance(handler.body[-1], ast.Raise)):
             return True
     return False
 
@@ -55,43 +60,45 @@ class _ImportReader:
     def __init__(self) -> None:
         self.found: list[ImportFact] = []
 
-    def block(self, body: list[ast.stmt], guarded: bool, in_function: bool) -> None:
+    def block(self, body: list[ast.stmt], guarded: bool, in_function: bool, conditional: bool) -> None:
         for stmt in body:
-            self.statement(stmt, guarded, in_function)
+            self.statement(stmt, guarded, in_function, conditional)
 
-    def statement(self, stmt: ast.stmt, guarded: bool, in_function: bool) -> None:
-        kind = type(stmt)
+    def statement(self, stmt: ast.stmt, guarded: bool, in_function: bool, conditional: bool) -> None:
+        kind, flags = type(stmt), (guarded, in_function, conditional)
         if kind is ast.Import:
             for alias in stmt.names:
                 bound = alias.asname or alias.name.split(".")[0]
-                self.found.append((stmt.lineno, alias.name, "", 0, bound, guarded, in_function))
+                self.found.append((stmt.lineno, alias.name, "", 0, bound, *flags))
         elif kind is ast.ImportFrom:
             for alias in stmt.names:
                 self.found.append((stmt.lineno, stmt.module or "", alias.name, stmt.level or 0,
-                                   alias.asname or alias.name, guarded, in_function))
+                                   alias.asname or alias.name, *flags))
         elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
-            self.block(stmt.body, guarded, True)
-        elif kind is ast.If and _type_checking(stmt.test):
-            self.block(stmt.orelse, guarded, in_function)
+            self.block(stmt.body, guarded, True, conditional)
+        elif kind is ast.If:
+            if not _type_checking(stmt.test):
+                self.block(stmt.body, guarded, in_function, True)
+            self.block(stmt.orelse, guarded, in_function, True)
         elif hasattr(stmt, "handlers"):  # try / try*
             inner = guarded or _catches_import_error(stmt.handlers)
-            self.block(stmt.body, inner, in_function)
+            self.block(stmt.body, inner, in_function, conditional)
             for handler in stmt.handlers:
-                self.block(handler.body, guarded, in_function)
-            self.block(stmt.orelse, guarded, in_function)
-            self.block(stmt.finalbody, guarded, in_function)
+                self.block(handler.body, guarded, in_function, conditional)
+            self.block(stmt.orelse, guarded, in_function, conditional)
+            self.block(stmt.finalbody, guarded, in_function, conditional)
         elif kind in (ast.With, ast.AsyncWith):
-            self.block(stmt.body, guarded or _suppresses_import_error(stmt.items), in_function)
+            self.block(stmt.body, guarded or _suppresses_import_error(stmt.items), in_function, conditional)
         else:
             for name in _BLOCKS:
-                self.block(getattr(stmt, name, []) or [], guarded, in_function)
+                self.block(getattr(stmt, name, []) or [], guarded, in_function, conditional)
             for case in getattr(stmt, "cases", []) or []:  # match (3.10+)
-                self.block(case.body, guarded, in_function)
+                self.block(case.body, guarded, in_function, True)
 
 
 def imports(tree: ast.Module) -> list[ImportFact]:
     reader = _ImportReader()
-    reader.block(tree.body, False, False)
+    reader.block(tree.body, False, False, False)
     return reader.found
 
 
@@ -119,6 +126,10 @@ def _define(stmt: ast.stmt, defined: dict) -> None:
         for item in stmt.items:
             _bind(defined, _names(item.optional_vars), stmt.lineno)
     if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+        return
+    if kind is ast.If and _type_checking(stmt.test):  # names bound for type checkers only do not exist
+        for inner in stmt.orelse:
+            _define(inner, defined)
         return
     for name in _BLOCKS:
         for inner in getattr(stmt, name, []) or []:
