@@ -300,10 +300,11 @@ REAL_SHAPES = {
          "train.py": "try:\n    from fused import adam\nexcept ImportError:\n    adam = None\n"},
         "python train.py", {}, "pass", ""),
     "a folder of scripts does not shadow the installed package of that name": (
-        {"datasets/prepare_alpaca.py": "print(1)\n", "train.py": "from datasets_xyz import load_dataset\n"},
+        {"datasets_xyz/prepare_alpaca.py": "print(1)\n", "train.py": "from datasets_xyz import load_dataset\n"},
         "python train.py", {"datasets_xyz/__init__.py": "def load_dataset(n):\n    return n\n"}, "pass", ""),
     "except ImportError that re-raises is no guard": (
-        {"train.py": "try:\n    import wandb_missing_xyz\nexcept ImportError:\n    raise ImportError('pip install it')\n"},
+        {"train.py": "try:\n    import wandb_missing_xyz\nexcept ImportError:\n"
+                     "    raise ImportError('pip install it')\n"},
         "python train.py", {}, "fail", "train.py:2: `wandb_missing_xyz` is not installed"),
     "a name imported only under TYPE_CHECKING does not exist at run time": (
         {"models.py": "class GPT:\n    pass\n",
