@@ -1,4 +1,6 @@
-"""`preflight` command line: probe · verify · demo-seed · config. Exit 0 ready, 1 failed, 2 usage.
+"""`preflight` command line: probe · verify · campaign · init · demo-seed · unframe · config.
+
+Exit 0 ready, 1 failed, 2 usage.
 
 Imports stay inside the subcommands so `--help` and the bash orchestrator's config calls cost
 nothing but the standard library.
@@ -58,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     unframe = sub.add_parser("unframe", help="cut the framed artifact out of a step log (exit 6 if absent)")
     unframe.add_argument("log", type=Path)
     unframe.add_argument("--out", type=Path, required=True)
+
+    init = sub.add_parser("init", help="write a starter config for a training repository",
+                          description="Write a starter config for a training repository: its training command, "
+                                      "requirements, input paths and W&B use, every line commented. Relative "
+                                      "paths in a config resolve against the config file's folder.")
+    init.add_argument("--repo", type=Path, default=Path("."), help="the training repository (default .)")
+    init.add_argument("--out", type=Path, help="where to write it (default REPO/preflight.env; never overwritten)")
 
     config = sub.add_parser("config", help="resolve workflow.env for the orchestrator")
     config.add_argument("--config", type=Path, required=True)
@@ -249,10 +258,16 @@ def _overrides(items: list[str]) -> dict[str, str]:
     return pairs
 
 
+def cmd_init(args: argparse.Namespace, _config: Config) -> int:
+    from preflight.init import main as init_main
+
+    return init_main(args.repo, args.out)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"probe": cmd_probe, "verify": cmd_verify, "campaign": cmd_campaign, "demo-seed": cmd_demo_seed,
-                "config": cmd_config, "unframe": cmd_unframe}
+                "config": cmd_config, "unframe": cmd_unframe, "init": cmd_init}
     try:
         config = load(getattr(args, "config", None), os.environ, _overrides(getattr(args, "set", [])))
         return commands[args.command](args, config)
