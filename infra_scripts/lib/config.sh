@@ -40,18 +40,30 @@ config_sha256() {
   sha256sum "$1" | cut -d' ' -f1
 }
 
-# config_step_env — KEY=VALUE words for a step's clean environment: the whole config plus PASS_ENV.
+# config_step_env — KEY=VALUE words for a step's clean environment: the whole config plus PASS_ENV,
+# and PREFLIGHT_LAUNCHER_SET: which variables the probe asks about are set in this shell but not
+# passed (names only), so its message can say so.
 config_step_env() {
-  local key name
-  local -a names=()
+  local key name unpassed=""
+  local -a names=() asked=()
   for key in "${!CFG[@]}"; do printf '%s=%s\0' "$key" "${CFG[$key]}"; done
   IFS=',' read -ra names <<<"${CFG[PASS_ENV]}"
   for name in "${names[@]}"; do
     name="${name// /}"
     [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
-    [[ -n "${!name+x}" ]] && printf '%s=%s\0' "$name" "${!name}"
+    if [[ -n "${!name+x}" ]]; then
+      printf '%s=%s\0' "$name" "${!name}"
+    else
+      log "warning: PASS_ENV names $name, which is not set in this shell: the steps will not see it"
+    fi
   done
-  return 0
+  IFS=',' read -ra asked <<<"${CFG[PREFLIGHT_REQUIRED_ENV]},WANDB_API_KEY,HF_TOKEN"
+  for name in "${asked[@]}"; do
+    name="${name// /}"
+    [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n "${!name:-}" && ",${CFG[PASS_ENV]// /}," != *",$name,"* ]] &&
+      unpassed+="${unpassed:+,}$name"
+  done
+  printf 'PREFLIGHT_LAUNCHER_SET=%s\0' "$unpassed"
 }
 
 # config_project_dir — REPO_DIR as an absolute path (relative paths are relative to the repo root).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preflight.checks.passing import how_to_pass
 from preflight.model import Context, Outcome, failed, passed, skipped
 
 
@@ -14,9 +15,7 @@ def check_env(ctx: Context) -> Outcome:
     presence = {name: bool(ctx.environ.get(name, "").strip()) for name in names}
     missing = [name for name, present in presence.items() if not present]
     if missing:
-        return failed(f"missing or empty: {', '.join(missing)}",
-                      f"export {' '.join(n + '=...' for n in missing)} in the bootstrap step or PASS_ENV",
-                      present=presence)
+        return failed(f"missing or empty: {', '.join(missing)}", how_to_pass(ctx, missing), present=presence)
     return passed(f"{len(names)} required variables present", present=presence)
 
 

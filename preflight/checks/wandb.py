@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+from preflight.checks.passing import how_to_pass
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
 DEFAULT_BASE_URL = "https://api.wandb.ai"
@@ -64,5 +65,6 @@ def check_wandb(ctx: Context) -> Outcome:
         problem = _verify_online(base_url, key)
     if problem is None:
         return passed(f"W&B key present ({source}, host {host})", source=source, host=host)
-    remedy = "run `wandb login` on the image, or provide WANDB_API_KEY to the bootstrap step"
+    remedy = how_to_pass(ctx, ["WANDB_API_KEY"]) if key is None else \
+        "replace the key: a W&B key is 40 characters (https://wandb.ai/authorize)"
     return failed(problem, remedy) if mode == "required" else warned(problem, remedy)
