@@ -106,8 +106,10 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
         except Exception as exc:  # noqa: BLE001 - any failure means no hard guarantee: run nothing
             return [readonly.role_failure(role, f"{type(exc).__name__}: {exc}")]
     results, refused = _checks_with_guard(config, guard_log)
-    user_code = any((r.id == "imports" or r.id.startswith("project:")) and r.status != "skip" for r in results)
-    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role))
+    user_code = any((r.id in ("imports", "entrypoint") or r.id.startswith("project:")) and r.status != "skip"
+                    for r in results)
+    can_write = config.text("TRANSPORT") == "ssm" or readonly.credentials_visible(os.environ)
+    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role, can_write))
     return results
 
 

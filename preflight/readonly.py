@@ -3,13 +3,24 @@
 The botocore guard sees the probe's own process and every Python process started for project code
 (preflight/child.py). It cannot see non-Python processes, a Python started with -I or -S, or native
 clients such as ArcticDB's C++ S3 client. Only credentials that cannot write close that gap:
-PREFLIGHT_READONLY_ROLE_ARN. So the verdict is a pass only when no project code ran, or when every
-process ran with the read-only role's credentials; otherwise a warning that says what was not covered.
+PREFLIGHT_READONLY_ROLE_ARN. So the verdict is a pass only when no project code ran, when every
+process ran with the read-only role's credentials, or when no credentials were there to write with
+(the local demo: a clean environment and a sandbox HOME); otherwise a warning that says what was not
+covered — a warning only where its remedy applies.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 from preflight.model import CheckResult
+
+# Where botocore (and the AWS CLI, and ArcticDB's S3 client) find credentials without a metadata call.
+_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                         "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
 
 NOT_COVERED = ("non-Python processes (CLIs), Python started with -I or -S, and native clients such as "
                "ArcticDB's C++ S3 client")
@@ -17,7 +28,17 @@ ROLE_HOWTO = ("set PREFLIGHT_READONLY_ROLE_ARN to a role that can only read (the
               "ProbeReadOnlyRoleArn): every check and child then holds credentials that cannot write")
 
 
-def verdict(refused: list[str], children: int, user_code_ran: bool, role_arn: str) -> CheckResult:
+def credentials_visible(environ: Mapping[str, str]) -> bool:
+    """Could anything in the probe write to AWS? Not without credentials: none in the environment and
+    no ~/.aws files (the local transport's steps get a clean environment and a sandbox HOME)."""
+    if any(environ.get(name) for name in _CREDENTIAL_VARIABLES):
+        return True
+    home = Path(environ.get("HOME") or os.path.expanduser("~"))
+    return (home / ".aws" / "credentials").is_file() or (home / ".aws" / "config").is_file()
+
+
+def verdict(refused: list[str], children: int, user_code_ran: bool, role_arn: str,
+            can_write: bool = True) -> CheckResult:
     scope = f"the probe process and {children} Python child process{'' if children == 1 else 'es'}"
     details = {"refused": sorted(set(refused)), "guarded_children": children, "readonly_role": role_arn or None}
     if refused:
@@ -29,6 +50,10 @@ def verdict(refused: list[str], children: int, user_code_ran: bool, role_arn: st
         return CheckResult("aws.readonly", "aws", "pass",
                            f"every process ran with read-only role {role_arn}; botocore writes were also "
                            f"guarded in {scope}", "", 0.0, details)
+    if user_code_ran and not can_write:
+        return CheckResult("aws.readonly", "aws", "pass",
+                           f"no AWS credentials in the probe's environment or HOME, so nothing could write to AWS; "
+                           f"no write seen by the botocore guard in {scope}", "", 0.0, details)
     if user_code_ran:
         return CheckResult("aws.readonly", "aws", "warn",
                            f"no write seen by the botocore guard in {scope}; not covered: {NOT_COVERED}",

@@ -62,11 +62,23 @@ def test_import_that_holds_the_gil_is_killed_and_the_artifact_still_emitted(tmp_
 
 
 def test_readonly_is_a_warning_when_user_code_ran_without_the_readonly_role(tmp_path: Path, run_cli):
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {})
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "HOME": str(tmp_path)}
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", creds)
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "warn" and out.returncode == 0
     for covered in ("probe process", "Python child process", "not covered", "PREFLIGHT_READONLY_ROLE_ARN"):
         assert covered in readonly["message"] + readonly["remediation"]
+
+
+def test_readonly_without_any_credentials_is_a_pass_that_says_why(tmp_path: Path, run_cli):
+    """Issue 22 item 9: the local demo has no credentials to write with; a warning there cannot be acted on."""
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {"HOME": str(tmp_path)})
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "pass" and "no AWS credentials" in readonly["message"], readonly
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text("[default]\n")
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {"HOME": str(tmp_path)})
+    assert _check(artifact, "aws.readonly")["status"] == "warn"
 
 
 def test_readonly_passes_when_no_user_code_ran(tmp_path: Path, run_cli):

@@ -67,8 +67,9 @@ def test_each_callable_is_its_own_check_with_the_contract(probe):
     assert checks["project:TrainingPreflight"]["status"] == "pass"
     assert checks["project:Callable_"]["status"] == "pass"
     assert all(c["category"] == "project" for i, c in checks.items() if i.startswith("project:"))
-    # User code ran: the read-only verdict says what it covered.
-    assert checks["aws.readonly"]["status"] == "warn"
+    # User code ran: the read-only verdict says what it covered (here: no credentials to write with).
+    readonly = checks["aws.readonly"]
+    assert readonly["status"] in ("warn", "pass") and "botocore guard" in readonly["message"]
 
 
 def test_class_contract_fails_listing_its_problems(probe):
