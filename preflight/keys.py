@@ -44,6 +44,7 @@ KEYS: dict[str, Key] = {
     "AWS_REGION": Key("", "str"),
     "REQUIRE_PREFLIGHT": Key("", "str"),
     "PREFLIGHT_MAX_AGE": Key("36h", "duration"),
+    "RESULTS_KEEP": Key("30", "int+"),
     # --- probe -------------------------------------------------------------------------------
     "PREFLIGHT_IMPORTS": Key("", "list", True),
     "PREFLIGHT_IMPORT_NAMES": Key("", "list", True),

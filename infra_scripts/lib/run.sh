@@ -28,6 +28,8 @@ run_claim() {
 # run_start — the first write of a run; from here on every exit path runs run_cleanup.
 run_start() {
   ARTIFACT_DIR="$(run_results_root)/$RUN_ID"
+  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.results prune "$(run_results_root)" "${CFG[RESULTS_KEEP]}" >&2 ||
+    log "results: pruning old runs failed (continuing)"
   run_claim "$ARTIFACT_DIR"
   [[ -L "$ROOT/artifacts/preflight/latest" ]] &&
     log "results are per project now: $(run_results_root)/ (the old artifacts/preflight/latest links are left as they were)"

@@ -30,6 +30,8 @@ transport_up() {
   (umask 077 && config_step_env >"$TL_ENV_FILE")
   TRANSPORT_TARGET="$TL_HOST"
   log "transport local: host sandbox $TL_HOST"
+  log "transport local: image cache $TL_IMAGE holds $(timeout 10 du -sh "$TL_IMAGE" 2>/dev/null | cut -f1 || echo '?')" \
+    "(venvs, pip/uv caches; clear with: rm -rf '$TL_IMAGE')"
 }
 
 # transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
