@@ -97,6 +97,31 @@ def test_train_timeout_short(timeout: int, history: float | None, entry: str, fi
     assert ("train-timeout-short" in fired(lint(entry or "x = 1\n", settings=settings))) == fires
 
 
+def test_config_findings_name_the_real_config_file_and_line():
+    """Issue 22 item 8: not `workflow.env:0` for a config named alpaca.env."""
+    settings = rules.Settings(has_flash_attn_requirement=False, gpu_check="off", train_timeout_s=600,
+                              longest_train_s=None, config_file="/cfg/alpaca.env", timeout_line=12)
+    found = [f for f in lint("model.fit(x, y)\n", settings=settings) if f.rule == "train-timeout-short"]
+    assert (found[0].file, found[0].line) == ("/cfg/alpaca.env", 12)
+    default = rules.Settings(has_flash_attn_requirement=False, gpu_check="off", train_timeout_s=600,
+                             longest_train_s=None, config_file="/cfg/alpaca.env", timeout_line=0)
+    found = [f for f in lint("model.fit(x, y)\n", settings=default) if f.rule == "train-timeout-short"]
+    assert "(the default: the config does not set it)" in found[0].message
+
+
+@pytest.mark.parametrize("trackers, v4, fires", [
+    ((), True, True),                  # nothing tracks
+    (("wandb",), True, False),         # wandb in the requirements is tracking
+    (("tensorboard",), True, False),   # transformers 4: Trainer reports to every installed integration
+    (("tensorboard",), False, True),   # transformers 5: report_to defaults to "none"
+])
+def test_hf_trainer_reports_to_installed_integrations_by_default(trackers: tuple, v4: bool, fires: bool):
+    settings = rules.Settings(has_flash_attn_requirement=False, gpu_check="off", train_timeout_s=3600,
+                              longest_train_s=None, trackers=trackers, transformers_v4=v4)
+    source = "from transformers import Trainer\ntrainer = Trainer(model=m, args=a)\ntrainer.train()\n"
+    assert ("no-tracking" in fired(lint(source, settings=settings))) == fires
+
+
 def test_history_comes_from_earlier_runs(tmp_path: Path):
     for name, seconds, code in (("a", 700.0, 0), ("b", 1500.0, 0), ("c", 9000.0, 5)):
         (tmp_path / name).mkdir()
@@ -199,3 +224,14 @@ def test_an_unwritable_cache_costs_only_the_parse(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-dir"))
     found, _, _ = lint_main._read_all(tmp_path, ["train.py"])
     assert [f.saves for f in found] == [[(2, "torch.save", False)]]
+
+
+@pytest.mark.parametrize("line, v4", [("transformers==5.1.0", False), ("transformers>=4.40,<5", True),
+                                      ("transformers", True), ("", True)])
+def test_requirement_facts_read_the_transformers_major(tmp_path: Path, line: str, v4: bool):
+    from preflight.checks.lint import _requirement_facts
+    from tests.conftest import make_context
+
+    (tmp_path / "req.txt").write_text(f"wandb==0.19.1\n{line}\n")
+    facts = _requirement_facts(make_context(tmp_path, PREFLIGHT_PINS_FILE=str(tmp_path / "req.txt")))
+    assert facts["transformers_v4"] is v4 and facts["trackers"] == ("wandb",)

@@ -64,6 +64,7 @@ config_step_env() {
       unpassed+="${unpassed:+,}$name"
   done
   printf 'PREFLIGHT_LAUNCHER_SET=%s\0' "$unpassed"
+  printf 'PREFLIGHT_CONFIG_FILE=%s\0' "${CONFIG_FILE:-}"
 }
 
 # config_project_dir — REPO_DIR as an absolute path (relative paths are relative to the repo root).

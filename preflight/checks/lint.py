@@ -23,16 +23,39 @@ def _locations(findings: list[dict]) -> dict[str, dict[str, list[int]]]:
     return where
 
 
-def _has_flash_attn(ctx: Context) -> bool:
+TRACKERS = ("wandb", "mlflow", "trackio", "tensorboard", "tensorboardx", "comet-ml", "neptune", "clearml", "aim")
+
+
+def _requirement_facts(ctx: Context) -> dict:
+    """What lint's rules read from the requirements: flash-attn, tracking packages, transformers 5+."""
     from packaging.utils import canonicalize_name
+    from packaging.version import Version
 
     from preflight.checks.pins import read_requirements
 
     name = ctx.config.text("PREFLIGHT_PINS_FILE")
     if not name or not Path(name).is_file():
-        return False
+        return {"has_flash_attn_requirement": False}
     reqs, _ = read_requirements(Path(name))
-    return any(canonicalize_name(r.name) == "flash-attn" for r in reqs)
+    names = {canonicalize_name(r.name): r for r in reqs}
+    transformers = names.get("transformers")
+    # 5+ only when the pin admits no 4.x release (sampled across the 4.x line).
+    v5 = bool(transformers and transformers.specifier and
+              not any(transformers.specifier.contains(Version(v)) for v in ("4.0", "4.30", "4.46", "4.57.1", "4.99")))
+    return {"has_flash_attn_requirement": "flash-attn" in names, "trackers": tuple(t for t in TRACKERS if t in names),
+            "transformers_v4": not v5}
+
+
+def _config_line(ctx: Context, key: str) -> tuple[str, int]:
+    """The config file the run was started with (the launcher says which) and `key`'s line in it."""
+    path = ctx.environ.get("PREFLIGHT_CONFIG_FILE", "")
+    if not path:
+        return "workflow.env", 0
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:  # on ssm the file is on the caller's machine: name it, without a line
+        return path, 0
+    return path, next((n for n, line in enumerate(lines, 1) if line.strip().startswith(f"{key}=")), 0)
 
 
 def _closure_files(ctx: Context) -> list[str]:
@@ -55,7 +78,9 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
         return skipped("PREFLIGHT_LINT=off")
     from preflight.lint.rules import longest_train_step
 
-    settings = {"has_flash_attn_requirement": _has_flash_attn(ctx), "gpu_check": ctx.config.text("GPU_CHECK"),
+    config_file, timeout_line = _config_line(ctx, "TRAIN_TIMEOUT_SECONDS")
+    settings = {**_requirement_facts(ctx), "config_file": config_file, "timeout_line": timeout_line,
+                "gpu_check": ctx.config.text("GPU_CHECK"),
                 "train_timeout_s": ctx.config.int("TRAIN_TIMEOUT_SECONDS"),
                 "longest_train_s": longest_train_step(Path(ctx.base_dir) / "artifacts" / "preflight")}
     configured = ctx.config.list("PREFLIGHT_LINT_PATHS")

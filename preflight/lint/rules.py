@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from preflight.lint.facts import Facts
+from preflight.lint.facts import TRAINERS, Facts
 
 RULES = ("ephemeral-save", "push-without-hub-id", "flash-attn-missing", "no-tracking", "no-resume",
          "train-timeout-short", "gpu-code-gpu-check-off")
@@ -31,6 +31,10 @@ class Settings:
     gpu_check: str
     train_timeout_s: int
     longest_train_s: float | None  # the longest successful train step in earlier runs' run.json
+    trackers: tuple[str, ...] = ()  # tracking packages among the requirements (wandb, mlflow, ...)
+    transformers_v4: bool = True  # False when the requirements pin transformers 5+ (report_to defaults to none)
+    config_file: str = "workflow.env"  # where TRAIN_TIMEOUT_SECONDS is set, for config findings
+    timeout_line: int = 0  # its line there (0: not in the file, the default applies)
 
 
 def _first(sites: list[tuple[Facts, int]]) -> tuple[Facts, int]:
@@ -66,9 +70,21 @@ def _flash(files: list[Facts], settings: Settings) -> list[Finding]:
                     "add flash-attn to the requirements file (PREFLIGHT_PINS_FILE)") for f in files for line in f.flash]
 
 
-def _tracking(files: list[Facts], _: Settings) -> list[Finding]:
+# Packages that exist only to track experiments: requiring one is tracking.
+TRACKING_PACKAGES = {"wandb", "mlflow", "trackio", "comet-ml", "neptune", "clearml", "aim"}
+
+
+def _hf_trainer_reports(files: list[Facts], settings: Settings) -> bool:
+    """transformers 4.x's TrainingArguments(report_to=...) defaults to "all": every installed
+    integration (huggingface/transformers#9735); 5.0 made it "none" (#41375)."""
+    uses_trainer = any(name.rsplit(".", 1)[-1] in TRAINERS for f in files for _, name in f.entries)
+    return uses_trainer and settings.transformers_v4 and bool(settings.trackers)
+
+
+def _tracking(files: list[Facts], settings: Settings) -> list[Finding]:
     entries = [(f, line) for f in files for line, _ in f.entries]
-    if not entries or any(f.tracking for f in files):
+    if not entries or any(f.tracking for f in files) or set(settings.trackers) & TRACKING_PACKAGES or \
+            _hf_trainer_reports(files, settings):
         return []
     f, line = _first(entries)
     return [Finding("no-tracking", "info", f.path, line, "training runs without experiment tracking: a run cut short "
@@ -111,7 +127,9 @@ def _timeout(files: list[Facts], settings: Settings) -> list[Finding]:
         why = "below 1800 s for a project with a training entry point and no earlier train step to go by"
     else:
         return []
-    return [Finding("train-timeout-short", "warn", "workflow.env", 0, f"TRAIN_TIMEOUT_SECONDS={limit} is {why}",
+    where = "" if settings.timeout_line else " (the default: the config does not set it)"
+    return [Finding("train-timeout-short", "warn", settings.config_file, settings.timeout_line,
+                    f"TRAIN_TIMEOUT_SECONDS={limit}{where} is {why}",
                     f"raise TRAIN_TIMEOUT_SECONDS (and TRAIN_RUN_BUDGET_SECONDS) to at least "
                     f"{max(1800, int(1.2 * (longest or 0)) + 1)}")]
 
