@@ -173,6 +173,10 @@ def _check_kind(key: str, value: str, origin: str) -> None:
                              "summaries)")
         elif kind == "timeouts":
             _timeouts(value)
+        elif kind == "secrets":
+            from preflight.secrets import parse
+
+            parse(value)
         elif kind == "targets":
             bad = [t.strip() for t in value.split(",") if t.strip() and not _TARGET.match(t.strip())]
             if bad:
@@ -255,12 +259,16 @@ def _no_inline_credentials(config: Config) -> None:
               if _SECRET_NAME.search(name.upper()) and not _POINTER_NAME.search(name.upper())]
     if secret:
         raise ConfigError(f"{config.source}: PASS_ENV names {', '.join(secret)}: on ssm their values would be kept "
-                          "in SSM command history; give the instance role the access instead (or a secret store "
-                          "the step reads on the host), and pass only names that point at credentials (*_FILE)")
+                          "in SSM command history; read them from a store on the host instead: "
+                          f"SECRETS={','.join(n + '=ssm:/your/parameter' for n in secret)} (or secretsmanager:ARN), "
+                          "with the instance role allowed to read exactly those")
 
 
 def validate_for_run(config: Config) -> None:
     """Checks that only matter when the orchestrator is about to launch something."""
+    both = sorted(set(config.list("PASS_ENV")) & {item.partition("=")[0] for item in config.list("SECRETS")})
+    if both:
+        raise ConfigError(f"{config.source}: {', '.join(both)} in both PASS_ENV and SECRETS: name each in one")
     transport = config.text("TRANSPORT")
     missing = [key for key in REQUIRED_BY_TRANSPORT[transport] if not config.text(key)]
     if missing:

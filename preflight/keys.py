@@ -13,7 +13,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     default: str
-    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · targets · choice:a|b
+    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · targets · secrets ·
+    # choice:a|b
     # (`+`: must be > 0; `name`: safe as one path component)
     kind: str
     probe: bool = False
@@ -41,6 +42,9 @@ KEYS: dict[str, Key] = {
     "SMOKE_CMD": Key("", "str"),
     "TRAIN_CMD": Key("", "str"),
     "PASS_ENV": Key("", "list"),
+    # NAME=ssm:/parameter, NAME=secretsmanager:ARN or NAME=file:/path: resolved on the host (ssm: by the
+    # bootstrap step with the instance role; local: by the launcher) into the 0600 step environment.
+    "SECRETS": Key("", "secrets"),
     "AWS_REGION": Key("", "str"),
     "REQUIRE_PREFLIGHT": Key("", "str"),
     "PREFLIGHT_MAX_AGE": Key("36h", "duration"),

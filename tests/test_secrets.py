@@ -1,0 +1,83 @@
+"""SECRETS: a moto SSM SecureString and a Secrets Manager secret resolved into the 0600 step
+environment; the value is never in argv, the output, logs or the artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from preflight.config import ConfigError, load
+from tests.conftest import ROOT, copy_repo
+
+SECRET = "5ec7e70123456789abcdef0123456789abcdef01"  # 40 characters, the shape of a W&B key
+TOKEN = "hf_secret_token_value_for_tests_only"
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("WANDB_API_KEY", "is not NAME=ssm:"), ("X=vault:/a", "is not NAME=ssm:"), ("1X=ssm:/a", "is not NAME=ssm:"),
+    ("X=ssm:/a,X=ssm:/b", "a name is given twice: X"),
+])
+def test_bad_secrets_spec_is_refused_at_load(spec: str, needle: str):
+    with pytest.raises(ConfigError, match="SECRETS"):
+        load(None, {"SECRETS": spec})
+    with pytest.raises(ConfigError) as err:
+        load(None, {"SECRETS": spec})
+    assert needle in str(err.value)
+
+
+def _stores(aws_env: dict[str, str]) -> str:
+    import boto3
+
+    boto3.client("ssm", region_name="us-east-1").put_parameter(Name="/team/wandb", Value=SECRET, Type="SecureString",
+                                                               Overwrite=True)
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    try:
+        arn = sm.create_secret(Name="hf-token", SecretString=TOKEN)["ARN"]
+    except sm.exceptions.ResourceExistsException:
+        arn = sm.describe_secret(SecretId="hf-token")["ARN"]
+    return f"WANDB_API_KEY=ssm:/team/wandb,HF_TOKEN=secretsmanager:{arn}"
+
+
+def test_resolved_into_a_0600_file_and_only_names_printed(tmp_path: Path, aws_env: dict[str, str]):
+    spec = _stores(aws_env)
+    out = tmp_path / "step-env"
+    done = subprocess.run([sys.executable, "-m", "preflight.secrets", "--spec", spec, "--region", "us-east-1",
+                           "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert "WANDB_API_KEY, HF_TOKEN resolved" in done.stdout and SECRET not in done.stdout + done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert out.read_bytes().split(b"\0")[:2] == [f"WANDB_API_KEY={SECRET}".encode(), f"HF_TOKEN={TOKEN}".encode()]
+    missing = subprocess.run([sys.executable, "-m", "preflight.secrets", "--spec", "X=ssm:/no/such", "--region",
+                              "us-east-1", "--out", str(tmp_path / "x")], capture_output=True, text=True, cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert missing.returncode == 1 and "X from ssm:/no/such: ParameterNotFound" in missing.stderr
+
+
+def test_local_transport_run_sees_the_secrets_and_writes_them_nowhere(tmp_path: Path, aws_env: dict[str, str]):
+    spec = _stores(aws_env)
+    repo = copy_repo(tmp_path / "repo")
+    store = repo / ".preflight" / "demo-store"
+    subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--uri", f"lmdb://{store}"], cwd=repo, check=True,
+                   env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True)
+    env = {**os.environ, "SECRETS": spec, "PREFLIGHT_REQUIRED_ENV": "WANDB_API_KEY,HF_TOKEN", "WANDB_CHECK": "required",
+           "PREFLIGHT_IMAGE_DIR": str(ROOT / ".preflight" / "test-image"), "PREFLIGHT_PYTHON": sys.executable,
+           "NO_COLOR": "1", "PASS_ENV": "AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY"}
+    env.pop("PREFLIGHT_MODE", None)
+    run = subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--run-id", "secrets"],
+                         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = repo / "artifacts" / "preflight" / "predictor" / "secrets"
+    artifact = json.loads((results / "preflight-readiness.json").read_text())
+    checks = {c["id"]: c for c in artifact["checks"]}
+    assert checks["env"]["status"] == "pass" and checks["wandb"]["status"] == "pass", checks["wandb"]
+    written = [p.read_bytes() for p in results.rglob("*") if p.is_file()]
+    for value in (SECRET, TOKEN):
+        assert value not in run.stdout + run.stderr
+        assert not any(value.encode() in blob for blob in written), "a secret reached the results"
