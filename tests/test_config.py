@@ -209,3 +209,12 @@ def test_ssm_refuses_credentials_that_ssm_command_history_would_keep(key: str, v
 def test_ssm_accepts_names_that_only_point_at_credentials():
     validate_for_run(load(None, {}, {**SSM_READY, "PASS_ENV": "AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE",
                                      "ARCTICDB_URI": "s3://s3.amazonaws.com:bucket?aws_auth=true"}))
+
+
+def test_config_reference_is_generated_and_in_sync():
+    """Issue 22 item 3: docs/config.md is generated from keys.py and workflow.env's comments."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "preflight.docs", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
