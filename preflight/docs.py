@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 _KEY_LINE = re.compile(r"^#?\s?([A-Z][A-Z0-9_]*)=")
 _KINDS = {"str": "text", "name": "name (A-Z a-z 0-9 . _ -, one path component)", "int": "whole number",
           "int+": "whole number > 0", "float": "decimal", "float+": "decimal > 0", "bool": "true · false",
-          "list": "comma-separated list", "duration": "duration (90s, 15m, 36h, 3d)", "mode": "off · optional · required",
-          "timeouts": "id:seconds,…", "targets": "module:callable,…", "secrets": "NAME=ssm:/…|secretsmanager:ARN|file:/…,…"}
+          "list": "comma-separated list", "duration": "duration (90s, 15m, 36h, 3d)",
+          "mode": "off · optional · required",
+          "timeouts": "id:seconds,…", "targets": "module:callable,…",
+          "secrets": "NAME=ssm:/…|secretsmanager:ARN|file:/…,…"}
 
 
 def comments(text: str) -> dict[str, str]:
