@@ -95,6 +95,7 @@ class Context:
     aws: Any = field(default_factory=lambda: _shared_session())
     guard_log: str = ""  # where guarded child processes record what they refused
     library: Once = field(default_factory=Once)  # the ArcticDB library, opened once per probe
+    project_venv: Once = field(default_factory=Once)  # what the project venv holds, read once per probe
 
 
 def _shared_session() -> Any:

@@ -10,8 +10,8 @@ from preflight.model import Check, Context, Outcome
 # (id, category, function, takes its deadline) — the function modules are imported lazily so that
 # `preflight probe --help` and a probe with everything off never import boto3, arcticdb or pandas.
 _TABLE: tuple[tuple[str, str, str, bool], ...] = (
-    ("runtime", "runtime", "preflight.checks.runtime:check_runtime", False),
-    ("gpu", "runtime", "preflight.checks.runtime:check_gpu", False),
+    ("runtime", "runtime", "preflight.checks.runtime:check_runtime", True),
+    ("gpu", "runtime", "preflight.checks.runtime:check_gpu", True),
     ("imports", "code", "preflight.checks.imports:check_imports", True),
     ("pins", "code", "preflight.checks.pins:check_pins", False),
     ("lint", "code", "preflight.checks.lint:check_lint", True),

@@ -4,6 +4,7 @@ finding makes the check a warning, `info` findings keep it a pass."""
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
                 "longest_train_s": longest_train_step(Path(ctx.base_dir) / "artifacts" / "preflight")}
     request = {"root": os.getcwd(), "paths": ctx.config.list("PREFLIGHT_LINT_PATHS"),
                "ignore": ctx.config.list("PREFLIGHT_LINT_IGNORE"), "settings": settings}
-    child = run_guarded("preflight.lint", request, deadline_s, ctx.environ)
+    # Lint reads files and needs nothing of the project's world: it runs on the probe's own interpreter.
+    child = run_guarded("preflight.lint", request, deadline_s, ctx.environ, python=sys.executable)
     if child.value is None:
         return warned("lint did not finish" + (" within its deadline" if child.timed_out else ""),
                       "raise CHECK_TIMEOUTS=lint:<seconds> or narrow PREFLIGHT_LINT_PATHS")
