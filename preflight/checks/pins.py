@@ -230,8 +230,8 @@ def check_consistency(ctx: Context, deadline_s: float) -> Outcome:
                       "make the requirements agree (pin the versions that fit together) and reinstall; "
                       f"`{snap.python()} -m pip check` lists the same", conflicts=found[:50])
     more = " (the first 5000 distributions)" if snap.truncated else ""
-    return passed(f"{len(snap.installed)} distributions in {where}, every requirement satisfied{more}",
-                  distributions=len(snap.installed))
+    return passed(f"{len(snap.installed)} distributions in the project venv, every requirement satisfied{more}",
+                  distributions=len(snap.installed), venv=snap.prefix)
 
 
 def main(argv: list[str]) -> int:
