@@ -12,17 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from preflight.checks.arctic import check_freshness, check_library
 from preflight.checks.project import check_project
 from preflight.checks.runtime import check_gpu, check_runtime
 from tests.conftest import ROOT, make_context, python39
 
 # Every module a guarded child imports on the project's interpreter, and the packages above them.
 CHILD_MODULES = ("preflight", "preflight.child", "preflight.model", "preflight.guard", "preflight.checks",
-                 "preflight.checks.project_child", "preflight.checks.import_child", "preflight.checks.venv_child")
+                 "preflight.checks.project_child", "preflight.checks.import_child", "preflight.checks.venv_child",
+                 "preflight.checks.arctic_child")
 # What a child may import lazily because it is the project's own (read through the project's venv).
-PROJECT_OWNED = {"torch"}
-# Lazy imports a child never reaches: a Context (and its AWS session) is made in the probe, not in a child.
-TOOL_SIDE = {("preflight.model", "preflight.aws.clients")}
+PROJECT_OWNED = {"torch", "arcticdb", "pandas"}
+# Lazy imports a child never reaches: a Context's AWS session is made in the probe (the ArcticDB child
+# passes aws=None), and only the probe decides whose arcticdb reads the store.
+TOOL_SIDE = {("preflight.model", "preflight.aws.clients"), ("preflight.checks.arctic", "preflight.checks.project_venv")}
 WHERE = '''
 import json, sys
 
@@ -123,3 +126,29 @@ def test_gpu_is_seen_through_the_project_torch(tmp_path: Path, bare_venv: Path):
     assert outcome.status == "fail" and "torch.cuda.is_available() is False" in outcome.message
     outcome = check_gpu(make_context(tmp_path, _child_env(bare_venv, tmp_path / "empty"), GPU_CHECK="optional"), 20)
     assert outcome.status == "warn" and "torch is not installed in the project venv" in outcome.message
+
+
+FAKE_ARCTICDB = """class Arctic:
+    def __init__(self, uri):
+        raise RuntimeError("storage format version 7 is newer than this arcticdb understands")
+"""
+
+
+def test_arcticdb_checks_read_through_the_project_arcticdb(tmp_path: Path, bare_venv: Path, seeded_store: Path):
+    """A project pinned to an arcticdb that cannot read the store fails here, as its training would;
+    the probe's own arcticdb (which can) would have said READY."""
+    site = tmp_path / "site"
+    (site / "arcticdb").mkdir(parents=True)
+    (site / "arcticdb" / "__init__.py").write_text(FAKE_ARCTICDB)
+    info = site / "arcticdb-5.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: arcticdb\nVersion: 5.0.0\n")
+    config = {"ARCTICDB_URI": f"lmdb://{seeded_store}", "ARCTICDB_LIBRARY": "demo", "ARCTICDB_REQUIRED_SYMBOLS": ""}
+    ctx = make_context(tmp_path, {"PYTHONPATH": str(site), "PREFLIGHT_PROJECT_PYTHON": str(bare_venv)}, **config)
+    for check in (check_library, check_freshness):
+        outcome = check(ctx, 30)
+        assert outcome.status == "fail", outcome.message
+        assert "storage format version 7" in outcome.message and "project's arcticdb 5.0.0" in outcome.message
+    # A project without arcticdb of its own: the probe's reads the store.
+    ctx = make_context(tmp_path, {"PREFLIGHT_PROJECT_PYTHON": str(bare_venv)}, **config)
+    assert check_library(ctx, 30).status == "pass" and check_freshness(ctx, 30).status == "pass"
