@@ -48,7 +48,8 @@ lint: $(DEV_STAMP) $(ASL_STAMP)
 	$(VENV)/bin/cfn-lint infra_scripts/cfn/*.yaml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/asl/node_modules/.bin/asl-validator --json-path $(ASL)
 
-# The probe's own requirements, arcticdb included, as on a 3.9 host: the probe test runs every check there.
+# A 3.9 host's tool venv: the probe's own requirements, arcticdb included. The probe test runs every check
+# there, its children on a bare 3.9 project venv (tests/conftest.py bare_venv).
 $(PY39_STAMP): preflight/probe-requirements.txt
 	@if [ -n "$(PY39)" ]; then \
 	  $(PY39) -m venv .venv39 && { $(call INSTALL,.venv39/bin/python,-r preflight/probe-requirements.txt); } && touch $@; \

@@ -67,6 +67,7 @@ def main() -> int:
         rows += cases_entry.entry_rows(work, plan["lint_lines"], plan["repeat"], judge)
         rows += cases_deps.deps_rows(cases_data.scratch(work, "deps"), plan["big_repeat"], judge)
         rows += cases_clone.make_preflight_rows(cases_data.scratch(work, "clones"), plan["clone_repeat"], judge)
+        rows += cases_deps.tool_venv_rows(cases_data.scratch(work, "tool-venv"), plan["big_repeat"], judge)
     report = table(rows)
     print(report)
     missed = [r.name for r in rows if r.met is False]

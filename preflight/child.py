@@ -5,6 +5,12 @@ stall or escape a check running in the probe's own process. In a child, the dead
 of its whole process group, and the guard is installed by sitecustomize in the child and in every
 Python process it starts. The child's output (the project's logging and warnings) is kept out of
 check messages: it goes to this process's stderr, which is the probe's log.
+
+Two venvs on the host: the probe runs in its own tool venv, the child on the project venv's Python
+(PREFLIGHT_PROJECT_PYTHON; this interpreter when unset), whose path holds the guard site, the tool
+root (for preflight's own child modules), the project's PYTHONPATH and the working directory — nothing
+of the tool venv. So this module, and every module a child imports, is standard library only and
+Python 3.9-safe (tests/test_two_venvs.py).
 """
 
 from __future__ import annotations
@@ -35,9 +41,17 @@ class ChildResult:
     limit_s: float  # how long the child was allowed to run
 
 
+TOOL_ROOT = Path(__file__).resolve().parent.parent
+GUARD_SITE = TOOL_ROOT / "preflight" / "guard_site"
+
+
+def project_python(environ: Mapping[str, str]) -> str:
+    """The interpreter training uses: the project venv's Python (probe.sh and deps.sh name it)."""
+    return environ.get("PREFLIGHT_PROJECT_PYTHON") or sys.executable
+
+
 def guarded_env(environ: Mapping[str, str], guard_log: str) -> dict[str, str]:
-    tool_root = Path(__file__).resolve().parent.parent
-    path = [str(tool_root / "preflight" / "guard_site"), str(tool_root)]
+    path = [str(GUARD_SITE), str(TOOL_ROOT)]
     if environ.get("PYTHONPATH"):
         path.append(environ["PYTHONPATH"])
     env = {**environ, "PREFLIGHT_GUARD": "1", "PYTHONPATH": os.pathsep.join(path)}
@@ -52,16 +66,18 @@ def _kill_group(pid: int) -> None:
 
 
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
-                guard_log: str = "") -> ChildResult:
-    """`python -m module RESULT_FILE` with `request` (plus this process's sys.path) as JSON on stdin,
-    ended MARGIN_S before the calling check's `deadline_s`; its output is logged, never returned."""
+                guard_log: str = "", python: str | None = None) -> ChildResult:
+    """`python -m module RESULT_FILE` with `request` as JSON on stdin, on the project's interpreter
+    unless `python` names another, ended MARGIN_S before the calling check's `deadline_s`; its output is
+    logged, never returned."""
     limit_s = max(0.5, deadline_s - MARGIN_S)
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
         result, output = Path(tmp) / "result.json", Path(tmp) / "output"
-        payload = json.dumps({**request, "sys_path": sys.path}).encode()
+        payload = json.dumps(request).encode()
         timed_out = False
         with output.open("wb") as sink:
-            proc = subprocess.Popen([sys.executable, "-m", module, str(result)], stdin=subprocess.PIPE,
+            proc = subprocess.Popen([python or project_python(environ), "-m", module, str(result)],
+                                    stdin=subprocess.PIPE,
                                     stdout=sink, stderr=subprocess.STDOUT, env=guarded_env(environ, guard_log),
                                     start_new_session=True)
             try:
@@ -81,10 +97,8 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
 
 
 def child_request() -> dict[str, Any]:
-    """In the child: the request, with the parent's sys.path restored (the guard site stays first)."""
-    request = json.load(sys.stdin)
-    sys.path[1:1] = [p for p in request.pop("sys_path") if p not in sys.path]
-    return request
+    """In the child: the request. Its path is its own interpreter's plus PYTHONPATH (guarded_env)."""
+    return json.load(sys.stdin)
 
 
 def child_reply(path: str, value: Any) -> None:

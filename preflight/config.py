@@ -174,7 +174,7 @@ def _check_kind(key: str, value: str, origin: str) -> None:
         elif kind == "timeouts":
             _timeouts(value)
         elif kind == "secrets":
-            from preflight.secrets import parse
+            from preflight.secret_spec import parse
 
             parse(value)
         elif kind == "targets":

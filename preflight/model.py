@@ -96,6 +96,7 @@ class Context:
     guard_log: str = ""  # where guarded child processes record what they refused
     library: Once = field(default_factory=Once)  # the ArcticDB library, opened once per probe
     closure: Once = field(default_factory=Once)  # the entry's static import closure, read once per probe
+    project_venv: Once = field(default_factory=Once)  # what the project venv holds, read once per probe
 
 
 def _shared_session() -> Any:

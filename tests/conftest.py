@@ -169,3 +169,22 @@ def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     role.write_text(f"[default]\naws_access_key_id = {FAKE_AWS['AWS_ACCESS_KEY_ID']}\n"
                     f"aws_secret_access_key = {FAKE_AWS['AWS_SECRET_ACCESS_KEY']}\n")
     return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store, "role_credentials": role}
+
+
+def python39() -> str | None:
+    """A Python 3.9 interpreter (pyenv's or PATH's), the oldest a training host may have; None when absent."""
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9.*/bin/python3.9")))
+    return found[-1] if found else shutil.which("python3.9")
+
+
+@pytest.fixture(scope="session")
+def bare_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project venv with nothing installed, on Python 3.9 when this machine has one (else the base
+    interpreter): what the probe's children must make do with. Returns its python."""
+    base = python39() or getattr(sys, "_base_executable", sys.executable)
+    venv = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    return venv / "bin" / "python"

@@ -52,7 +52,7 @@ def test_skypilot_modes(tmp_path: Path):
 
 
 def test_runtime_minimums(tmp_path: Path):
-    assert check_runtime(make_context(tmp_path)).status == "pass"
-    too_new = check_runtime(make_context(tmp_path, MIN_PYTHON="99.0", MIN_FREE_DISK_GB="1000000000"))
+    assert check_runtime(make_context(tmp_path), 20).status == "pass"
+    too_new = check_runtime(make_context(tmp_path, MIN_PYTHON="99.0", MIN_FREE_DISK_GB="1000000000"), 20)
     assert too_new.status == "fail" and "< MIN_PYTHON 99.0" in too_new.message and "MIN_FREE_DISK_GB" in too_new.message
-    assert check_gpu(make_context(tmp_path)).status == "skip"
+    assert check_gpu(make_context(tmp_path), 20).status == "skip"

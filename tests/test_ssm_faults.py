@@ -20,7 +20,7 @@ import pytest
 
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
 from preflight.aws.ec2_terminate import terminate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, python39
 from tests.ssm_support import SLOW_PYTHON, instances, live_instances, pairs_file, spot, ssm_env
 
 # Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
@@ -322,25 +322,29 @@ def test_bootstrap_names_the_interpreter_and_refuses_old_python(world, tmp_path:
     assert "Python 3.8.18 is below 3.9" in out.stderr
 
 
-def test_probe_runs_on_python_39(tmp_path: Path):
-    """The probe with its own requirements (arcticdb included) on 3.9, every check that can run here
-    running, ArcticDB's on a real LMDB store: what a 3.9 host's venv holds."""
+def test_probe_runs_on_python_39(tmp_path: Path, bare_venv: Path):
+    """A 3.9 host's two venvs: the tool venv with the probe's requirements (arcticdb included, ArcticDB's
+    checks on a real LMDB store) and a project venv with nothing in it, whose Python the children use.
+    Every check that can run here runs."""
     python = ROOT / ".venv39" / "bin" / "python"
-    if not python.exists():
+    if not python.exists() or python39() is None:  # bare_venv is a 3.9 venv when python39() finds one
         pytest.skip("no Python 3.9 on this machine (make test builds .venv39 when pyenv or PATH has one)")
     from preflight.demo import seed
 
     seed(f"lmdb://{tmp_path}/store", "demo", 24, {})
+    (tmp_path / "req.txt").write_text("")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "AWS_REGION": "us-east-1",
-           "PREFLIGHT_IMPORTS": "json", "PREFLIGHT_IMPORT_NAMES": "json:dumps", "PREFLIGHT_PINS_FILE": "",
-           "ARCTICDB_URI": f"lmdb://{tmp_path}/store", "ARCTICDB_LIBRARY": "demo"}
+           "PREFLIGHT_IMPORTS": "json", "PREFLIGHT_IMPORT_NAMES": "json:dumps", "PREFLIGHT_PINS_FILE": "req.txt",
+           "ARCTICDB_URI": f"lmdb://{tmp_path}/store", "ARCTICDB_LIBRARY": "demo",
+           "PREFLIGHT_PROJECT_PYTHON": str(bare_venv)}
     run = subprocess.run([str(python), "-m", "preflight", "probe", "--json"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     artifact = json.loads(run.stdout)
     by_id = {check["id"]: check for check in artifact["checks"]}
     assert by_id["runtime"]["status"] == "pass", by_id["runtime"]
     assert by_id["runtime"]["message"].startswith("python 3.9.")
-    for check in ("arcticdb.library", "arcticdb.freshness", "imports", "lint"):
+    assert by_id["runtime"]["details"]["executable"] == str(bare_venv)
+    for check in ("arcticdb.library", "arcticdb.freshness", "imports", "lint", "pins", "pins.consistency"):
         assert by_id[check]["status"] in ("pass", "warn"), by_id[check]
     assert artifact["status"] == "READY", artifact["failures"]
     for check in artifact["checks"]:

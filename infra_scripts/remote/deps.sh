@@ -1,16 +1,18 @@
 # shellcheck shell=bash
-# deps: the project's pins plus what the probe needs, skipped when nothing changed since last time.
+# deps: the project's requirements — and nothing else — into the project venv, skipped when nothing
+# changed since last time. The probe's own packages are in the tool venv (bootstrap).
 pf_load_step_env
 requirements="$PROJECT_DIR/$REQUIREMENTS_FILE"
-probe_requirements="$TOOL_DIR/preflight/probe-requirements.txt"
 [[ -f "$requirements" ]] || { echo "requirements file $requirements not found" >&2; exit 1; }
 pf_lock_venv "$VIRTUAL_ENV"
-want="$(cat "$requirements" "$probe_requirements" | sha256sum | cut -d' ' -f1)"
+want="$(sha256sum <"$requirements" | cut -d' ' -f1)"
 marker="$VIRTUAL_ENV/.preflight-deps.sha256"
 # An unchanged file is not enough: the venv itself may have drifted (a manual pip install, a half-done
-# upgrade). The pins check, offline and in well under a second, decides whether to skip.
+# upgrade). The pins check, offline and in about a second, decides whether to skip: it runs in the
+# tool venv and reads the project venv through the project's own interpreter.
 if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
-  if PYTHONPATH="$TOOL_DIR" python -m preflight.checks.pins "$requirements"; then
+  if (cd "$PROJECT_DIR" && PYTHONPATH="$TOOL_DIR${PYTHONPATH:+:$PYTHONPATH}" \
+    PREFLIGHT_PROJECT_PYTHON="$VIRTUAL_ENV/bin/python" "$PF_TOOL_PYTHON" -m preflight.checks.pins "$requirements"); then
     echo "deps: requirements unchanged (sha256 ${want:0:12}) and installed as pinned, install skipped"
     exit 0
   fi
@@ -18,7 +20,7 @@ if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
 fi
 if [[ -n "${PF_UV:-}" ]]; then
   echo "deps: installing $requirements into $VIRTUAL_ENV with uv"
-  "$PF_UV" pip install --quiet --python "$VIRTUAL_ENV/bin/python" -r "$requirements" -r "$probe_requirements" || {
+  "$PF_UV" pip install --quiet --python "$VIRTUAL_ENV/bin/python" -r "$requirements" || {
     echo "deps: uv could not install them (above). uv does not read pip.conf: if packages come from a private" \
       "index, pass UV_INDEX_URL / UV_EXTRA_INDEX_URL through PASS_ENV, or set DEPS_INSTALLER=pip" >&2
     exit 1
@@ -27,7 +29,7 @@ else
   echo "deps: installing $requirements into $VIRTUAL_ENV with pip"
   # An old pip may not match an extra's spelling (flow_doctor vs flow-doctor) and silently skip it.
   python -m pip install --disable-pip-version-check --quiet --upgrade pip
-  python -m pip install --disable-pip-version-check --quiet -r "$requirements" -r "$probe_requirements"
+  python -m pip install --disable-pip-version-check --quiet -r "$requirements"
 fi
 printf '%s\n' "$want" >"$marker"
 echo "deps: installed, marker ${want:0:12}"

@@ -31,8 +31,9 @@ pf_run_cmd() {
   "${argv[@]}"
 }
 
-# pf_lock_venv VENV — hold the project venv's lock until this step ends. Every run of a project
-# shares its venv (the warm image); building or installing into it is one run at a time.
+# pf_lock_venv VENV — hold VENV's lock until this step ends or pf_unlock_venv. Every run of a project
+# shares its venv, and every run on one interpreter the tool venv (the warm image); building or
+# installing into one is one run at a time. One venv lock at a time.
 pf_lock_venv() {
   local lock="$1.lock"
   mkdir -p "$(dirname "$1")"
@@ -41,4 +42,8 @@ pf_lock_venv() {
     echo "waiting for another run that holds $lock"
     flock 9
   fi
+}
+
+pf_unlock_venv() {
+  exec 9>&-
 }

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
-# probe: prove readiness; the artifact comes back framed in this step's output.
+# probe: prove readiness; the artifact comes back framed in this step's output. The probe runs in its
+# own tool venv; its checks that must see the project's world run on the project venv's Python.
 pf_load_step_env
 cd "$PROJECT_DIR" || exit 5
+export PREFLIGHT_PROJECT_PYTHON="$VIRTUAL_ENV/bin/python"
 export PYTHONPATH="$TOOL_DIR${PYTHONPATH:+:$PYTHONPATH}"
-python -m preflight probe --emit-framed --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" \
+"$PF_TOOL_PYTHON" -m preflight probe --emit-framed --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" \
   --out "$PF_HOST_DIR/preflight-readiness.json"

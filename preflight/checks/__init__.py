@@ -10,11 +10,12 @@ from preflight.model import Check, Context, Outcome
 # (id, category, function, takes its deadline) — the function modules are imported lazily so that
 # `preflight probe --help` and a probe with everything off never import boto3, arcticdb or pandas.
 _TABLE: tuple[tuple[str, str, str, bool], ...] = (
-    ("runtime", "runtime", "preflight.checks.runtime:check_runtime", False),
-    ("gpu", "runtime", "preflight.checks.runtime:check_gpu", False),
+    ("runtime", "runtime", "preflight.checks.runtime:check_runtime", True),
+    ("gpu", "runtime", "preflight.checks.runtime:check_gpu", True),
     ("entrypoint", "code", "preflight.checks.entrypoint:check_entrypoint", True),
     ("imports", "code", "preflight.checks.imports:check_imports", True),
-    ("pins", "code", "preflight.checks.pins:check_pins", False),
+    ("pins", "code", "preflight.checks.pins:check_pins", True),
+    ("pins.consistency", "code", "preflight.checks.pins:check_consistency", True),
     ("lint", "code", "preflight.checks.lint:check_lint", True),
     ("paths", "data", "preflight.checks.paths:check_paths", True),
     ("env", "aws", "preflight.checks.aws_env:check_env", False),

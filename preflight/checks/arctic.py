@@ -3,6 +3,12 @@
 Freshness reads only index metadata (`get_description_batch(...).date_range`), one batched call for
 the whole universe; `tail(sym, 1)` is the fallback for a symbol whose description has no date range.
 Never `read(sym).data.tail(1)`: that loads the whole symbol.
+
+Read through whose arcticdb? When the project venv has arcticdb of its own (training reads the data
+with it), both checks run in one guarded child on the project's Python (arctic_child), so a version
+that cannot read the store fails here as it would in training. Otherwise — or when the probe and the
+project share one venv — with the probe's own arcticdb, in this process. This module is imported by
+that child: standard library at the top, arcticdb and pandas only inside functions.
 """
 
 from __future__ import annotations
@@ -103,9 +109,57 @@ def _remedy(ctx: Context) -> str:
             f"ARCTICDB_LIBRARY={ctx.config.text('ARCTICDB_LIBRARY')}; for the demo run: make demo-seed")
 
 
+def _through_project(ctx: Context, deadline_s: float) -> dict[str, Any] | None:
+    """Both verdicts read with the project venv's own arcticdb (one child, once per probe), or None when
+    the probe's arcticdb is the one to use: the project has none, or the probe runs in its venv."""
+    import sys
+
+    from preflight.checks.project_venv import SnapshotError, snapshot
+
+    if not ctx.environ.get("PREFLIGHT_PROJECT_PYTHON"):
+        return None
+    try:
+        project = snapshot(ctx, deadline_s)
+    except SnapshotError:
+        return None  # runtime and pins report it; the probe's own arcticdb still reads the store
+    version = project.version_of("arcticdb")
+    if version is None or Path(project.prefix).resolve() == Path(sys.prefix).resolve():
+        return None
+    return ctx.library.get(lambda: _project_verdicts(ctx, deadline_s, version))
+
+
+def _project_verdicts(ctx: Context, deadline_s: float, version: str) -> dict[str, Any]:
+    from preflight.child import run_guarded
+
+    config = {key: value for key, value in ctx.config.values.items() if key.startswith("ARCTICDB_")}
+    child = run_guarded("preflight.checks.arctic_child", {"config": config, "base_dir": ctx.base_dir,
+                                                          "deadline_s": deadline_s}, deadline_s, ctx.environ,
+                        ctx.guard_log)
+    if isinstance(child.value, dict):
+        return {**child.value, "arcticdb": version}
+    why = (f"did not finish within {child.limit_s:.1f}s (killed)" if child.timed_out
+           else f"exited {child.returncode} without a verdict")
+    lost = {"status": "fail", "message": f"reading the store with the project's arcticdb {version} {why}",
+            "remediation": _remedy(ctx), "details": {}}
+    return {"library": lost, "freshness": lost, "arcticdb": version}
+
+
+def _as_outcome(verdicts: dict[str, Any], which: str) -> Outcome:
+    verdict = verdicts[which]
+    suffix = f" · read with the project's arcticdb {verdicts['arcticdb']}"
+    return Outcome(verdict["status"], verdict["message"] + suffix, verdict["remediation"],
+                   {**verdict["details"], "arcticdb": f"{verdicts['arcticdb']} (project venv)"})
+
+
 def check_library(ctx: Context, deadline_s: float) -> Outcome:
     if not ctx.config.text("ARCTICDB_URI"):
         return skipped("not configured: set ARCTICDB_URI (and ARCTICDB_LIBRARY) to check the store")
+    verdicts = _through_project(ctx, deadline_s)
+    return library_outcome(ctx, deadline_s) if verdicts is None else _as_outcome(verdicts, "library")
+
+
+def library_outcome(ctx: Context, deadline_s: float) -> Outcome:
+    """The library check with the arcticdb this process imports."""
     try:
         lib = ctx.library.get(lambda: open_library(ctx, deadline_s))
     except StoreError as exc:
@@ -167,6 +221,12 @@ def last_index_values(lib: Any, symbols: list[str]) -> dict[str, datetime | str]
 def check_freshness(ctx: Context, deadline_s: float) -> Outcome:
     if not ctx.config.text("ARCTICDB_URI"):
         return skipped("not configured: set ARCTICDB_URI (and ARCTICDB_LIBRARY) to check the store")
+    verdicts = _through_project(ctx, deadline_s)
+    return freshness_outcome(ctx, deadline_s) if verdicts is None else _as_outcome(verdicts, "freshness")
+
+
+def freshness_outcome(ctx: Context, deadline_s: float) -> Outcome:
+    """The freshness check with the arcticdb this process imports."""
     try:
         lib = ctx.library.get(lambda: open_library(ctx, deadline_s))
     except StoreError as exc:

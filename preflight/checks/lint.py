@@ -4,6 +4,7 @@ finding makes the check a warning, `info` findings keep it a pass."""
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -88,7 +89,8 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
     scope = "PREFLIGHT_LINT_PATHS" if configured else ("the entry's import closure" if paths else "the project")
     request = {"root": os.getcwd(), "paths": paths,
                "ignore": ctx.config.list("PREFLIGHT_LINT_IGNORE"), "settings": settings}
-    child = run_guarded("preflight.lint", request, deadline_s, ctx.environ)
+    # Lint reads files and needs nothing of the project's world: it runs on the probe's own interpreter.
+    child = run_guarded("preflight.lint", request, deadline_s, ctx.environ, python=sys.executable)
     if child.value is None:
         return warned("lint did not finish" + (" within its deadline" if child.timed_out else ""),
                       "raise CHECK_TIMEOUTS=lint:<seconds> or narrow PREFLIGHT_LINT_PATHS")

@@ -40,3 +40,21 @@ teardown() {
   [[ "$output" == *"drifted from them (above); reinstalling"* ]]
   "$VENV/bin/python" -c 'import boto3'
 }
+
+@test "a venv an older preflight filled with the probe's packages is rebuilt; so is a half-built tool venv" {
+  run spot --preflight-only --run-id venv-old
+  [ "$status" -eq 0 ]
+  local tool
+  tool="$(sed -n 's/^.*tool venv \(.*\)$/\1/p' <<<"$output" | grep -v ' ' | tail -n 1)"
+  [ -x "$tool/bin/python" ]
+  # Before the two venvs: an empty marker, and the probe's packages (here one) installed beside the project's.
+  : >"$VENV/.preflight-venv-complete"
+  mkdir "$VENV/lib/jsonschema-4.26.0.dist-info"
+  rm "$tool/.preflight-venv-complete"
+  run spot --preflight-only --run-id venv-new
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"rebuilding venv $VENV: an older preflight installed the probe's own packages into it"* ]]
+  [[ "$output" == *"rebuilding tool venv $tool: an earlier build did not finish"* ]]
+  [ ! -e "$VENV/lib/jsonschema-4.26.0.dist-info" ]
+  [ -f "$tool/.preflight-venv-complete" ]
+}
