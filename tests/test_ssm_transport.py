@@ -26,25 +26,34 @@ def default_emulator(moto_harness):
 def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
     moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
     before = all_objects()
+    # Issue 22 item 6: a secret read on the host from SSM Parameter Store with the instance role.
+    secret = "5ec7e7ssm0123456789abcdef0123456789abcd"
+    boto3.client("ssm", region_name="us-east-1").put_parameter(Name="/team/wandb", Value=secret,
+                                                               Type="SecureString", Overwrite=True)
     # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
     shutil.rmtree(ROOT / ".preflight" / "test-ssm-host" / "image" / "venvs" / "ssm-uv", ignore_errors=True)
-    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv",
+               SECRETS="WANDB_API_KEY=ssm:/team/wandb", PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY")
     assert out.returncode == 0, out.stderr[-4000:]
-    logs = world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-ready" / "logs"
+    results = world["repo"] / "artifacts" / "preflight" / "ssm-uv" / "ssm-ready"
+    logs = results / "logs"
     assert "deps installer uv " in (logs / "bootstrap.log").read_text()
     assert "with uv" in (logs / "deps.log").read_text()
-    artifact = world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-ready" / "preflight-readiness.json"
+    assert "WANDB_API_KEY resolved into the step environment" in (logs / "bootstrap.log").read_text()
+    assert secret not in out.stdout + out.stderr
+    assert not any(secret.encode() in p.read_bytes() for p in results.rglob("*") if p.is_file())
+    artifact = results / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     assert set(instances("ssm-ready").values()) == {"terminated"}
     assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
-    record = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor"
-                           / "ssm-ready" / "run.json").read_text())
+    record = json.loads((results / "run.json").read_text())
     assert record["plan"] == "ok" and (record["exit_code"], record["status"]) == (0, "READY")
     # What SSM keeps of every command (ListCommands) holds no credential: the host used its "role".
     history = boto3.client("ssm", region_name="us-east-1").list_commands()["Commands"]
     assert history and not any(FAKE_AWS["AWS_SECRET_ACCESS_KEY"] in json.dumps(c["Parameters"]) for c in history)
+    assert not any(secret in json.dumps(c["Parameters"]) for c in history)
 
 
 def test_credentials_in_pass_env_are_refused_before_launch(world, moto_harness):

@@ -114,7 +114,9 @@ project_venv
 pythonpath=""
 IFS=':' read -ra parts <<<"$PROJECT_PYTHONPATH"
 for part in "${parts[@]}"; do pythonpath="${pythonpath:+$pythonpath:}$project/$part"; done
-cat >"$work/step.env" <<ENV
+rm -f "$work/step.env"
+(umask 077 && : >"$work/step.env") # it may hold SECRETS: the owner's alone
+cat >>"$work/step.env" <<ENV
 HOME=$PF_HOST_DIR/home
 XDG_CACHE_HOME=$PF_IMAGE_DIR/cache
 PF_UV=$uv
@@ -128,4 +130,10 @@ TOOL_DIR=$work/tool
 PYTHONPATH=$pythonpath
 ENV
 printf '%s\n' "${installer_env[@]}" >>"$work/step.env"
+# On ssm a credential never travels in the command: SECRETS names where it is, the host reads it with
+# the instance role. (Locally the launcher resolved them into the step environment already.)
+if [[ "${TRANSPORT:-}" == ssm && -n "${SECRETS:-}" ]]; then
+  PYTHONPATH="$work/tool" "$tool_python" -m preflight.secrets --spec "$SECRETS" --region "$AWS_REGION" \
+    --out "$work/step.env" --format lines || { echo "bootstrap: SECRETS could not be read (above)" >&2; exit 1; }
+fi
 echo "bootstrap done: project $project, venv $venv, tool venv ${tool_python%/bin/python}"
