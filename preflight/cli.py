@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--campaign", type=Path, help="verify a campaign readiness artifact against this campaign")
     verify.add_argument("--max-age", help="e.g. 6h (default: PREFLIGHT_MAX_AGE)")
     verify.add_argument("--config", type=Path, help="compare the artifact's config hash with this config")
+    verify.add_argument("--json", action="store_true",
+                        help="print only the verdict as JSON (preflight/schema/verify-result.schema.json)")
 
     seed = sub.add_parser("demo-seed", help="create the embedded demo ArcticDB store")
     seed.add_argument("--config", type=Path)
@@ -138,6 +140,19 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     return code
 
 
+def _verdict(args: argparse.Namespace, code: int, reason: str, bound_to: Path | None = None,
+             checked: bool = True) -> int:
+    """Say the verdict: one line for people (stdout when READY, else stderr), or with --json only JSON."""
+    if args.json:
+        from preflight.verdict import dumps, verdict
+
+        kind = "campaign" if args.campaign else "readiness"
+        print(dumps(verdict(code, reason, args.artifact, kind, args.campaign or bound_to, checked)))
+    else:
+        print(reason if code != USAGE else f"preflight verify: {reason}", file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _verify_campaign(args: argparse.Namespace, max_age: float) -> int:
     from preflight.campaign import spec
     from preflight.campaign.verify import verify_campaign
@@ -145,11 +160,9 @@ def _verify_campaign(args: argparse.Namespace, max_age: float) -> int:
     try:
         campaign = spec.load(args.campaign)
     except spec.CampaignUsageError as exc:
-        print(f"preflight verify: {exc}", file=sys.stderr)
-        return USAGE
+        return _verdict(args, USAGE, str(exc))
     code, reason = verify_campaign(args.artifact, campaign, max_age)
-    print(reason, file=sys.stdout if code == 0 else sys.stderr)
-    return code
+    return _verdict(args, code, reason)
 
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
@@ -160,8 +173,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         try:
             return _verify_campaign(args, parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE")))
         except ValueError as exc:
-            print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
-            return USAGE
+            return _verdict(args, USAGE, f"--max-age: {exc}")
     binding, unbound = args.config, ""
     if binding is None:
         binding, unbound = find_config(args.artifact)
@@ -169,17 +181,15 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
             try:
                 config = load(binding, os.environ)
             except ConfigError as exc:
-                print(f"preflight verify: the config its run recorded does not load: {exc}", file=sys.stderr)
-                return 6
+                return _verdict(args, 6, f"{args.artifact}: the config its run recorded does not load: {exc}",
+                                binding, False)
     try:
         max_age = parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE"))
     except ValueError as exc:
-        print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
-        return USAGE
+        return _verdict(args, USAGE, f"--max-age: {exc}", binding, False)
     code, reason = verify(args.artifact, max_age, config.identity_hash() if binding else None)
     bound = f"config binding checked against {binding}" if binding else f"config binding not checked ({unbound})"
-    print(f"{reason}; {bound}", file=sys.stdout if code == 0 else sys.stderr)
-    return code
+    return _verdict(args, code, f"{reason}; {bound}", binding, binding is not None)
 
 
 def cmd_campaign(args: argparse.Namespace, config: Config) -> int:
