@@ -19,6 +19,7 @@ from preflight import __version__
 from preflight.config import Config, ConfigError, load, validate_for_run
 
 USAGE, CONFIG_ERROR = 2, 2
+REPORT_NOT_WRITTEN = 5  # a READY probe whose --junit/--sarif file could not be written (as run.json's)
 END_OF_PAIRS = "__END__"
 
 
@@ -36,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--mode", default=os.environ.get("PREFLIGHT_MODE", "probe"))
     probe.add_argument("--ignore-preflight-errors", default="",
                        help="comma-separated check ids (or all) whose failures become warnings")
+    probe.add_argument("--junit", type=Path, metavar="PATH", help="also write the checks as JUnit XML to PATH")
+    probe.add_argument("--sarif", type=Path, metavar="PATH", help="also write the lint findings as SARIF 2.1.0")
+    probe.add_argument("--format", choices=("text", "github"),
+                       help="github: failures and lint findings as workflow commands on stderr and a table in "
+                            "$GITHUB_STEP_SUMMARY (the default when GITHUB_ACTIONS=true)")
 
     campaign = sub.add_parser("campaign", help="readiness preflight for an ml-metaoptimization campaign")
     campaign.add_argument("--campaign", type=Path, required=True, help="the campaign YAML")
@@ -104,13 +110,33 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
     return results
 
 
+def _reports(args: argparse.Namespace, artifact: dict[str, Any]) -> list[str]:
+    """The CI reports asked for (--junit, --sarif, GitHub Actions); the problems met writing them."""
+    from preflight.report_formats import run
+    from preflight.report_formats.emit import emit, wants_github
+    from preflight.report_formats.places import Places
+
+    github = wants_github(args.format, os.environ)
+    if not (args.junit or args.sarif or github):
+        return []
+    here = Path.cwd()  # lint's root: its paths are relative to it
+    return emit(run.from_probe(artifact, __version__), Places.make(here, here, args.config, dict(os.environ)),
+                junit_path=args.junit, sarif_path=args.sarif, github_mode=github, environ=os.environ)
+
+
 def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     import tempfile
 
     from preflight import artifact as art
     from preflight.report import render, use_color
+    from preflight.report_formats.outputs import problems
     from preflight.runner import apply_ignores, stragglers
 
+    unwritable = problems({"--junit": args.junit, "--sarif": args.sarif})
+    if unwritable:  # before any check runs: nothing is written
+        for problem in unwritable:
+            print(f"preflight probe: {problem}", file=sys.stderr)
+        return USAGE
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="preflight-guard-") as tmp:
@@ -133,6 +159,9 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     if args.emit_framed:
         print(art.frame(artifact))
     code = 0 if artifact["status"] == "READY" else 1
+    for problem in _reports(args, artifact):
+        print(f"preflight probe: report {problem}", file=sys.stderr)
+        code = code or REPORT_NOT_WRITTEN
     if late:  # a hung check's thread (or ArcticDB's own threads) must not keep the probe alive
         sys.stdout.flush()
         sys.stderr.flush()
