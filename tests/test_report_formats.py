@@ -126,8 +126,10 @@ def test_junit_a_step_that_timed_out_and_no_artifact(tmp_path: Path):
                              reason="bootstrap step failed", tool_version="0.1.0", environ={})
     xml, _ = junit_of(tmp_path, facts)
     by = cases(xml)
-    assert list(by) == ["bootstrap"]  # no artifact, no checks; the step says why
+    assert list(by) == ["bootstrap", "deps", "probe"]  # no artifact, no checks; the step says why
     assert by["bootstrap"].result[0].type == "step timed out" and "still cloning" in by["bootstrap"].result[0].text
+    assert by["deps"].is_skipped and by["probe"].is_skipped  # the same tests in every run, never silently gone
+    assert by["deps"].result[0].message == "did not run, or did not finish: the run ended first (bootstrap step failed)"
 
 
 def test_junit_a_run_that_failed_before_any_step_is_one_error(tmp_path: Path):
@@ -137,6 +139,7 @@ def test_junit_a_run_that_failed_before_any_step_is_one_error(tmp_path: Path):
     xml, _ = junit_of(tmp_path, facts)
     error = cases(xml)["run"].result[0]
     assert error.message == "exit 3: no spot capacity in any candidate" and next(iter(xml)).errors == 1
+    assert next(iter(xml)).skipped == 3  # bootstrap, deps, probe
 
 
 def sarif_of(facts: run.Run, places: Places) -> dict:

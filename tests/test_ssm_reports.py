@@ -46,5 +46,6 @@ def test_no_capacity_is_one_junit_error_naming_why(world, moto_harness, tmp_path
     out = spot(world, "--preflight-only", "--run-id", "ssm-reports-nocap", "--junit", str(tmp_path / "j.xml"))
     assert out.returncode == 3
     xml = report_schemas.junit(tmp_path / "j.xml")
-    (case,) = [case for suite in xml for case in suite]
-    assert case.name == "run" and case.result[0].message.startswith("exit 3: ")
+    by = {case.name: case for suite in xml for case in suite}
+    assert by["run"].result[0].message.startswith("exit 3: ")
+    assert [name for name, case in by.items() if case.is_skipped] == ["bootstrap", "deps", "probe"]

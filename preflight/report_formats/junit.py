@@ -1,7 +1,8 @@
 """JUnit XML: one testsuite per run, one testcase per check, per step and, when neither says why the
 run failed, one for the run. Shaped to the JUnit XSD Jenkins publishes (junit-10.xsd, which pytest
 also validates against): a failing check is a <failure>, a step that failed or timed out and a failed
-run are <error>s, a skipped check is <skipped>, a warning passes with the warning in <system-out>."""
+run are <error>s, a skipped check and a step the run never finished are <skipped>, a warning passes
+with the warning in <system-out>."""
 
 from __future__ import annotations
 
@@ -68,6 +69,9 @@ def _steps(suite: ET.Element, run: Run) -> None:
         log = f"{run.results}/logs/{step.name}.log" if run.results else ""
         body = f"{what}\nlast lines of {log}:\n{step.log_tail}" if step.log_tail else what
         _sub(case, "error", body, message=what, type=f"step {step.outcome}")
+    for name in run.steps_not_run():
+        _sub(_case(suite, "preflight.steps", name, 0), "skipped",
+             message=f"did not run, or did not finish: the run ended first ({run.reason or run.status})")
 
 
 def _properties(suite: ET.Element, run: Run) -> None:

@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import Any
 
 TIMEOUT = 124  # what every transport returns for a step that overran its deadline
+# The steps of each spot_train.sh mode, in order (a bare `preflight probe` has none).
+MODE_STEPS = {"preflight-only": ("bootstrap", "deps", "probe"), "smoke-only": ("bootstrap", "deps", "probe", "smoke"),
+              "full-only": ("bootstrap", "deps", "probe", "train"),
+              "full": ("bootstrap", "deps", "probe", "smoke", "train")}
 TAIL_LINES = 40  # as many as spot_train.sh prints for a failed step
 TAIL_WIDTH = 300
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -54,6 +58,11 @@ class Run:
     steps: tuple[Step, ...] = ()
     results: str = ""  # the run's results directory; "" for a bare `preflight probe`
     tool_version: str = ""
+
+    def steps_not_run(self) -> list[str]:
+        """The mode's steps that never ended: the run stopped before them, or while they ran."""
+        ran = {step.name for step in self.steps}
+        return [name for name in MODE_STEPS.get(self.mode, ()) if name not in ran] if self.results else []
 
     def run_error(self) -> str:
         """Why the run failed when neither a check nor a step says so (no capacity, unreachable, an
