@@ -25,7 +25,7 @@ def test_reports_come_from_the_fetched_artifact(world, tmp_path: Path):
                "--sarif", str(tmp_path / "l.sarif"), GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(summary),
                GITHUB_WORKSPACE=str(world["repo"]))
     assert out.returncode == 0, out.stderr[-4000:]
-    artifact = json.loads((world["repo"] / "artifacts" / "preflight" / "ssm-reports" /
+    artifact = json.loads((world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-reports" /
                            "preflight-readiness.json").read_text())
     xml = report_schemas.junit(tmp_path / "j.xml")
     names = {case.name for suite in xml for case in suite}

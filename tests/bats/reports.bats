@@ -61,7 +61,7 @@ valid() {
   printf '%s' "$output" >summary.json
   valid run-summary summary.json
   [[ "$output" == "{"*"}" && "$output" == *'"status": "READY"'* ]]
-  [[ "$output" == *'"results": "'"$REPO/artifacts/preflight/rep-ready"'"'* ]]
+  [[ "$output" == *'"results": "'"$REPO/artifacts/preflight/predictor/rep-ready"'"'* ]]
   [[ "$output" == *'"id": "lint", "message": "1 finding'* ]]
   # reports land where named, relative to where the command ran
   valid junit reports/junit.xml
