@@ -19,6 +19,8 @@ VERSION="0.1.0"
 . "$ROOT/infra_scripts/lib/probe_result.sh"
 # shellcheck source=lib/sfn.sh
 . "$ROOT/infra_scripts/lib/sfn.sh"
+# shellcheck source=lib/reports.sh
+. "$ROOT/infra_scripts/lib/reports.sh"
 
 pick_python() {
   if [[ -n "${PREFLIGHT_PYTHON:-}" ]]; then
@@ -67,6 +69,7 @@ main() {
   PF_PY="$(pick_python)"
   trap sfn_early_exit EXIT
   flags_parse "$@"
+  reports_check
   load_settings
   print_header
   if ((FLAG_PLAN)); then

@@ -21,6 +21,7 @@ from preflight import __version__
 from preflight.config import Config, ConfigError, load, validate_for_run
 
 USAGE, CONFIG_ERROR = 2, 2
+REPORT_NOT_WRITTEN = 5  # a READY probe whose --junit/--sarif file could not be written (as run.json's)
 END_OF_PAIRS = "__END__"
 
 
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--mode", default=os.environ.get("PREFLIGHT_MODE", "probe"))
     probe.add_argument("--ignore-preflight-errors", default="",
                        help="comma-separated check ids (or all) whose failures become warnings")
+    probe.add_argument("--junit", type=Path, metavar="PATH", help="also write the checks as JUnit XML to PATH")
+    probe.add_argument("--sarif", type=Path, metavar="PATH", help="also write the lint findings as SARIF 2.1.0")
+    probe.add_argument("--format", choices=("text", "github"),
+                       help="github: failures and lint findings as workflow commands on stderr and a table in "
+                            "$GITHUB_STEP_SUMMARY (the default when GITHUB_ACTIONS=true)")
 
     campaign = sub.add_parser("campaign", help="readiness preflight for an ml-metaoptimization campaign")
     campaign.add_argument("--campaign", type=Path, required=True, help="the campaign YAML")
@@ -49,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--campaign", type=Path, help="verify a campaign readiness artifact against this campaign")
     verify.add_argument("--max-age", help="e.g. 6h (default: PREFLIGHT_MAX_AGE)")
     verify.add_argument("--config", type=Path, help="compare the artifact's config hash with this config")
+    verify.add_argument("--json", action="store_true",
+                        help="print only the verdict as JSON (preflight/schema/verify-result.schema.json)")
 
     seed = sub.add_parser("demo-seed", help="create the embedded demo ArcticDB store")
     seed.add_argument("--config", type=Path)
@@ -113,13 +121,33 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
     return results
 
 
+def _reports(args: argparse.Namespace, artifact: dict[str, Any]) -> list[str]:
+    """The CI reports asked for (--junit, --sarif, GitHub Actions); the problems met writing them."""
+    from preflight.report_formats import run
+    from preflight.report_formats.emit import emit, wants_github
+    from preflight.report_formats.places import Places
+
+    github = wants_github(args.format, os.environ)
+    if not (args.junit or args.sarif or github):
+        return []
+    here = Path.cwd()  # lint's root: its paths are relative to it
+    return emit(run.from_probe(artifact, __version__), Places.make(here, here, args.config, dict(os.environ)),
+                junit_path=args.junit, sarif_path=args.sarif, github_mode=github, environ=os.environ)
+
+
 def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     import tempfile
 
     from preflight import artifact as art
     from preflight.report import render, use_color
+    from preflight.report_formats.outputs import problems
     from preflight.runner import apply_ignores, stragglers
 
+    unwritable = problems({"--junit": args.junit, "--sarif": args.sarif})
+    if unwritable:  # before any check runs: nothing is written
+        for problem in unwritable:
+            print(f"preflight probe: {problem}", file=sys.stderr)
+        return USAGE
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="preflight-guard-") as tmp:
@@ -142,10 +170,26 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     if args.emit_framed:
         print(art.frame(artifact))
     code = 0 if artifact["status"] == "READY" else 1
+    for problem in _reports(args, artifact):
+        print(f"preflight probe: report {problem}", file=sys.stderr)
+        code = code or REPORT_NOT_WRITTEN
     if late:  # a hung check's thread (or ArcticDB's own threads) must not keep the probe alive
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    return code
+
+
+def _verdict(args: argparse.Namespace, code: int, reason: str, bound_to: Path | None = None,
+             checked: bool = True) -> int:
+    """Say the verdict: one line for people (stdout when READY, else stderr), or with --json only JSON."""
+    if args.json:
+        from preflight.verdict import dumps, verdict
+
+        kind = "campaign" if args.campaign else "readiness"
+        print(dumps(verdict(code, reason, args.artifact, kind, args.campaign or bound_to, checked)))
+    else:
+        print(reason if code != USAGE else f"preflight verify: {reason}", file=sys.stdout if code == 0 else sys.stderr)
     return code
 
 
@@ -156,11 +200,9 @@ def _verify_campaign(args: argparse.Namespace, max_age: float) -> int:
     try:
         campaign = spec.load(args.campaign)
     except spec.CampaignUsageError as exc:
-        print(f"preflight verify: {exc}", file=sys.stderr)
-        return USAGE
+        return _verdict(args, USAGE, str(exc))
     code, reason = verify_campaign(args.artifact, campaign, max_age)
-    print(reason, file=sys.stdout if code == 0 else sys.stderr)
-    return code
+    return _verdict(args, code, reason)
 
 
 def cmd_verify(args: argparse.Namespace, config: Config) -> int:
@@ -171,8 +213,7 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
         try:
             return _verify_campaign(args, parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE")))
         except ValueError as exc:
-            print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
-            return USAGE
+            return _verdict(args, USAGE, f"--max-age: {exc}")
     binding, unbound = args.config, ""
     if binding is None:
         binding, unbound = find_config(args.artifact)
@@ -180,17 +221,15 @@ def cmd_verify(args: argparse.Namespace, config: Config) -> int:
             try:
                 config = load(binding, os.environ)
             except ConfigError as exc:
-                print(f"preflight verify: the config its run recorded does not load: {exc}", file=sys.stderr)
-                return 6
+                return _verdict(args, 6, f"{args.artifact}: the config its run recorded does not load: {exc}",
+                                binding, False)
     try:
         max_age = parse_duration(args.max_age or config.text("PREFLIGHT_MAX_AGE"))
     except ValueError as exc:
-        print(f"preflight verify: --max-age: {exc}", file=sys.stderr)
-        return USAGE
+        return _verdict(args, USAGE, f"--max-age: {exc}", binding, False)
     code, reason = verify(args.artifact, max_age, config.identity_hash() if binding else None)
     bound = f"config binding checked against {binding}" if binding else f"config binding not checked ({unbound})"
-    print(f"{reason}; {bound}", file=sys.stdout if code == 0 else sys.stderr)
-    return code
+    return _verdict(args, code, f"{reason}; {bound}", binding, binding is not None)
 
 
 def cmd_campaign(args: argparse.Namespace, config: Config) -> int:

@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 _NUMBERS = ("exit_code", "instance_seconds", "estimated_cost_usd")
+# The failing and warning checks the summary lists, bounded as the artifact bounds its text: a CI
+# system reads which checks failed and why from the summary alone.
+LISTED_CHECKS = 40
+LISTED_TEXT = 600
 
 
 def read_steps(path: Path) -> list[dict[str, Any]]:
@@ -28,6 +32,7 @@ def build(run_dir: Path, fields: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = {k: (float(v) if k in _NUMBERS and v else v) for k, v in fields.items()}
     if "exit_code" in record:
         record["exit_code"] = int(record["exit_code"])
+    record["results"] = str(run_dir.absolute())
     record["steps"] = read_steps(run_dir / "steps.tsv")
     record["steps_seconds"] = round(sum(s["duration_s"] for s in record["steps"]), 3)
     artifact_path = run_dir / "preflight-readiness.json"
@@ -35,16 +40,31 @@ def build(run_dir: Path, fields: dict[str, str]) -> dict[str, Any]:
         try:
             artifact = json.loads(artifact_path.read_text(encoding="utf-8"))
             record["readiness"] = {k: artifact.get(k) for k in ("status", "checks_summary", "next_action")}
+            record["readiness"]["checks"], record["readiness"]["checks_omitted"] = flagged_checks(artifact)
         except (OSError, json.JSONDecodeError):
             record["readiness"] = {"status": "unreadable"}
     return record
+
+
+def flagged_checks(artifact: dict[str, Any]) -> tuple[list[dict[str, str]], int]:
+    """(the failing, then the warning checks: id, status, message, remediation; how many were left out)."""
+    from preflight.artifact import _shorten  # the artifact's own cut: "… [truncated]"
+
+    checks = [c for c in artifact.get("checks") or [] if isinstance(c, dict)]
+    flagged = [c for status in ("fail", "warn") for c in checks if c.get("status") == status]
+    listed = [{"id": str(c.get("id")), "status": c["status"],
+               "message": _shorten(str(c.get("message", "")), LISTED_TEXT),
+               "remediation": _shorten(str(c.get("remediation", "")), LISTED_TEXT)} for c in flagged[:LISTED_CHECKS]]
+    return listed, len(flagged) - len(listed)
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     readiness = record.get("readiness") or {}
     return {"status": record.get("status"), "exit_code": record.get("exit_code"), "run_id": record.get("run_id"),
             "mode": record.get("mode"), "transport": record.get("transport"),
-            "artifact": record.get("artifact"), "checks_summary": readiness.get("checks_summary"),
+            "artifact": record.get("artifact"), "results": record.get("results"),
+            "checks_summary": readiness.get("checks_summary"), "checks": readiness.get("checks", []),
+            "checks_omitted": readiness.get("checks_omitted", 0),
             "next_action": readiness.get("next_action"), "reason": record.get("reason")}
 
 

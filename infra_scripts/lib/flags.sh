@@ -13,6 +13,9 @@ FLAG_SFN_TOKEN="${SFN_TASK_TOKEN:-}"
 FLAG_REQUIRE_PREFLIGHT=""
 FLAG_PLAN=0
 FLAG_SKIP_PLAN=0
+FLAG_JUNIT=""
+FLAG_SARIF=""
+FLAG_FORMAT="" # text · github; empty: github when GITHUB_ACTIONS=true
 
 flags_usage() {
   cat <<'USAGE'
@@ -33,6 +36,10 @@ usage: spot_train.sh [--preflight-only | --smoke-only | --full-only] [options]
   --sfn-task-token TOKEN  report the outcome to Step Functions (also SFN_TASK_TOKEN)
   --keep                  leave the sandbox / instance for debugging
   --json                  print the final summary as JSON on stdout
+  --junit PATH            write the steps and checks as JUnit XML to PATH (on this machine)
+  --sarif PATH            write the lint findings as SARIF 2.1.0 to PATH (on this machine)
+  --format text|github    github: failures and lint findings as workflow commands, a table in
+                          $GITHUB_STEP_SUMMARY (default github when GITHUB_ACTIONS=true)
   -h, --help              this help
 
 exit codes: 0 ready · 1 checks failed · 2 usage/config · 3 no spot capacity · 4 unreachable
@@ -80,7 +87,8 @@ flags_parse() {
       --plan) FLAG_PLAN=1 ;;
       --skip-plan) FLAG_SKIP_PLAN=1 ;;
       --json) FLAG_JSON=1 ;;
-      --transport | --config | --run-id | --instance-id | --sfn-task-token | --require-preflight)
+      --transport | --config | --run-id | --instance-id | --sfn-task-token | --require-preflight | --junit | --sarif | \
+        --format)
         value="$(flags_value "$name" "$arg" "${2-}" "$has_next")" || exit 2
         [[ "$arg" == *=* ]] || shift
         flags_set "$name" "$value" ;;
@@ -110,5 +118,14 @@ flags_set() {
     --instance-id) FLAG_INSTANCE_ID="$value" ;;
     --sfn-task-token) FLAG_SFN_TOKEN="$value" ;;
     --require-preflight) FLAG_REQUIRE_PREFLIGHT="$value" ;;
+    --junit) FLAG_JUNIT="$(flags_absolute "$value")" ;;
+    --sarif) FLAG_SARIF="$(flags_absolute "$value")" ;;
+    --format) [[ "$value" == text || "$value" == github ]] || die 2 "--format: expected text or github, got '$value'"
+      FLAG_FORMAT="$value" ;;
   esac
+}
+
+# flags_absolute PATH — a report path the user named, relative to where they ran the command.
+flags_absolute() {
+  if [[ "$1" == /* ]]; then printf '%s' "$1"; else printf '%s/%s' "$PWD" "$1"; fi
 }

@@ -85,6 +85,7 @@ run_cleanup() {
     fi
     INSTANCE_SECONDS="$(steps_elapsed "$TRANSPORT_STARTED")"
   fi
+  reports_write "$rc" || { ((rc)) || { rc=5 EXIT_REASON="a report asked for was not written (see above)"; }; }
   run_record "$rc" || { log_fail "cleanup: run.json NOT written (see above)"; ((rc)) || rc=5; }
   run_links "$rc"
   sfn_report "$rc" || log "cleanup: reporting to Step Functions failed"

@@ -99,6 +99,9 @@ def check_lint(ctx: Context, deadline_s: float) -> Outcome:
     details = {"findings": findings[:SHOWN], "total": len(findings), "by_rule": by_rule,
                "locations": _locations(findings), "files": child.value["files"], "lines": child.value["lines"],
                "parsed": child.value.get("parsed"), "scope": scope}
+    suppressed = child.value.get("suppressed", [])
+    if suppressed:  # kept for reports that show suppressions (SARIF), never counted as findings
+        details.update(suppressed=suppressed[:SHOWN], suppressed_total=len(suppressed))
     summary = ", ".join(f"{rule} x{n}" for rule, n in sorted(by_rule.items()))
     scanned = f"{child.value['files']} files, {child.value['lines']} lines"
     if not findings:

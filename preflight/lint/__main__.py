@@ -48,10 +48,11 @@ def main(argv: list[str]) -> int:
     request = child_request()
     root = Path(request["root"])
     files, lines, parsed = _read_all(root, request["paths"])
-    found = rules.unsuppressed(rules.judge(files, rules.Settings(**request["settings"])), files,
-                               set(request["ignore"]))
-    child_reply(argv[0], {"findings": [f.to_dict() for f in found], "files": len(files), "lines": lines,
-                          "parsed": parsed})
+    judged = rules.judge(files, rules.Settings(**request["settings"]))
+    hows = rules.suppressions(judged, files, set(request["ignore"]))
+    child_reply(argv[0], {"findings": [f.to_dict() for f, how in zip(judged, hows) if not how],
+                          "suppressed": [dict(f.to_dict(), suppression=how) for f, how in zip(judged, hows) if how],
+                          "files": len(files), "lines": lines, "parsed": parsed})
     return 0
 
 

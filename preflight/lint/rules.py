@@ -26,6 +26,43 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class RuleDoc:
+    """A rule described apart from any finding: what reports such as SARIF list as rule metadata."""
+
+    severity: str  # the severity every finding of the rule has: warn · info
+    summary: str
+    why: str
+    remediation: str
+
+
+DOCS = {
+    "syntax-error": RuleDoc("info", "A Python file does not parse", "the lint rules cannot read it, and neither can "
+                            "Python on the instance", "fix the syntax or leave the file out with PREFLIGHT_LINT_PATHS"),
+    "ephemeral-save": RuleDoc("warn", "Saves to the instance's disk and nothing in the project uploads it",
+                              "a spot instance's disk dies with the instance", "upload what you save (boto3 "
+                              "upload_file, push_to_hub, wandb.save or log_artifact, `aws s3 cp`) before the step "
+                              "ends"),
+    "push-without-hub-id": RuleDoc("warn", "push_to_hub=True without hub_model_id", "the push goes to a repo named "
+                                   "after output_dir, under whichever account the token belongs to",
+                                   "set hub_model_id='org/name' next to push_to_hub=True"),
+    "flash-attn-missing": RuleDoc("warn", "flash_attention_2 is requested but flash-attn is in none of the "
+                                  "requirements", "loading the model fails on the instance",
+                                  "add flash-attn to the requirements file (PREFLIGHT_PINS_FILE)"),
+    "no-tracking": RuleDoc("info", "Training runs without experiment tracking", "a run cut short by a spot "
+                           "interruption leaves no curves behind",
+                           "wandb.init(...) or report_to=['wandb'] (also trackio, tensorboard, mlflow)"),
+    "no-resume": RuleDoc("warn", "Checkpoints are written but never read back", "after a spot interruption "
+                         "training restarts from zero", "resume: trainer.train(resume_from_checkpoint=True), or "
+                         "load_state_dict of the last checkpoint at start-up"),
+    "train-timeout-short": RuleDoc("warn", "TRAIN_TIMEOUT_SECONDS is short for this training", "the train step is "
+                                   "killed before it ends",
+                                   "raise TRAIN_TIMEOUT_SECONDS (and TRAIN_RUN_BUDGET_SECONDS)"),
+    "gpu-code-gpu-check-off": RuleDoc("info", "The code moves work to CUDA while GPU_CHECK=off", "a host without a "
+                                      "usable GPU passes the preflight", "set GPU_CHECK=required in workflow.env"),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     has_flash_attn_requirement: bool
     gpu_check: str
@@ -148,6 +185,13 @@ def longest_train_step(results_dir: Path) -> float | None:
     return longest
 
 
-def unsuppressed(findings: list[Finding], files: list[Facts], ignored: set[str]) -> list[Finding]:
+def suppressions(findings: list[Finding], files: list[Facts], ignored: set[str]) -> list[str]:
+    """How each finding is suppressed, in SARIF's words: "inSource" (`# preflight: ignore[rule]` on its
+    line), "external" (PREFLIGHT_LINT_IGNORE), or "" (it is not)."""
     by_path = {f.path: f.ignored for f in files}
-    return [x for x in findings if x.rule not in ignored and x.rule not in by_path.get(x.file, {}).get(x.line, set())]
+    return ["inSource" if x.rule in by_path.get(x.file, {}).get(x.line, set()) else
+            "external" if x.rule in ignored else "" for x in findings]
+
+
+def unsuppressed(findings: list[Finding], files: list[Facts], ignored: set[str]) -> list[Finding]:
+    return [x for x, how in zip(findings, suppressions(findings, files, ignored)) if not how]

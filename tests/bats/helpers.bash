@@ -3,6 +3,8 @@
 # results and sandboxes never touch the real checkout; the warm "image" (venv, pip cache) is shared.
 
 SRC_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+# In GitHub Actions spot_train.sh annotates and writes the job summary: tests that want it set these.
+unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_WORKSPACE
 
 make_repo_copy() {
   REPO="$BATS_FILE_TMPDIR/repo"
