@@ -238,3 +238,16 @@ def test_unwritable_report_paths(tmp_path: Path):
     assert outputs.problems({"--junit": tmp_path / "file" / "r.xml", "--sarif": None}) == [
         f"--junit {tmp_path / 'file' / 'r.xml'}: cannot write there: {tmp_path / 'file'} is not a directory"]
     assert not (tmp_path / "new").exists()  # checking writes nothing
+
+
+def test_a_config_finding_points_at_the_config_the_run_was_given(tmp_path: Path, monkeypatch):
+    """Lint names the config by the path spot_train.sh was given (PREFLIGHT_CONFIG_FILE): absolute, or
+    relative to where it ran, which is where the reports are made too."""
+    (tmp_path / "conf").mkdir()
+    monkeypatch.chdir(tmp_path)
+    places = Places.make(tmp_path, tmp_path / "proj", Path("conf/alpaca.env"), {})
+    assert places.relative(str(tmp_path / "conf" / "alpaca.env")) == "conf/alpaca.env"
+    assert places.relative("conf/alpaca.env") == "conf/alpaca.env"
+    assert places.relative("workflow.env") == "conf/alpaca.env"  # an older probe's name for it
+    assert places.relative("src/train.py") == "proj/src/train.py"
+    assert places.relative("/elsewhere/x.py") is None

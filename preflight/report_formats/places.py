@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CONFIG_NAME = "workflow.env"  # what lint names a finding about the config (train-timeout-short)
+CONFIG_NAME = "workflow.env"  # what lint names a config finding when it was not told the config's path
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ class Places:
                    Path(os.path.abspath(config_file)) if config_file else None)
 
     def absolute(self, file: str) -> Path:
-        if file == CONFIG_NAME and self.config_file is not None:
+        """Lint names project files relative to the project root, and the config (train-timeout-short)
+        by the path the launcher gave, which is relative to where spot_train.sh ran (as is this)."""
+        if self.config_file is not None and (file == CONFIG_NAME or os.path.abspath(file) == str(self.config_file)):
             return self.config_file
         return Path(os.path.normpath((self.project_dir or self.repo_root) / file))
 
