@@ -66,7 +66,7 @@ def _kill_group(pid: int) -> None:
 
 
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
-                guard_log: str = "", python: str | None = None) -> ChildResult:
+                guard_log: str = "", python: str | None = None, cwd: str | None = None) -> ChildResult:
     """`python -m module RESULT_FILE` with `request` as JSON on stdin, on the project's interpreter
     unless `python` names another, ended MARGIN_S before the calling check's `deadline_s`; its output is
     logged, never returned."""
@@ -79,7 +79,7 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
             proc = subprocess.Popen([python or project_python(environ), "-m", module, str(result)],
                                     stdin=subprocess.PIPE,
                                     stdout=sink, stderr=subprocess.STDOUT, env=guarded_env(environ, guard_log),
-                                    start_new_session=True)
+                                    start_new_session=True, cwd=cwd)
             try:
                 proc.communicate(payload, timeout=limit_s)
             except subprocess.TimeoutExpired:

@@ -25,7 +25,7 @@ from typing import Any
 
 from preflight import import_progress
 from preflight.child import run_guarded
-from preflight.entry.closure import Closure, FileFacts, Problem, closure_of, where_defined
+from preflight.entry.closure import Closure, FileFacts, Problem, closure_of, definitions_index
 from preflight.entry.command import Entry, find_entries
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
@@ -76,7 +76,7 @@ def static_closure(ctx: Context) -> Static | None:
     return ctx.closure.get(lambda: _read_static(ctx))
 
 
-def _installed_root(answer: dict[str, Any], project: Path) -> Path | None:
+def _installed_root(name: str, answer: dict[str, Any], project: Path) -> Path | None:
     """The import root of a module the venv finds inside the project (pip install -e ., a .pth): the
     closure follows it there. Not a venv or site-packages that happens to sit in the project."""
     for raw in [answer.get("origin") or "", *answer.get("locations", [])]:
@@ -86,24 +86,33 @@ def _installed_root(answer: dict[str, Any], project: Path) -> Path | None:
         if any(part in ("site-packages", "dist-packages") for part in path.parts) or \
                 any((parent / "pyvenv.cfg").is_file() for parent in path.parents):
             continue
-        if path.name == "__init__.py":
-            return path.parent.parent
-        return path.parent
+        # a/b/__init__.py and a/b.py sit one and zero folders below their package; a namespace
+        # location is the package folder itself: the import root is that many folders up.
+        depth = name.count(".") + (1 if path.name == "__init__.py" else 0)
+        return path.parents[depth] if depth < len(path.parents) else None
     return None
 
 
 class _Child:
-    """The guarded child's two rounds within one deadline."""
+    """The guarded child's rounds within one deadline. It starts in an empty directory with the
+    project's own directories taken off PYTHONPATH, so nothing of the project is on its path but what
+    the venv itself puts there (an editable install): a project file named like a standard-library
+    module (tokenize.py) or a project sitecustomize.py never runs in it."""
 
     def __init__(self, ctx: Context, deadline_s: float, project: Path, hide: list[Path]) -> None:
-        self.ctx, self.project, self.hide = ctx, project, [str(p) for p in hide]
+        self.ctx, self.project = ctx, project
+        hidden = {os.path.realpath(p) for p in hide}
+        path = [p for p in ctx.environ.get("PYTHONPATH", "").split(os.pathsep)
+                if p and os.path.realpath(p) not in hidden]
+        self.environ = {**ctx.environ, "PYTHONPATH": os.pathsep.join(path)}
         self.ends = time.monotonic() + deadline_s
 
     def ask(self, request: dict[str, Any]) -> tuple[Any, str]:
         with tempfile.TemporaryDirectory(prefix="preflight-entry-") as tmp:
             progress = Path(tmp) / "progress"
-            full = {**request, "progress": str(progress), "project": str(self.project), "hide": self.hide}
-            child = run_guarded(CHILD, full, self.ends - time.monotonic(), self.ctx.environ, self.ctx.guard_log)
+            full = {**request, "progress": str(progress), "project": os.path.realpath(self.project)}
+            child = run_guarded(CHILD, full, self.ends - time.monotonic(), self.environ, self.ctx.guard_log,
+                                cwd=tmp)
             if child.timed_out:
                 return None, ("checking the imports that leave the project did not finish: "
                               f"{import_progress.describe_hang(progress, child.limit_s)}")
@@ -113,53 +122,69 @@ class _Child:
             return child.value, ""
 
 
+def _places(wheres: list[str]) -> str:
+    return ", ".join(wheres[:3]) + (f" and {len(wheres) - 3} more" if len(wheres) > 3 else "")
+
+
 def _grouped(problems: list[Problem], roots: list[Path], files: FileFacts) -> list[str]:
-    """One line per distinct problem, with every place it shows up (one deleted helper, 200 uses)."""
+    """One line per distinct problem, with every place it shows up (one deleted helper, 200 uses), and
+    where a missing name is defined now (one bounded pass over the project for the lines shown)."""
     places: dict[str, list[Problem]] = {}
     for problem in problems:
         places.setdefault(problem.text, []).append(problem)
+    shown = list(places.items())[:SHOWN_PROBLEMS]
+    wanted = {g[0].name for _, g in shown if g[0].name and g[0].name != "*" and "is not defined" in g[0].text}
+    index = definitions_index(wanted, roots, files) if wanted else {}
     lines = []
     for text, group in places.items():
-        wheres = [p.where for p in group]
-        shown = ", ".join(wheres[:3]) + (f" and {len(wheres) - 3} more" if len(wheres) > 3 else "")
-        lines.append(f"{shown}: {text}{_moved(group[0], roots, files)}")
+        own = group[0].where.rsplit(":", 1)[0]
+        hits = [h for h in index.get(group[0].name, []) if not h.startswith(f"{own}:")][:3]
+        moved = f"; {group[0].name} is now defined in {', '.join(hits)}" if hits and "is not defined" in text else ""
+        lines.append(f"{_places([p.where for p in group])}: {text}{moved}")
     return lines
 
 
-def _moved(problem: Problem, roots: list[Path], files: FileFacts) -> str:
-    if not problem.name or problem.name == "*" or "is not defined" not in problem.text:
+def _outside_error(item: Any, found: dict[str, Any], imports: dict[str, Any], roots: list[str]) -> str:
+    answer = found.get(item.top, {})
+    if answer.get("error") == "not installed":
+        return (f"`{item.top}` is not installed in the project venv (nor is there a {item.top}.py or "
+                f"{item.top}/ in the project's import roots: {', '.join(roots)})")
+    if answer.get("error"):
+        return f"`{item.top}`: {answer['error']}"
+    if answer.get("in_project"):
         return ""
-    own = problem.where.rsplit(":", 1)[0]
-    hits = [h for h in where_defined(problem.name, roots, files) if not h.startswith(f"{own}:")]
-    return f"; {problem.name} is now defined in {', '.join(hits[:3])}" if hits else ""
+    result = imports.get(item.target, {})
+    if result.get("error"):
+        return f"`{item.target}`: {result['error']}"
+    return result.get("names", {}).get(item.name, "")
 
 
-def _outside(closure: Closure, required: set[str], found: dict[str, Any],
-             imports: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    """(fail, warn, note) lines for what leaves the project."""
-    fail: list[str] = []
-    warn: list[str] = []
-    note: list[str] = []
-    reported: set[tuple[str, str]] = set()
+def _outside(closure: Closure, found: dict[str, Any], imports: dict[str, Any],
+             roots: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(fail, warn, note) lines for what leaves the project, one line per distinct error with its
+    places: a missing torch imported in 43 files is one line."""
+    reach, eager = closure.required(), closure.required(eager=True)
+    grouped: dict[tuple[str, str], list[str]] = {}
     for item in closure.outside:
-        answer = found.get(item.top, {})
-        error, what = answer.get("error"), f"`{item.top}`"
-        if not error and not answer.get("in_project"):
-            result = imports.get(item.target, {})
-            error = result.get("error") or result.get("names", {}).get(item.name)
-            what = f"`{item.target}`" if result.get("error") else ""
-        if not error or (item.target, item.name) in reported:
+        error = _outside_error(item, found, imports, roots)
+        if not error:
             continue
-        reported.add((item.target, item.name))
-        line = f"{item.where}: {what + ' is ' if what and error == 'not installed' else ''}" \
-               f"{error}{' in the project venv' if error == 'not installed' else ''}"
-        if item.guarded or item.owner not in required:
-            note.append(f"{line} (optional: guarded by except ImportError)")
-        elif item.lazy:
-            warn.append(f"{line} (imported lazily or under a condition: training fails if it gets there)")
+        if item.guarded or item.owner not in reach:
+            kind = "note"
+        elif item.lazy or item.owner not in eager:
+            kind = "warn"
         else:
-            fail.append(line)
-    return fail, warn, note
+            kind = "fail"
+        grouped.setdefault((kind, error), []).append(item.where)
+    out: dict[str, list[str]] = {"fail": [], "warn": [], "note": []}
+    suffix = {"fail": "", "warn": " (imported lazily or under a condition: training fails if it gets there)",
+              "note": " (optional: guarded by except ImportError)"}
+    for (kind, error), wheres in grouped.items():
+        if kind == "warn" and ("fail", error) in grouped or kind == "note" and \
+                (("fail", error) in grouped or ("warn", error) in grouped):
+            continue  # the same error, said once at its most severe
+        out[kind].append(f"{_places(wheres)}: {error}{suffix[kind]}")
+    return out["fail"], out["warn"], out["note"]
 
 
 def _lookup_entries(closure: Closure, found: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -180,7 +205,7 @@ def _second_look(static: Static, first: dict[str, Any]) -> tuple[Closure, list[P
     """The closure again when the venv showed that the project is installed into it (follow it there)
     or that an installed package wins over a directory of the same name that only holds loose files."""
     roots = list(static.roots)
-    extra = [r for r in (_installed_root(a, static.project) for a in first.values()) if r is not None]
+    extra = [r for r in (_installed_root(n, a, static.project) for n, a in first.items()) if r is not None]
     exclude = frozenset(top for top in static.closure.namespace_tops
                         if (first.get(top) or {}).get("origin") and not first[top].get("in_project"))
     if not extra and not exclude:
@@ -224,7 +249,9 @@ def check_entrypoint(ctx: Context, deadline_s: float) -> Outcome:
     closure.problems = [p for p in closure.problems if not (p.module in in_venv and "is not in the project" in p.text)]
     project_fail = _grouped([p for p in closure.problems if p.owner in required], [project, *roots], static.files)
     optional = _grouped([p for p in closure.problems if p.owner not in required], [project, *roots], static.files)
-    fail, warn, note = _outside(closure, required, found, second["imports"])
+    shown_roots = [static.files.shown(r) or "." for r in [project, *roots]]
+    fail, warn, note = _outside(closure, found, second["imports"], shown_roots)
+    warn += [f"{u}: the entry could not be located, nothing of it was proven" for u in closure.unlocated]
     entry_fail, entry_note = _lookup_entries(closure, found)
     fail = entry_fail + project_fail + fail
     described = ", ".join(e.describe() for e in static.entries)

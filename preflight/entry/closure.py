@@ -71,17 +71,19 @@ class Closure:
     # (pkgutil.extend_path, a namespace split across the project and site-packages) may hold them.
     elsewhere: dict[str, str] = field(default_factory=dict)  # dotted name -> first file:line
     namespace_tops: set[str] = field(default_factory=set)  # resolved only to namespace portions here
-    edges: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # owner -> (module, guarded)
+    edges: dict[str, list[tuple[str, bool, bool]]] = field(default_factory=dict)  # owner -> (module, guarded, lazy)
     roots: list[str] = field(default_factory=list)  # the entries' owners
+    unlocated: list[str] = field(default_factory=list)  # entries a script cd'ed away from, not found
     parsed: int = 0
     truncated: bool = False
 
-    def required(self) -> set[str]:
-        """Modules reached from an entry through at least one chain of unguarded imports."""
+    def required(self, eager: bool = False) -> set[str]:
+        """Modules reached from an entry through at least one chain of unguarded imports (eager: and
+        none of them inside a function body or under a condition, i.e. imported as training starts)."""
         seen, queue = set(self.roots), list(self.roots)
         while queue:
-            for child, guarded in self.edges.get(queue.pop(), []):
-                if not guarded and child not in seen:
+            for child, guarded, lazy in self.edges.get(queue.pop(), []):
+                if not guarded and not (eager and lazy) and child not in seen:
                     seen.add(child)
                     queue.append(child)
         return seen
@@ -207,7 +209,7 @@ class _Walk:
     def problem(self, facts: Facts, line: int, text: str, module: str = "", name: str = "") -> None:
         self.closure.problems.append(Problem(self.owner, f"{facts.path}:{line}", text, module, name))
 
-    def visit(self, name: str, guarded: bool = False) -> Found | None:
+    def visit(self, name: str, guarded: bool = False, lazy: bool = False) -> Found | None:
         """Queue a project module and its parent packages (importing a.b.c runs a and a.b first)."""
         parts = name.split(".")
         found = None
@@ -217,7 +219,7 @@ class _Walk:
                 return None
             if i == 1 and found.path is None and found.is_package:
                 self.closure.namespace_tops.add(found.name)
-            self.closure.edges.setdefault(self.owner, []).append((found.name, guarded))
+            self.closure.edges.setdefault(self.owner, []).append((found.name, guarded, lazy))
             if found.path is not None and found.name not in self.closure.modules:
                 if len(self.closure.modules) >= MAX_MODULES:
                     self.closure.truncated = True
@@ -255,12 +257,12 @@ class _Walk:
         self._names[module] = (names, dynamic)
         return names, dynamic
 
-    def has_name(self, module: str, name: str, where: str, guarded: bool) -> bool:
+    def has_name(self, module: str, name: str, where: str, guarded: bool, lazy: bool = False) -> bool:
         found = self.finder.find(module)
         if found is None:
             return True  # reported as a missing module already
         names, dynamic = self.names_of(module)
-        if name in names or self.visit(f"{module}.{name}", guarded) is not None:
+        if name in names or self.visit(f"{module}.{name}", guarded, lazy) is not None:
             return True
         if dynamic:
             why = "an extension module" if found.compiled else \
@@ -274,10 +276,14 @@ class _Walk:
             at = re.search(r"\(line (\d+)\)", facts.syntax_error)
             self.problem(facts, int(at.group(1)) if at else 1, f"cannot be parsed: {facts.syntax_error}")
         bound: dict[str, set[str]] = {}  # alias -> every module it is bound to in this file
+        outside: dict[str, str] = {}  # alias -> the module outside the project it names
+        entry = self.owner in self.closure.roots
         for line, module, name, level, alias, guarded, in_function, conditional in facts.imports:
             target = _absolute(module, level, package)
             shown = ("." * level) + module
             where = f"{facts.path}:{line}"
+            # The entry's own functions run (main()); elsewhere a function body runs only if called.
+            lazy = conditional or (in_function and not entry)
             if target is None:
                 if not guarded:
                     self.problem(facts, line, f"`from {shown} import {name}` is a relative import with no "
@@ -285,11 +291,13 @@ class _Walk:
                 continue
             if not target or not self.is_project(target):
                 self.closure.outside.append(Outside(self.owner, target.split(".")[0], target, name, where,
-                                                    in_function or conditional, guarded))
+                                                    lazy, guarded))
                 bound.setdefault(alias, set()).add("")
+                if not name and not guarded:
+                    outside[alias] = target if alias != target.split(".")[0] else alias
                 continue
             statement = f"from {shown} import {name}" if name else f"import {target}"
-            if self.visit(target, guarded) is None:
+            if self.visit(target, guarded, lazy) is None:
                 if not guarded:
                     self.problem(facts, line, f"module {target} is not in the project (`{statement}`)", target, name)
                     self.closure.elsewhere.setdefault(target, where)
@@ -299,18 +307,23 @@ class _Walk:
             if not name:  # `import a.b` binds a; `import a.b as x` binds x to a.b
                 bound.setdefault(alias, set()).add(target.split(".")[0] if alias == target.split(".")[0] else target)
                 continue
-            if not self.has_name(target, name, where, guarded):
+            if not self.has_name(target, name, where, guarded, lazy):
                 if not guarded:
                     self.problem(facts, line, f"`{statement}`: {name} is not defined in {target}", target, name)
             elif self.finder.find(f"{target}.{name}") is not None:
                 bound.setdefault(alias, set()).add(f"{target}.{name}")
             else:
                 bound.setdefault(alias, set()).add("")
-        self.attributes(facts, bound)
+        self.attributes(facts, bound, outside)
 
-    def attributes(self, facts: Facts, bound: dict[str, set[str]]) -> None:
+    def attributes(self, facts: Facts, bound: dict[str, set[str]], outside: dict[str, str]) -> None:
         for line, alias, attr in facts.attrs:
             targets = bound.get(alias, set())
+            if alias in outside and len(targets) == 1 and alias not in facts.shadowed:
+                module = outside[alias]  # `transformers.AdamW`: asked of the venv (a use may sit in a function)
+                self.closure.outside.append(Outside(self.owner, module.split(".")[0], module, attr,
+                                                    f"{facts.path}:{line}", True, False))
+                continue
             if len(targets) != 1 or "" in targets or alias in facts.shadowed:
                 continue  # bound to something else too (another import, an assignment): cannot tell
             module = next(iter(targets))
@@ -340,14 +353,17 @@ def closure_of(entries: list[Entry], project: Path, pythonpath: list[Path], file
         if entry.kind == "file":
             script = Path(os.path.expanduser(entry.target))
             script = script if script.is_absolute() else cwd / script
-            walk = _Walk(Finder([script.parent, *extra, *pythonpath], exclude), files, closure)
+            if not script.is_file() and not entry.certain and (project / entry.target).is_file():
+                script = project / entry.target  # the script cd'ed somewhere only its shell knows: the root
             if not script.is_file() and entry.certain:
                 _entry_problem(closure, entry, f"runs {entry.target}, which does not exist (looked in "
                                                f"{files.shown(cwd) or '.'})")
                 continue
-            if not script.is_file():  # the script cd'ed somewhere only its shell knows: cannot tell
-                closure.unknown.append(f"{entry.source}: {entry.target} (after a cd into a shell variable)")
+            if not script.is_file():
+                closure.unlocated.append(f"{entry.source}: {entry.target} (after a cd into a shell variable)")
                 continue
+            script = script.resolve()  # Python puts the real file's folder on sys.path, not a link's
+            walk = _Walk(Finder([script.parent, *extra, *pythonpath], exclude), files, closure)
             walk.owner = f"{entry.source}:{entry.target}"
             closure.roots.append(walk.owner)
             closure.modules.setdefault(walk.owner, script)
@@ -374,19 +390,25 @@ def closure_of(entries: list[Entry], project: Path, pythonpath: list[Path], file
     return closure
 
 
-def where_defined(name: str, roots: list[Path], files: FileFacts, limit: int = MAX_MODULES) -> list[str]:
-    """`file:line` of each top-level definition of `name` in the project (for "moved to" hints)."""
-    hits: list[str] = []
+def definitions_index(names: set[str], roots: list[Path], files: FileFacts, seconds: float = 2.0,
+                      limit: int = MAX_MODULES) -> dict[str, list[str]]:
+    """`file:line` of each top-level definition of each of `names` in the project (for "now defined
+    in" hints): one pass over the project's files, bounded in files and time, shortest paths first
+    (the library module before an example script that copies the name)."""
+    import time
+
+    ends, hits = time.monotonic() + seconds, {name: [] for name in names}
     seen: set[Path] = set()
     for root in roots:
         for count, path in enumerate(python_files(root, [])):
-            if count >= limit:
+            if count >= limit or time.monotonic() > ends:
                 break
             if path in seen:
                 continue
             seen.add(path)
             facts = files.of(path)
-            line = facts.defines.get(name)
-            if line is not None and not any(i[4] == name and i[0] == line for i in facts.imports):
-                hits.append(f"{facts.path}:{line}")
-    return hits
+            for name in names & facts.defines.keys():
+                line = facts.defines[name]
+                if not any(i[4] == name and i[0] == line for i in facts.imports):
+                    hits[name].append(f"{facts.path}:{line}")
+    return {name: sorted(found, key=lambda h: (h.count("/"), "example" in h, h)) for name, found in hits.items()}

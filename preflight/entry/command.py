@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 _PYTHON = re.compile(r"^(.*/)?python(3(\.\d+)?)?$")
@@ -45,6 +45,7 @@ _SEPARATORS = {"&&", ";", "||", "|", "&", "(", ")", ";;", "|&"}
 _REDIRECT = re.compile(r"^[0-9]*[<>]+&?$")
 MAX_SCRIPT_BYTES = 256 * 1024
 MAX_SCRIPT_DEPTH = 3
+MAX_SCRIPT_LINES = 5000  # every script line read for one command, all scripts together
 
 
 @dataclass(frozen=True)
@@ -243,23 +244,50 @@ def _join(cwd: str, target: str) -> str:
 
 @dataclass
 class _Scope:
-    """What earlier lines of a script set for the later ones: the directory and PYTHONPATH."""
+    """What earlier lines of a script set for the later ones: the directory, PYTHONPATH, and variables
+    that name the script's own folder (SCRIPT_DIR=$(dirname "$0"))."""
 
     cwd: str
     pythonpath: tuple[str, ...] = ()
     certain: bool = True
+    places: dict[str, str] = field(default_factory=dict)
 
+
+# `$(dirname "$0")`, `${BASH_SOURCE[0]%/*}`, `$(cd "$(dirname "$0")" && pwd)`: the script's folder.
+_DIRNAME = r"\$\(\s*dirname\s+\$(0|\{?BASH_SOURCE(\[0\])?\}?)\s*\)"
+_SCRIPT_DIR = re.compile(rf"{_DIRNAME}|\$\(\s*cd\s+{_DIRNAME}\s*&&\s*pwd\s*\)")
+_TOPLEVEL = re.compile(r"\$\(git\s+rev-parse\s+--show-toplevel\)")
+_VARIABLE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def _place(word: str, scope: _Scope, script_dir: str) -> str | None:
+    """Where a `cd` target with shell syntax goes, when it is a form we can read; None otherwise."""
+    for pattern, base in ((_SCRIPT_DIR, script_dir), (_TOPLEVEL, "")):
+        match = pattern.match(word)
+        if match:
+            return _join(base or ".", word[match.end():].lstrip("/") or ".")
+    variable = _VARIABLE.match(word)
+    if variable and variable.group(1) in scope.places:
+        return _join(scope.places[variable.group(1)], word[variable.end():].lstrip("/") or ".")
+    return None
 
 def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
     """Apply a `cd DIR` or `export PYTHONPATH=...` line to the scope; True when the line was one.
     `cd "$(dirname "$0")"` and its kin go somewhere only the shell knows: most often the script's
     own folder, which becomes the (uncertain) guess."""
+    assigned = re.match(r"^\s*(export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\S.*)$", line)
+    if assigned:  # quotes dropped: `$(cd "$(dirname "$0")" && pwd)` reads the same with or without them
+        place = _place(assigned.group(3).replace('"', "").replace("'", "").strip(), scope, script_dir)
+        if place is not None:
+            scope.places[assigned.group(2)] = place
+            return True
     words = _split(line)
     if not words:
         return False
     if len(words) == 2 and words[0] == "cd":
         if "$" in words[1]:
-            scope.cwd, scope.certain = script_dir, False
+            place = _place(words[1], scope, script_dir)
+            scope.cwd, scope.certain = (place, True) if place is not None else (script_dir, False)
         else:
             scope.cwd = _join(scope.cwd, words[1])
         return True
@@ -270,8 +298,12 @@ def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
 
 
 def find_entries(command: str, source: str, project: Path, cwd: str = "", depth: int = 0,
-                 pythonpath: tuple[str, ...] = (), certain: bool = True) -> list[Entry]:
-    """Every Python entry `command` starts, in order; a shell script is followed into (bounded depth)."""
+                 pythonpath: tuple[str, ...] = (), certain: bool = True,
+                 budget: list[int] | None = None, seen: set[tuple[str, str]] | None = None) -> list[Entry]:
+    """Every Python entry `command` starts, in order; a shell script is followed into (bounded depth,
+    each script once per folder, MAX_SCRIPT_LINES in all)."""
+    budget = budget if budget is not None else [MAX_SCRIPT_LINES]
+    seen = seen if seen is not None else set()
     words = _split(command)
     if words is None:
         return []
@@ -293,14 +325,19 @@ def find_entries(command: str, source: str, project: Path, cwd: str = "", depth:
                 continue  # `$ROOT/train.py`: which file that is depends on the shell's environment
             found.append(Entry(kind, target, cwd, source, tuple(args), paths, certain))
         elif isinstance(parsed, str) and parsed.startswith("-c ") and depth < MAX_SCRIPT_DEPTH:
-            found += find_entries(parsed[3:], source, project, cwd, depth + 1, paths, certain)
-        elif isinstance(parsed, str) and "$" not in parsed and depth < MAX_SCRIPT_DEPTH:
+            found += find_entries(parsed[3:], source, project, cwd, depth + 1, paths, certain, budget, seen)
+        elif isinstance(parsed, str) and "$" not in parsed and depth < MAX_SCRIPT_DEPTH and \
+                (parsed, cwd) not in seen:
+            seen.add((parsed, cwd))
             script = (project / cwd / parsed) if not parsed.startswith("/") else Path(parsed)
             shown = str(PurePosixPath(cwd) / parsed) if cwd else parsed
             scope = _Scope(cwd, paths, certain)
             script_dir = str(PurePosixPath(shown).parent)
             for line, text in _script_lines(script):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    break
                 if not _scope_line(text, scope, script_dir):
                     found += find_entries(text, f"{shown}:{line}", project, scope.cwd, depth + 1, scope.pythonpath,
-                                          scope.certain)
+                                          scope.certain, budget, seen)
     return found

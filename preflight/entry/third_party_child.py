@@ -2,12 +2,12 @@
 for installed there, and does it have the names the project takes from it?
 
 `python -m preflight.entry.third_party_child RESULT_FILE`, request on stdin (see preflight/child.py):
-{"find": [names], "imports": {module: [names]}, "progress": file, "project": dir, "hide": [dirs]}.
+{"find": [names], "imports": {module: [names]}, "locate": [dotted], "progress": file, "project": dir}.
 Finding a module does not import it. Checking names imports the module — third-party import-time
 code runs here, under the guard — but never a module whose files lie in the project: the project's
-code is read, not run (the closure reads it), and the entry script is never reached. The project's
-own directories (`hide`: the working directory, PROJECT_PYTHONPATH) are taken off sys.path first, so
-what is found here is what the venv itself provides. Standard library only, 3.9-safe.
+code is read, not run (the closure reads it), and the entry script is never reached. The check starts
+this child in an empty directory with the project's directories taken off PYTHONPATH, so what is
+found here is what the venv itself provides. Standard library only, 3.9-safe.
 """
 
 from __future__ import annotations
@@ -23,10 +23,14 @@ from preflight.child import child_reply, child_request
 
 
 def _inside(path: str, project: str) -> bool:
-    return bool(project) and os.path.abspath(path).startswith(project.rstrip("/") + "/")
+    return bool(project) and os.path.realpath(path).startswith(project.rstrip("/") + "/")
 
 
 def _find(name: str, project: str) -> dict[str, Any]:
+    if "." in name:  # find_spec of a.b imports a: a dotted name is located by its files instead
+        where = _locate(name)
+        return {"origin": where or None, "locations": [], "in_project": bool(where) and _inside(where, project)} \
+            if where else {"error": "not installed"}
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as exc:
@@ -54,7 +58,11 @@ def _import(module: str, names: list[str], project: str) -> dict[str, Any]:
         return {"error": f"importing it raised {type(exc).__name__}: {str(exc)[:300]}"}
     missing_names = {}
     for name in names:
-        if hasattr(loaded, name):
+        try:
+            if hasattr(loaded, name):
+                continue
+        except BaseException as exc:  # a lazy module whose __getattr__ raises: that name, not the child
+            missing_names[name] = f"{module}.{name} raised {type(exc).__name__} on access: {str(exc)[:200]}"
             continue
         try:
             importlib.import_module(f"{module}.{name}")
@@ -80,9 +88,7 @@ def _locate(dotted: str) -> str:
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    project = os.path.abspath(request.get("project", "")) if request.get("project") else ""
-    hidden = {os.path.abspath(p) for p in request.get("hide", [])} | {os.path.abspath(os.getcwd())}
-    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) not in hidden]
+    project = os.path.realpath(request.get("project", "")) if request.get("project") else ""
     out = import_progress.install(request.get("progress", ""))
     found = {name: _find(name, project) for name in request.get("find", [])}
     located = {name: _locate(name) for name in request.get("locate", [])}

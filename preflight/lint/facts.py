@@ -91,6 +91,9 @@ class _Walker:
             elif (kind is ast.Name and type(node.ctx) is ast.Store and node.id in self.aliases) or \
                     (kind is ast.arg and node.arg in self.aliases):
                 shadow.add(node.id if kind is ast.Name else node.arg)
+            elif kind is ast.Assign and any(type(t) is ast.Subscript and dotted(t.value) == "sys.modules"
+                                            for t in node.targets):
+                self.facts.defines.setdefault("__getattr__", node.lineno)  # swapped for a lazy module
             elif kind is ast.Global:
                 for name in node.names:
                     self.facts.defines.setdefault(name, node.lineno)

@@ -52,6 +52,12 @@ def _suppresses_import_error(items: list[ast.withitem]) -> bool:
     return False
 
 
+def _main_guard(test: ast.AST) -> bool:
+    """`if __name__ == "__main__":` runs whenever the file is the entry: not a condition that matters."""
+    return isinstance(test, ast.Compare) and getattr(test.left, "id", "") == "__name__" and \
+        any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+
+
 def _type_checking(test: ast.AST) -> bool:
     return getattr(test, "id", getattr(test, "attr", "")) == "TYPE_CHECKING"
 
@@ -78,13 +84,13 @@ class _ImportReader:
             self.block(stmt.body, guarded, True, conditional)
         elif kind is ast.If:
             if not _type_checking(stmt.test):
-                self.block(stmt.body, guarded, in_function, True)
+                self.block(stmt.body, guarded, in_function, conditional or not _main_guard(stmt.test))
             self.block(stmt.orelse, guarded, in_function, True)
         elif hasattr(stmt, "handlers"):  # try / try*
             inner = guarded or _catches_import_error(stmt.handlers)
             self.block(stmt.body, inner, in_function, conditional)
-            for handler in stmt.handlers:
-                self.block(handler.body, guarded, in_function, conditional)
+            for handler in stmt.handlers:  # the fallback of an optional import is an alternative too
+                self.block(handler.body, inner, in_function, conditional)
             self.block(stmt.orelse, guarded, in_function, conditional)
             self.block(stmt.finalbody, guarded, in_function, conditional)
         elif kind in (ast.With, ast.AsyncWith):
