@@ -68,8 +68,8 @@ def load_all(paths: list[str], environ: Mapping[str, str], transport: str, fleet
         resolved = str(Path(raw).resolve())
         name = config.text("PROJECT_NAME")
         if name in seen:
-            origin = "environment variable PROJECT_NAME" if "PROJECT_NAME" in environ else "PROJECT_NAME"
-            problems.append(f"{raw}: PROJECT_NAME={name!r} is also the project of {seen[name]} ({origin}): "
+            origin = " (both from the environment variable PROJECT_NAME)" if "PROJECT_NAME" in environ else ""
+            problems.append(f"{raw}: PROJECT_NAME={name!r} is also the project of {seen[name]}{origin}: "
                             "each project's results, venv and instance are keyed by it, so every config "
                             "needs its own")
             continue
