@@ -18,6 +18,7 @@ RUN_ID=""
 STARTED=""
 DEFAULT_CONCURRENCY=1
 CONCURRENCY=1
+FLEET_KEEP=30 # fleet runs kept under artifacts/preflight/_all/ (each project keeps RESULTS_KEEP of its own)
 STOPPED_CODE=0 # why nothing more was launched, when it was not a signal (a failed fleet plan)
 
 all_usage() {
@@ -76,6 +77,8 @@ all_check() {
   fleet_read_manifest "$manifest"
   FLEET_DIR="$ROOT/artifacts/preflight/_all/$RUN_ID"
   mkdir -p "$(dirname "$FLEET_DIR")"
+  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.results prune "$(dirname "$FLEET_DIR")" "$FLEET_KEEP" >&2 ||
+    log "preflight_all: pruning old fleet runs failed (continuing)"
   mkdir "$FLEET_DIR" 2>/dev/null || fleet_die 2 "run id $RUN_ID already has results in $FLEET_DIR"
   mkdir "$FLEET_DIR/exits" "$FLEET_DIR/logs" "$FLEET_DIR/pipes"
   printf '%s\n' "$manifest" >"$FLEET_DIR/manifest.tsv"
