@@ -145,3 +145,15 @@ def test_the_schema_refuses_a_ready_fleet_with_a_failed_project(tmp_path: Path):
     summary.update(status="READY", exit_code=0)
     with pytest.raises(jsonschema.ValidationError):
         validate(summary)
+
+
+def test_a_summary_that_cannot_be_written_still_keeps_a_teardown_unconfirmed(tmp_path: Path):
+    from preflight.fleet.__main__ import main
+
+    directory = _fleet_dir(tmp_path, {"alpha": "7\t3.0\n", "beta": "0\t1.0\n"})
+    (directory / "manifest.tsv").write_text("not\ta manifest\n")  # build() cannot read it
+    common = ["summarize", "--dir", str(directory), "--results", str(tmp_path), "--run-id", "r1", "--started", "0",
+              "--default", "2", "--used", "2"]
+    assert main(common) == 7
+    (directory / "exits" / "alpha").write_text("0\t3.0\n")
+    assert main(common) == 5 and not (directory / "summary.json").exists()

@@ -131,9 +131,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _summarize_or_say(args: argparse.Namespace) -> int:
+    """A summary that cannot be built or written is exit 5, unless the runs' own codes say worse (a 7)."""
+    try:
+        return cmd_summarize(args)
+    except Exception as exc:  # the exit code must still come out, and a 7 must never be lost
+        from preflight.fleet.summary import fleet_exit, read_exits
+
+        _say(f"summary NOT written: {type(exc).__name__}: {exc}")
+        try:
+            codes = [e.code for e in read_exits(args.dir).values()]
+        except OSError:
+            codes = []
+        return fleet_exit([*codes, args.stopped or 5], args.signal)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"check": cmd_check, "plan": cmd_plan, "summarize": cmd_summarize}[args.command](args)
+    return {"check": cmd_check, "plan": cmd_plan, "summarize": _summarize_or_say}[args.command](args)
 
 
 if __name__ == "__main__":
