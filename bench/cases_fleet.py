@@ -43,7 +43,8 @@ def fleet_rows(workdir: Path, image: Path | None, count: int, judge: bool) -> li
            "NO_COLOR": "1"}
     everyone = [str(repo / "infra_scripts" / "preflight_all.sh"), "--concurrency", str(count), "--json",
                 *map(str, configs)]
-    _timed(everyone, env)  # warm: every project's venv built once
+    if judge:  # warm: every project's venv built once (smoke judges nothing and stays cheap)
+        _timed(everyone, env)
     singles = [_timed([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--config", str(c)], env)
                for c in configs]
     fleet = _timed(everyone, env)

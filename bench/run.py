@@ -30,7 +30,7 @@ from measure import ROOT, Row  # noqa: E402
 FULL = {"sizes": [1_000, 100_000, 5_000_000], "symbols": 2_000, "delay": 0.5, "repeat": 5, "big_repeat": 3,
         "lint_lines": 50_000, "clone_repeat": 3, "fleet": 4}
 SMOKE = {"sizes": [1_000, 5_000], "symbols": 50, "delay": 0.05, "repeat": 1, "big_repeat": 1, "lint_lines": 2_000,
-         "clone_repeat": 0, "fleet": 2}
+         "clone_repeat": 0, "fleet": 1}
 
 
 def table(rows: list[Row]) -> str:
