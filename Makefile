@@ -10,7 +10,7 @@ ASL_STAMP := $(VENV)/.asl-validator-installed
 PY39 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9.*/bin/python3.9) $(shell command -v python3.9 2>/dev/null))
 PY39_STAMP := .venv39/.probe-requirements-installed
 ASL := infra_scripts/stepfunctions/weekly_training.asl.json
-BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/remote/*.sh
+BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/preflight_all.sh infra_scripts/remote/*.sh
 BASH_LIBS := infra_scripts/lib/*.sh
 # `$(call INSTALL,PYTHON,ARGS)`: install into PYTHON's venv with uv when it can be had (PATH, or installed
 # once into the local image, where the local transport finds it too), else with pip; python3 is all it needs.

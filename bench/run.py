@@ -20,6 +20,7 @@ import cases_clone  # noqa: E402
 import cases_data  # noqa: E402
 import cases_deps  # noqa: E402
 import cases_entry  # noqa: E402
+import cases_fleet  # noqa: E402
 import cases_lint  # noqa: E402
 import cases_orchestration  # noqa: E402
 import cases_plan  # noqa: E402
@@ -27,9 +28,9 @@ import cases_probe  # noqa: E402
 from measure import ROOT, Row  # noqa: E402
 
 FULL = {"sizes": [1_000, 100_000, 5_000_000], "symbols": 2_000, "delay": 0.5, "repeat": 5, "big_repeat": 3,
-        "lint_lines": 50_000, "clone_repeat": 3}
+        "lint_lines": 50_000, "clone_repeat": 3, "fleet": 4}
 SMOKE = {"sizes": [1_000, 5_000], "symbols": 50, "delay": 0.05, "repeat": 1, "big_repeat": 1, "lint_lines": 2_000,
-         "clone_repeat": 0}
+         "clone_repeat": 0, "fleet": 1}
 
 
 def table(rows: list[Row]) -> str:
@@ -61,6 +62,7 @@ def main() -> int:
         rows.append(cases_data.fail_fast(judge))
         image = ROOT / ".preflight" / "test-image" if args.smoke else None
         rows += cases_orchestration.orchestration(cases_data.scratch(work, "repo"), image, plan["big_repeat"], judge)
+        rows += cases_fleet.fleet_rows(cases_data.scratch(work, "fleet"), image, plan["fleet"], judge)
         rows += cases_probe.startup(work, plan["repeat"], judge)
         rows += cases_plan.plan_rows(plan["repeat"], judge)
         rows += cases_lint.lint_rows(work, plan["lint_lines"], plan["repeat"], judge)

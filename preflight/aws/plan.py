@@ -36,6 +36,8 @@ class Plan:
     exit_code: int = 0
     estimated_cost_usd: float | None = None
     wall_s: float = 0.0
+    vcpus: dict[str, int] = field(default_factory=dict)  # per type; with the quotas, for preflight_all's sum
+    quota: dict[str, float] = field(default_factory=dict)  # spot vCPU quota per family, where readable
 
     def add(self, check_id: str, status: str, message: str, remediation: str = "", exit_code: int = 0,
             seconds: float = 0.0, **details: Any) -> None:
@@ -49,7 +51,8 @@ class Plan:
                 "checks": [r.to_dict() for r in self.results],
                 "candidates": [asdict(c) for c in self.candidates], "pruned": self.pruned,
                 "root_device": asdict(self.root) if self.root else None,
-                "estimated_cost_usd": self.estimated_cost_usd}
+                "estimated_cost_usd": self.estimated_cost_usd, "vcpus": self.vcpus,
+                "spot_vcpu_quotas": self.quota}
 
 
 def _prune(plan: Plan, spec: LaunchSpec, facts: calls.Facts, max_price: float | None) -> None:
@@ -85,7 +88,7 @@ def _verdict(plan: Plan, budget_s: float) -> None:
 def make_plan(clients: calls.Clients, spec: LaunchSpec, budget_s: float, max_price: str) -> Plan:
     started, plan = time.monotonic(), Plan()
     facts = calls.gather(clients, spec, plan.add)
-    plan.root = facts.root
+    plan.root, plan.vcpus, plan.quota = facts.root, dict(facts.vcpus), dict(facts.quota)
     if not plan.exit_code:
         _prune(plan, spec, facts, float(max_price) if max_price else None)
         _verdict(plan, budget_s)
