@@ -17,7 +17,7 @@ from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instance
 
 
 @pytest.fixture(autouse=True)
-def default_emulator(moto_harness):
+def default_emulator(world, moto_harness):
     moto_harness.reset()
     yield
     assert live_instances() == {}, "an ssm path left an instance pending or running"
