@@ -54,8 +54,11 @@ $(PY39_STAMP): preflight/probe-requirements.txt
 	  $(PY39) -m venv .venv39 && { $(call INSTALL,.venv39/bin/python,-r preflight/probe-requirements.txt); } && touch $@; \
 	else echo "no python3.9 found: the Python 3.9 probe test will be skipped"; fi
 
+# Workers, each with its own moto server: the ssm, plan and Step Functions tests mostly wait on moto,
+# the SSM agent emulator and their subprocesses, so more workers than cores still pay.
+PYTEST_WORKERS ?= 4
 pytest: $(DEV_STAMP) $(PY39_STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 bats: $(DEV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats

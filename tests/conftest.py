@@ -191,5 +191,19 @@ def _build_world(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     role = tmp_path_factory.mktemp("instance-role") / "credentials"
     role.write_text(f"[default]\naws_access_key_id = {FAKE_AWS['AWS_ACCESS_KEY_ID']}\n"
                     f"aws_secret_access_key = {FAKE_AWS['AWS_SECRET_ACCESS_KEY']}\n")
-    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store, "role_credentials": role}
+    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store, "role_credentials": role,
+            **_ssm_host_dirs()}
 
+
+def _ssm_host_dirs() -> dict[str, Path]:
+    """REMOTE_WORK_DIR of the emulated hosts: runs of their own per xdist worker (a run's dirs, and what a
+    test looks for in them, never meet another worker's), one warm image for all ("the AMI": its venvs
+    and caches are built under locks, as concurrent runs on one image are). Kept between sessions."""
+    shared = ROOT / ".preflight" / "test-ssm-host"
+    mine = shared / "workers" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (shared / "image").mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(mine / "runs", ignore_errors=True)  # this worker's runs of an earlier session
+    mine.mkdir(parents=True, exist_ok=True)
+    if not (mine / "image").is_symlink():
+        (mine / "image").symlink_to(Path("..", "..", "image"))
+    return {"remote_work_dir": mine, "image": shared / "image"}

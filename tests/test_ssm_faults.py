@@ -273,10 +273,10 @@ def test_cloudwatch_output_streams_while_the_step_runs(world):
 
 
 # --- 9. status mapping -------------------------------------------------------------------------------
-def run_probe_like(world, script: str, capsys) -> tuple[int, str]:
+def run_probe_like(world, script: str, capsys, tmp_path: Path) -> tuple[int, str]:
     instance_id = started_instance(world)
     text = ssm_command.build(step="probe", script=(ROOT / "infra_scripts/remote/prelude.sh").read_text() + script,
-                             env={}, work_dir=str(Path(os.environ.get("TMPDIR", "/tmp")) / "faults-host"),
+                             env={}, work_dir=str(tmp_path / "faults-host"),
                              run_id="faults", mode="preflight-only", instance_id=instance_id, payload_b64=None)
     try:
         rc = ssm_run.run_step(ssm(), ec2(), instance_id, text, step="probe", run_id="faults", timeout_s=30,
@@ -286,23 +286,23 @@ def run_probe_like(world, script: str, capsys) -> tuple[int, str]:
     return rc, capsys.readouterr().err
 
 
-def test_exit_137_reads_as_a_kill_not_a_timeout(world, capsys):
-    rc, err = run_probe_like(world, "bash -c 'kill -9 $$'\n", capsys)
+def test_exit_137_reads_as_a_kill_not_a_timeout(world, capsys, tmp_path: Path):
+    rc, err = run_probe_like(world, "bash -c 'kill -9 $$'\n", capsys, tmp_path)
     assert rc == ssm_run.KILLED
     assert "killed by SIGKILL" in err and "diagnostics" not in err
 
 
-def test_undeliverable_is_not_checks_failed(world, moto_harness, capsys):
+def test_undeliverable_is_not_checks_failed(world, moto_harness, capsys, tmp_path: Path):
     moto_harness.configure(invocation_failure="AccessDenied")
-    rc, err = run_probe_like(world, "exit 0\n", capsys)
+    rc, err = run_probe_like(world, "exit 0\n", capsys, tmp_path)
     assert rc == ssm_run.OTHER  # not 1, which the probe step would read as "checks failed"
     assert "was never run" in err and "AccessDenied" in err
 
 
-def test_delivery_timeout_sends_no_diagnostics(world, moto_harness, capsys):
+def test_delivery_timeout_sends_no_diagnostics(world, moto_harness, capsys, tmp_path: Path):
     moto_harness.configure(delivery_timeout_after_s=1.0)
     before = len(ssm().list_commands()["Commands"])
-    rc, err = run_probe_like(world, "exit 0\n", capsys)
+    rc, err = run_probe_like(world, "exit 0\n", capsys, tmp_path)
     assert rc == ssm_run.TIMEOUT
     sent = len(ssm().list_commands()["Commands"]) - before
     assert sent == 1, "a diagnostics command went to a host that never answered"

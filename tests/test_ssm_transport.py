@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import FAKE_AWS, ROOT
+from tests.conftest import FAKE_AWS
 from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, pairs_file, spot, ssm_env
 
 
@@ -27,7 +27,7 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
     before = all_objects()
     # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
-    shutil.rmtree(ROOT / ".preflight" / "test-ssm-host" / "image" / "venvs" / "ssm-uv", ignore_errors=True)
+    shutil.rmtree(world["image"] / "venvs" / "ssm-uv", ignore_errors=True)
     out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv")
     assert out.returncode == 0, out.stderr[-4000:]
     logs = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "logs"
@@ -36,7 +36,7 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     artifact = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     assert set(instances("ssm-ready").values()) == {"terminated"}
-    assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
+    assert not list(world["remote_work_dir"].rglob("*.ran")) and not list(world["image"].rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
     record = json.loads((world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "run.json").read_text())
