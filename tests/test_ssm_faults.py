@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -237,45 +238,81 @@ def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path)
 
 
 # --- 8. output does not stream -----------------------------------------------------------------------
-class Stamped:
-    """A stdout that records when each line arrived."""
+# The step writes its first line, then waits for a file the test creates: what the dispatcher shows
+# while the step runs is settled by the order of events, never by how long anything took.
+def gated_script(tmp_path: Path) -> tuple[str, Path, Path]:
+    started, go = tmp_path / "first-written", tmp_path / "go"
+    q = shlex.quote
+    return f"echo first\n: > {q(str(started))}\nuntil [ -e {q(str(go))} ]; do sleep 0.05; done\necho second\n", \
+        started, go
 
-    def __init__(self) -> None:
-        self.lines: list[tuple[float, str]] = []
+
+class Watched:
+    """The SSM client poll() is given: it keeps the status of the latest answer, and once the step has
+    written its first line and `polls` answers since have said InProgress, lets the step go on."""
+
+    def __init__(self, started: Path, go: Path, polls: int | None) -> None:
+        self.client, self.started, self.go, self.polls = ssm(), started, go, polls
+        self.status, self.running_after_first = "", 0
+
+    def get_command_invocation(self, **kwargs):
+        reply = self.client.get_command_invocation(**kwargs)
+        self.status = reply["Status"]
+        if self.status == "InProgress" and self.started.exists():
+            self.running_after_first += 1
+            if self.polls is not None and self.running_after_first >= self.polls:
+                self.go.touch()
+        return reply
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+
+class Lines:
+    """A stdout that records each line with the status of the poll answer it came after."""
+
+    def __init__(self, client: Watched, on_line=lambda line: None) -> None:
+        self.client, self.on_line = client, on_line
+        self.lines: list[tuple[str, str]] = []
 
     def write(self, text: str) -> None:
-        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
+        for line in filter(None, text.splitlines()):
+            self.lines.append((line, self.client.status))
+            self.on_line(line)
 
     def flush(self) -> None:
         pass
 
 
-def test_progress_lines_and_no_output_before_the_end(world, capsys):
+def test_progress_lines_and_no_output_before_the_end(world, capsys, tmp_path: Path):
     instance_id = started_instance(world)
-    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="quiet",
-                              run_id="faults", delivery_s=30, execution_s=30)
-    out = Stamped()
-    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="quiet", out=out)
-    ended = time.monotonic()
+    script, started, go = gated_script(tmp_path)
+    command_id = ssm_run.send(ssm(), instance_id, script, step="quiet", run_id="faults", delivery_s=30,
+                              execution_s=30)
+    client = Watched(started, go, polls=2)  # two polls see the step running with "first" written
+    out = Lines(client)
+    outcome = ssm_poll.poll(client, ec2(), command_id, instance_id, 30, step="quiet", out=out)
     ec2().terminate_instances(InstanceIds=[instance_id])
-    assert outcome.status == "Success"
-    assert [line for _, line in out.lines] == ["first", "second"]
-    assert all(ended - at < 1.5 for at, _ in out.lines), "real SSM shows no output before the command ends"
+    assert outcome.status == "Success" and client.running_after_first >= 2
+    assert out.lines == [("first", "Success"), ("second", "Success")], "real SSM shows no output before the end"
     assert "ssm: quiet InProgress (" in capsys.readouterr().err
 
 
-def test_cloudwatch_output_streams_while_the_step_runs(world):
+def test_cloudwatch_output_streams_while_the_step_runs(world, tmp_path: Path):
     boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="spot-preflight-steps")
     instance_id = started_instance(world)
-    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="live",
-                              run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    script, started, go = gated_script(tmp_path)
+    command_id = ssm_run.send(ssm(), instance_id, script, step="live", run_id="faults", delivery_s=30,
+                              execution_s=30, log_group="spot-preflight-steps")
     tail = ssm_poll.CloudWatchTail(boto3.client("logs", region_name="us-east-1"), "spot-preflight-steps",
                                    command_id, instance_id)
-    out = Stamped()
-    ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
+    client = Watched(started, go, polls=None)
+    out = Lines(client, on_line=lambda line: go.touch())  # the step goes on once its first line is shown
+    outcome = ssm_poll.poll(client, ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
     ec2().terminate_instances(InstanceIds=[instance_id])
-    (first_at, first), (second_at, second) = out.lines
-    assert (first, second) == ("first", "second") and second_at - first_at > 2
+    assert outcome.status == "Success"
+    assert [line for line, _ in out.lines] == ["first", "second"]
+    assert out.lines[0] == ("first", "InProgress"), "the first line is shown while the step still runs"
 
 
 # --- 9. status mapping -------------------------------------------------------------------------------
