@@ -14,7 +14,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -23,7 +22,7 @@ import pytest
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
 from preflight.aws.ec2_terminate import terminate
 from tests.conftest import ROOT
-from tests.ssm_support import SLOW_PYTHON, instances, live_instances, pairs_file, spot, ssm_env
+from tests.ssm_support import instances, live_instances, pairs_file, running, slow_python, spot, ssm_env, wait_for
 
 # Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
 SHORT = {"RUN_BUDGET_SECONDS": "10", "TRAIN_RUN_BUDGET_SECONDS": "10", "BOOTSTRAP_TIMEOUT_SECONDS": "8",
@@ -54,24 +53,6 @@ def spec(world: dict, **changes: object) -> ec2_launch.LaunchSpec:
     return ec2_launch.LaunchSpec(**{**base, **changes})
 
 
-def wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def pgrep(pattern: str) -> bool:
-    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
-
-
-def slow_python(tmp_path: Path, seconds: int) -> str:
-    path = tmp_path / "slowpy"
-    path.write_text(SLOW_PYTHON.format(seconds=seconds))
-    path.chmod(0o755)
-    return str(path)
-
-
 def started_instance(world: dict) -> str:
     instance_id, _, _ = ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
     return instance_id
@@ -86,16 +67,19 @@ def test_watchdog_user_data_is_a_plain_script(world, moto_harness):
     assert "--on-active=3600s" in delivered
 
 
-def test_launcher_sigkilled_watchdog_terminates(world, tmp_path: Path):
-    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3041), REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
+def test_launcher_sigkilled_watchdog_terminates(world, moto_harness, tmp_path: Path):
+    moto_harness.configure(hold_power_off=True)  # however slow the start, the watchdog acts after the kill
+    python, sleeping = slow_python(tmp_path, 3041)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-sigkill"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3041"), 60, "bootstrap to start")
+    wait_for(lambda: running(sleeping), 60, "bootstrap to start")
     os.killpg(proc.pid, signal.SIGKILL)  # no trap runs: the launcher cannot terminate anything
     proc.wait()
     (instance_id,) = instances("ssm-sigkill")
     assert instances("ssm-sigkill")[instance_id] == "running"
+    moto_harness.configure(hold_power_off=False)
     wait_for(lambda: instances("ssm-sigkill")[instance_id] == "terminated", 40, "the watchdog's power-off")
 
 
@@ -120,7 +104,9 @@ def test_terminate_retries_not_found_until_a_describe_confirms(world, moto_harne
 
 
 def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
-    moto_harness.configure(terminate_not_found=True, never_online=True)
+    # The watchdog waits for the run: on a slow machine its 14 s could otherwise end the instance
+    # before the teardown has given up, and the teardown would be confirmed after all.
+    moto_harness.configure(terminate_not_found=True, never_online=True, hold_power_off=True)
     out = spot(world, "--preflight-only", "--run-id", "ssm-unconfirmed", "--json", SSM_ONLINE_TIMEOUT_SECONDS="3",
                **SHORT)
     assert out.returncode == 7, out.stderr[-3000:]  # 7 wins over the run's own exit 4
@@ -128,6 +114,7 @@ def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
     summary = json.loads(out.stdout)
     assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
     (instance_id,) = instances("ssm-unconfirmed")
+    moto_harness.configure(hold_power_off=False)
     wait_for(lambda: instances("ssm-unconfirmed")[instance_id] == "terminated", 40, "the watchdog's power-off")
 
 
@@ -138,7 +125,7 @@ def test_budget_caps_each_step(world, tmp_path: Path):
     # (xdist workers, other suites) those waits alone once spent 10 s before bootstrap began.
     budget = {"RUN_BUDGET_SECONDS": "30", "TRAIN_RUN_BUDGET_SECONDS": "30", "BOOTSTRAP_TIMEOUT_SECONDS": "29",
               "SSM_ONLINE_TIMEOUT_SECONDS": "20", "MAX_RUNTIME_SECONDS": "40"}
-    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047),
+    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047)[0],
                REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **{**SHORT, **budget})
     assert out.returncode == 5, out.stderr[-3000:]
     left = re.search(r"bootstrap … \((\d+)s left of the run budget\)", out.stderr)
@@ -221,11 +208,12 @@ def test_root_volume_follows_the_ami(world, configured: int, expected: int):
 
 # --- 7. spot interruption ----------------------------------------------------------------------------
 def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path):
-    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3053), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    python, sleeping = slow_python(tmp_path, 3053)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3053"), 60, "bootstrap to start")
+    wait_for(lambda: running(sleeping), 60, "bootstrap to start")
     ec2().terminate_instances(InstanceIds=list(instances("ssm-reclaimed")))  # EC2 reclaims the spot host
     try:
         _out, err = proc.communicate(timeout=60)  # bootstrap's own timeout is 300 s: waiting for it fails here
