@@ -42,7 +42,7 @@ preflight: demo-seed
 	infra_scripts/spot_train.sh --preflight-only --transport local
 
 lint: $(DEV_STAMP) $(ASL_STAMP)
-	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash tests/bats/*.bats .ci/run
+	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash tests/bats/*.bats tests/*.sh .ci/run
 	$(VENV)/bin/shellcheck -x -e SC2034 $(BASH_LIBS)
 	$(VENV)/bin/ruff check preflight tests examples bench
 	$(VENV)/bin/cfn-lint infra_scripts/cfn/*.yaml
@@ -55,13 +55,22 @@ $(PY39_STAMP): preflight/probe-requirements.txt
 	  $(PY39) -m venv .venv39 && { $(call INSTALL,.venv39/bin/python,-r preflight/probe-requirements.txt); } && touch $@; \
 	else echo "no python3.9 found: the Python 3.9 probe test will be skipped"; fi
 
+# Workers, each with its own moto server: the ssm, plan and Step Functions tests mostly wait on moto,
+# the SSM agent emulator and their subprocesses, so more workers than cores still pay.
+PYTEST_WORKERS ?= 4
 pytest: $(DEV_STAMP) $(PY39_STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
+# Every bats file at once, each in its own bats process (files share only the warm image, whose venvs
+# and caches are built under locks); each file's output is printed whole when it ends.
 bats: $(DEV_STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/bats tests/bats
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/parallel.sh 0 $(foreach f,$(wildcard tests/bats/*.bats),"bats $(f)")
 
-test: lint pytest bats bench-smoke
+# The four parts at once once everything is installed, each one's output whole when it ends; any
+# failing part fails `make test` (tests/parallel.sh names it).
+test: $(DEV_STAMP) $(ASL_STAMP) $(PY39_STAMP)
+	tests/parallel.sh 0 "$(MAKE) --no-print-directory lint" "$(MAKE) --no-print-directory pytest" \
+	  "$(MAKE) --no-print-directory bats" "$(MAKE) --no-print-directory bench-smoke"
 
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,23 +76,30 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return env
 
 
+@contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """os.environ with `values` set, restored as it was on the way out (fixtures wider than a test)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="module")
 def aws_env_module(moto_endpoint: str) -> Iterator[dict[str, str]]:
     env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_endpoint)
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with environ(env):
+        yield env
 
 
 def copy_repo(dest: Path) -> Path:
     """What spot_train.sh needs, copied, so a test run never writes into the real checkout."""
-    import shutil
-
     for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, dest / name)
     return dest
@@ -145,12 +154,26 @@ def run_cli(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket."""
+def world_setup(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket; built
+    once per session (per xdist worker: each has its own moto server). os.environ is left as it was:
+    tests get the AWS environment from `world`, for their own duration only."""
+    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_harness.endpoint)
+    with environ(env):
+        return _build_world(env, tmp_path_factory)
+
+
+@pytest.fixture
+def world(world_setup: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """The session's world, with its AWS environment set for this test (boto3 clients reach moto)."""
+    for key, value in world_setup["env"].items():
+        monkeypatch.setenv(key, value)
+    return world_setup
+
+
+def _build_world(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     import boto3
 
-    env = dict(FAKE_AWS, AWS_ENDPOINT_URL=moto_harness.endpoint)
-    os.environ.update(env)
     ec2 = boto3.client("ec2", region_name="us-east-1")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     # Zones named: moto, like AWS, offers no t3 type in us-east-1e, and the launch plan prunes what cannot exist.
@@ -172,7 +195,22 @@ def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     role = tmp_path_factory.mktemp("instance-role") / "credentials"
     role.write_text(f"[default]\naws_access_key_id = {FAKE_AWS['AWS_ACCESS_KEY_ID']}\n"
                     f"aws_secret_access_key = {FAKE_AWS['AWS_SECRET_ACCESS_KEY']}\n")
-    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store, "role_credentials": role}
+    return {"env": env, "subnets": subnets, "ami": ami, "repo": repo, "store": store, "role_credentials": role,
+            **_ssm_host_dirs()}
+
+
+def _ssm_host_dirs() -> dict[str, Path]:
+    """REMOTE_WORK_DIR of the emulated hosts: runs of their own per xdist worker (a run's dirs, and what a
+    test looks for in them, never meet another worker's), one warm image for all ("the AMI": its venvs
+    and caches are built under locks, as concurrent runs on one image are). Kept between sessions."""
+    shared = ROOT / ".preflight" / "test-ssm-host"
+    mine = shared / "workers" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    (shared / "image").mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(mine / "runs", ignore_errors=True)  # this worker's runs of an earlier session
+    mine.mkdir(parents=True, exist_ok=True)
+    if not (mine / "image").is_symlink():
+        (mine / "image").symlink_to(Path("..", "..", "image"))
+    return {"remote_work_dir": mine, "image": shared / "image"}
 
 
 def python39() -> str | None:

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
 
-from tests.conftest import ROOT
-
 # The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 SLOW_PYTHON = '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep {seconds} &\nwait\n'
+
+
+def slow_python(directory: Path, seconds: int) -> tuple[str, str]:
+    """A PYTHON that answers `-c` and hangs in `sleep` otherwise, and the pgrep pattern of that sleep.
+    The sleep's argument is unique to this process: other checkouts on the machine run these tests too."""
+    arg = f"{seconds}.{os.getpid()}"
+    path = directory / "slowpy"
+    path.write_text(SLOW_PYTHON.format(seconds=arg))
+    path.chmod(0o755)
+    return str(path), f"^sleep {re.escape(arg)}$"
+
+
+def running(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
 
 
 def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
@@ -24,7 +45,7 @@ def ssm_env(world: dict, **overrides: str) -> dict[str, str]:
             "EC2_SUBNET_IDS": f"{subnets[0]},{subnets[1]}", "EC2_INSTANCE_PROFILE": "spot-preflight-instance",
             "EC2_OWNER": "tests", "SSM_ONLINE_TIMEOUT_SECONDS": "30",
             # A warm "AMI": the venv and pip cache are shared by every emulated instance of the session.
-            "REMOTE_WORK_DIR": str(ROOT / ".preflight" / "test-ssm-host"),
+            "REMOTE_WORK_DIR": str(world["remote_work_dir"]),
             "ARCTICDB_URI": f"lmdb://{world['store']}", "PYTHON": BASE_PYTHON, "PREFLIGHT_S3_BUCKETS": "training-data",
             # No credential in PASS_ENV: SSM would keep it in command history (the run refuses it).
             "AWS_SHARED_CREDENTIALS_FILE": str(world["role_credentials"]),

@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 
+from tests.conftest import environ
 from tests.ssm_support import instances, live_instances, pairs_file, spot
 
 ALL_CHECKS = ("plan.ami", "plan.instance_types", "plan.network", "plan.instance_profile", "plan.offerings",
@@ -14,7 +15,7 @@ ALL_CHECKS = ("plan.ami", "plan.instance_types", "plan.network", "plan.instance_
 
 
 @pytest.fixture(autouse=True)
-def default_emulator(moto_harness):
+def default_emulator(world, moto_harness):
     moto_harness.reset()
     yield
     moto_harness.reset()
@@ -22,11 +23,13 @@ def default_emulator(moto_harness):
 
 
 @pytest.fixture(scope="module")
-def zone_e_subnet(world) -> str:
+def zone_e_subnet(world_setup) -> str:
     """A subnet in us-east-1e, where moto (like AWS) offers no t3 types."""
-    ec2 = boto3.client("ec2", region_name="us-east-1")
-    vpc = ec2.describe_subnets(SubnetIds=[world["subnets"][0]])["Subnets"][0]["VpcId"]
-    return ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.200.0/24", AvailabilityZone="us-east-1e")["Subnet"]["SubnetId"]
+    with environ(world_setup["env"]):
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.describe_subnets(SubnetIds=[world_setup["subnets"][0]])["Subnets"][0]["VpcId"]
+        return ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.200.0/24",
+                                 AvailabilityZone="us-east-1e")["Subnet"]["SubnetId"]
 
 
 def _plan_json(world, run_id: str) -> dict:

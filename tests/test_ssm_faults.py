@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -21,7 +22,7 @@ import pytest
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
 from preflight.aws.ec2_terminate import terminate
 from tests.conftest import ROOT, python39
-from tests.ssm_support import SLOW_PYTHON, instances, live_instances, pairs_file, spot, ssm_env
+from tests.ssm_support import instances, live_instances, pairs_file, running, slow_python, spot, ssm_env, wait_for
 
 # Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
 SHORT = {"RUN_BUDGET_SECONDS": "10", "TRAIN_RUN_BUDGET_SECONDS": "10", "BOOTSTRAP_TIMEOUT_SECONDS": "8",
@@ -52,24 +53,6 @@ def spec(world: dict, **changes: object) -> ec2_launch.LaunchSpec:
     return ec2_launch.LaunchSpec(**{**base, **changes})
 
 
-def wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def pgrep(pattern: str) -> bool:
-    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
-
-
-def slow_python(tmp_path: Path, seconds: int) -> str:
-    path = tmp_path / "slowpy"
-    path.write_text(SLOW_PYTHON.format(seconds=seconds))
-    path.chmod(0o755)
-    return str(path)
-
-
 def started_instance(world: dict) -> str:
     instance_id, _, _ = ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
     return instance_id
@@ -84,16 +67,19 @@ def test_watchdog_user_data_is_a_plain_script(world, moto_harness):
     assert "--on-active=3600s" in delivered
 
 
-def test_launcher_sigkilled_watchdog_terminates(world, tmp_path: Path):
-    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3041), REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
+def test_launcher_sigkilled_watchdog_terminates(world, moto_harness, tmp_path: Path):
+    moto_harness.configure(hold_power_off=True)  # however slow the start, the watchdog acts after the kill
+    python, sleeping = slow_python(tmp_path, 3041)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-sigkill"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3041"), 60, "bootstrap to start")
+    wait_for(lambda: running(sleeping), 60, "bootstrap to start")
     os.killpg(proc.pid, signal.SIGKILL)  # no trap runs: the launcher cannot terminate anything
     proc.wait()
     (instance_id,) = instances("ssm-sigkill")
     assert instances("ssm-sigkill")[instance_id] == "running"
+    moto_harness.configure(hold_power_off=False)
     wait_for(lambda: instances("ssm-sigkill")[instance_id] == "terminated", 40, "the watchdog's power-off")
 
 
@@ -118,7 +104,9 @@ def test_terminate_retries_not_found_until_a_describe_confirms(world, moto_harne
 
 
 def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
-    moto_harness.configure(terminate_not_found=True, never_online=True)
+    # The watchdog waits for the run: on a slow machine its 14 s could otherwise end the instance
+    # before the teardown has given up, and the teardown would be confirmed after all.
+    moto_harness.configure(terminate_not_found=True, never_online=True, hold_power_off=True)
     out = spot(world, "--preflight-only", "--run-id", "ssm-unconfirmed", "--json", SSM_ONLINE_TIMEOUT_SECONDS="3",
                **SHORT)
     assert out.returncode == 7, out.stderr[-3000:]  # 7 wins over the run's own exit 4
@@ -126,17 +114,23 @@ def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
     summary = json.loads(out.stdout)
     assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
     (instance_id,) = instances("ssm-unconfirmed")
+    moto_harness.configure(hold_power_off=False)
     wait_for(lambda: instances("ssm-unconfirmed")[instance_id] == "terminated", 40, "the watchdog's power-off")
 
 
 # --- 3. the run budget, and what executionTimeout does -----------------------------------------------
 def test_budget_caps_each_step(world, tmp_path: Path):
-    # Launch and the SSM wait take a few seconds of the 10 s budget: bootstrap cannot get its full 8 s.
-    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047),
-               REMOTE_WORK_DIR=str(tmp_path / "cold-host"), SSM_ONLINE_TIMEOUT_SECONDS="9",
-               **{**SHORT, "BOOTSTRAP_TIMEOUT_SECONDS": "9"})
+    # The plan, the launch and the SSM wait take some of the budget, so bootstrap (a second under it)
+    # cannot get its full timeout: it is stopped at what was left. 30 s, not 10: on a busy machine
+    # (xdist workers, other suites) those waits alone once spent 10 s before bootstrap began.
+    budget = {"RUN_BUDGET_SECONDS": "30", "TRAIN_RUN_BUDGET_SECONDS": "30", "BOOTSTRAP_TIMEOUT_SECONDS": "29",
+              "SSM_ONLINE_TIMEOUT_SECONDS": "20", "MAX_RUNTIME_SECONDS": "40"}
+    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047)[0],
+               REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **{**SHORT, **budget})
     assert out.returncode == 5, out.stderr[-3000:]
-    assert "s left of the run budget)" in out.stderr
+    left = re.search(r"bootstrap … \((\d+)s left of the run budget\)", out.stderr)
+    assert left, out.stderr[-3000:]
+    assert f"bootstrap … timed out after {left.group(1)}s" in out.stderr, out.stderr[-3000:]
     assert set(instances("ssm-budget").values()) == {"terminated"}
 
 
@@ -214,11 +208,12 @@ def test_root_volume_follows_the_ami(world, configured: int, expected: int):
 
 # --- 7. spot interruption ----------------------------------------------------------------------------
 def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path):
-    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3053), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    python, sleeping = slow_python(tmp_path, 3053)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3053"), 60, "bootstrap to start")
+    wait_for(lambda: running(sleeping), 60, "bootstrap to start")
     ec2().terminate_instances(InstanceIds=list(instances("ssm-reclaimed")))  # EC2 reclaims the spot host
     try:
         _out, err = proc.communicate(timeout=60)  # bootstrap's own timeout is 300 s: waiting for it fails here
@@ -231,52 +226,88 @@ def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path)
 
 
 # --- 8. output does not stream -----------------------------------------------------------------------
-class Stamped:
-    """A stdout that records when each line arrived."""
+# The step writes its first line, then waits for a file the test creates: what the dispatcher shows
+# while the step runs is settled by the order of events, never by how long anything took.
+def gated_script(tmp_path: Path) -> tuple[str, Path, Path]:
+    started, go = tmp_path / "first-written", tmp_path / "go"
+    q = shlex.quote
+    return f"echo first\n: > {q(str(started))}\nuntil [ -e {q(str(go))} ]; do sleep 0.05; done\necho second\n", \
+        started, go
 
-    def __init__(self) -> None:
-        self.lines: list[tuple[float, str]] = []
+
+class Watched:
+    """The SSM client poll() is given: it keeps the status of the latest answer, and once the step has
+    written its first line and `polls` answers since have said InProgress, lets the step go on."""
+
+    def __init__(self, started: Path, go: Path, polls: int | None) -> None:
+        self.client, self.started, self.go, self.polls = ssm(), started, go, polls
+        self.status, self.running_after_first = "", 0
+
+    def get_command_invocation(self, **kwargs):
+        reply = self.client.get_command_invocation(**kwargs)
+        self.status = reply["Status"]
+        if self.status == "InProgress" and self.started.exists():
+            self.running_after_first += 1
+            if self.polls is not None and self.running_after_first >= self.polls:
+                self.go.touch()
+        return reply
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+
+class Lines:
+    """A stdout that records each line with the status of the poll answer it came after."""
+
+    def __init__(self, client: Watched, on_line=lambda line: None) -> None:
+        self.client, self.on_line = client, on_line
+        self.lines: list[tuple[str, str]] = []
 
     def write(self, text: str) -> None:
-        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
+        for line in filter(None, text.splitlines()):
+            self.lines.append((line, self.client.status))
+            self.on_line(line)
 
     def flush(self) -> None:
         pass
 
 
-def test_progress_lines_and_no_output_before_the_end(world, capsys):
+def test_progress_lines_and_no_output_before_the_end(world, capsys, tmp_path: Path):
     instance_id = started_instance(world)
-    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="quiet",
-                              run_id="faults", delivery_s=30, execution_s=30)
-    out = Stamped()
-    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="quiet", out=out)
-    ended = time.monotonic()
+    script, started, go = gated_script(tmp_path)
+    command_id = ssm_run.send(ssm(), instance_id, script, step="quiet", run_id="faults", delivery_s=30,
+                              execution_s=30)
+    client = Watched(started, go, polls=2)  # two polls see the step running with "first" written
+    out = Lines(client)
+    outcome = ssm_poll.poll(client, ec2(), command_id, instance_id, 30, step="quiet", out=out)
     ec2().terminate_instances(InstanceIds=[instance_id])
-    assert outcome.status == "Success"
-    assert [line for _, line in out.lines] == ["first", "second"]
-    assert all(ended - at < 1.5 for at, _ in out.lines), "real SSM shows no output before the command ends"
+    assert outcome.status == "Success" and client.running_after_first >= 2
+    assert out.lines == [("first", "Success"), ("second", "Success")], "real SSM shows no output before the end"
     assert "ssm: quiet InProgress (" in capsys.readouterr().err
 
 
-def test_cloudwatch_output_streams_while_the_step_runs(world):
+def test_cloudwatch_output_streams_while_the_step_runs(world, tmp_path: Path):
     boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="spot-preflight-steps")
     instance_id = started_instance(world)
-    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="live",
-                              run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    script, started, go = gated_script(tmp_path)
+    command_id = ssm_run.send(ssm(), instance_id, script, step="live", run_id="faults", delivery_s=30,
+                              execution_s=30, log_group="spot-preflight-steps")
     tail = ssm_poll.CloudWatchTail(boto3.client("logs", region_name="us-east-1"), "spot-preflight-steps",
                                    command_id, instance_id)
-    out = Stamped()
-    ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
+    client = Watched(started, go, polls=None)
+    out = Lines(client, on_line=lambda line: go.touch())  # the step goes on once its first line is shown
+    outcome = ssm_poll.poll(client, ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
     ec2().terminate_instances(InstanceIds=[instance_id])
-    (first_at, first), (second_at, second) = out.lines
-    assert (first, second) == ("first", "second") and second_at - first_at > 2
+    assert outcome.status == "Success"
+    assert [line for line, _ in out.lines] == ["first", "second"]
+    assert out.lines[0] == ("first", "InProgress"), "the first line is shown while the step still runs"
 
 
 # --- 9. status mapping -------------------------------------------------------------------------------
-def run_probe_like(world, script: str, capsys) -> tuple[int, str]:
+def run_probe_like(world, script: str, capsys, tmp_path: Path) -> tuple[int, str]:
     instance_id = started_instance(world)
     text = ssm_command.build(step="probe", script=(ROOT / "infra_scripts/remote/prelude.sh").read_text() + script,
-                             env={}, work_dir=str(Path(os.environ.get("TMPDIR", "/tmp")) / "faults-host"),
+                             env={}, work_dir=str(tmp_path / "faults-host"),
                              run_id="faults", mode="preflight-only", instance_id=instance_id, payload_b64=None)
     try:
         rc = ssm_run.run_step(ssm(), ec2(), instance_id, text, step="probe", run_id="faults", timeout_s=30,
@@ -286,23 +317,23 @@ def run_probe_like(world, script: str, capsys) -> tuple[int, str]:
     return rc, capsys.readouterr().err
 
 
-def test_exit_137_reads_as_a_kill_not_a_timeout(world, capsys):
-    rc, err = run_probe_like(world, "bash -c 'kill -9 $$'\n", capsys)
+def test_exit_137_reads_as_a_kill_not_a_timeout(world, capsys, tmp_path: Path):
+    rc, err = run_probe_like(world, "bash -c 'kill -9 $$'\n", capsys, tmp_path)
     assert rc == ssm_run.KILLED
     assert "killed by SIGKILL" in err and "diagnostics" not in err
 
 
-def test_undeliverable_is_not_checks_failed(world, moto_harness, capsys):
+def test_undeliverable_is_not_checks_failed(world, moto_harness, capsys, tmp_path: Path):
     moto_harness.configure(invocation_failure="AccessDenied")
-    rc, err = run_probe_like(world, "exit 0\n", capsys)
+    rc, err = run_probe_like(world, "exit 0\n", capsys, tmp_path)
     assert rc == ssm_run.OTHER  # not 1, which the probe step would read as "checks failed"
     assert "was never run" in err and "AccessDenied" in err
 
 
-def test_delivery_timeout_sends_no_diagnostics(world, moto_harness, capsys):
+def test_delivery_timeout_sends_no_diagnostics(world, moto_harness, capsys, tmp_path: Path):
     moto_harness.configure(delivery_timeout_after_s=1.0)
     before = len(ssm().list_commands()["Commands"])
-    rc, err = run_probe_like(world, "exit 0\n", capsys)
+    rc, err = run_probe_like(world, "exit 0\n", capsys, tmp_path)
     assert rc == ssm_run.TIMEOUT
     sent = len(ssm().list_commands()["Commands"]) - before
     assert sent == 1, "a diagnostics command went to a host that never answered"

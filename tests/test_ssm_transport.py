@@ -6,18 +6,27 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.conftest import FAKE_AWS, ROOT
-from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, pairs_file, spot, ssm_env
+from tests.conftest import FAKE_AWS
+from tests.ssm_support import (
+    all_objects,
+    instances,
+    live_instances,
+    pairs_file,
+    running,
+    slow_python,
+    spot,
+    ssm_env,
+    wait_for,
+)
 
 
 @pytest.fixture(autouse=True)
-def default_emulator(moto_harness):
+def default_emulator(world, moto_harness):
     moto_harness.reset()
     yield
     assert live_instances() == {}, "an ssm path left an instance pending or running"
@@ -31,7 +40,7 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     boto3.client("ssm", region_name="us-east-1").put_parameter(Name="/team/wandb", Value=secret,
                                                                Type="SecureString", Overwrite=True)
     # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
-    shutil.rmtree(ROOT / ".preflight" / "test-ssm-host" / "image" / "venvs" / "ssm-uv", ignore_errors=True)
+    shutil.rmtree(world["image"] / "venvs" / "ssm-uv", ignore_errors=True)
     out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv",
                SECRETS="WANDB_API_KEY=ssm:/team/wandb", PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY")
     assert out.returncode == 0, out.stderr[-4000:]
@@ -45,7 +54,7 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     artifact = results / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     assert set(instances("ssm-ready").values()) == {"terminated"}
-    assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
+    assert not list(world["remote_work_dir"].rglob("*.ran")) and not list(world["image"].rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
     record = json.loads((results / "run.json").read_text())
@@ -103,35 +112,29 @@ def test_bootstrap_failure_exit_5_with_log_tail(world):
 
 
 def test_step_past_its_timeout_exit_5(world, tmp_path: Path):
-    slow = tmp_path / "slowpy"
-    slow.write_text(SLOW_PYTHON.format(seconds=3023))
-    slow.chmod(0o755)
-    out = spot(world, "--preflight-only", "--run-id", "ssm-timeout", PYTHON=str(slow), BOOTSTRAP_TIMEOUT_SECONDS="2",
+    python, sleeping = slow_python(tmp_path, 3023)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-timeout", PYTHON=python, BOOTSTRAP_TIMEOUT_SECONDS="2",
                REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     assert out.returncode == 5, out.stderr[-2000:]
     assert "bootstrap … timed out after 2s" in out.stderr and "TimedOut (ExecutionTimedOut)" in out.stderr
     assert set(instances("ssm-timeout").values()) == {"terminated"}
-    assert subprocess.run(["pgrep", "-f", "sleep 3023"], capture_output=True).returncode != 0
+    assert not running(sleeping)
 
 
 def test_sigterm_mid_step_terminates_exit_143(world, tmp_path: Path):
-    slow = tmp_path / "slowpy"
-    slow.write_text(SLOW_PYTHON.format(seconds=3029))
-    slow.chmod(0o755)
-    env = ssm_env(world, PYTHON=str(slow), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    python, sleeping = slow_python(tmp_path, 3029)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-term"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while subprocess.run(["pgrep", "-f", "sleep 3029"], capture_output=True).returncode != 0:
-        assert time.monotonic() < deadline and proc.poll() is None, "bootstrap never started"
-        time.sleep(0.2)
+    wait_for(lambda: running(sleeping) or proc.poll() is not None, 60, "bootstrap to start")
+    assert proc.poll() is None, "the run ended before bootstrap started"
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err[-2000:]
     assert set(instances("ssm-term").values()) == {"terminated"}
-    time.sleep(0.5)  # the emulator notices the termination on its next 50 ms poll
-    assert subprocess.run(["pgrep", "-f", "sleep 3029"], capture_output=True).returncode != 0
+    # The emulator notices the termination on its next 50 ms poll and kills the step.
+    wait_for(lambda: not running(sleeping), 30, "the step's processes to be killed with the instance")
 
 
 def test_output_over_24000_chars_still_recovers_the_artifact(world, tmp_path: Path):

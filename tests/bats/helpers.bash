@@ -35,3 +35,12 @@ wait_for_text() {
   done
   return 1
 }
+
+# sleep_arg SECONDS — a sleep argument no other run on this machine uses (other checkouts run these
+# tests too), and sleep_pattern SECONDS — the pgrep -f pattern of that sleep.
+sleep_arg() {
+  printf '%s.%s' "$1" "$$"
+}
+sleep_pattern() {
+  printf '^sleep %s\\.%s$' "$1" "$$"
+}

@@ -15,6 +15,10 @@ death, as real EC2 does (sources in the fidelity table of tests/harness/ssm_agen
 - eventual consistency: a new instance is unknown (InvalidInstanceID.NotFound) to the first
   `not_found_calls` Describe/Terminate calls that name it;
 - launch errors: RunInstances fails with a chosen error code for a chosen `type` or `type/subnet`.
+
+One control is no AWS behaviour but the test's: while `held()` is true, a power-off the watchdog
+asked for waits (it happens as soon as the hold is lifted), so that a test never depends on its run
+ending before the watchdog's short timer on a slow machine.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +85,8 @@ def states() -> dict[str, str]:
 class Hosts:
     """Booted instances: their sandboxes, user-data processes and pending power-offs."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, held: Callable[[], bool] = lambda: False) -> None:
+        self.root, self.held = root, held
         self.shims = root / "_shims"
         self.shims.mkdir(parents=True, exist_ok=True)
         for name, text in SHIMS.items():
@@ -130,8 +135,9 @@ class Hosts:
                 booted = list(self.user_data.items())
             current = states()
             for instance_id, proc in booted:
-                if (self.root / instance_id / ".poweroff").exists():
-                    (self.root / instance_id / ".poweroff").unlink()
+                poweroff = self.root / instance_id / ".poweroff"
+                if poweroff.exists() and not self.held():
+                    poweroff.unlink()
                     self.power_off(instance_id)
                 elif current.get(instance_id) not in GONE:
                     continue

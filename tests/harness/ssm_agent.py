@@ -151,6 +151,7 @@ class Settings:
     invocation_failure: str = ""
     delivery_timeout_after_s: float = 0.0
     spot_vcpu_quotas: dict[str, float] = field(default_factory=dict)
+    hold_power_off: bool = False  # a test control, not AWS: see ec2_host's docstring
 
 
 @dataclass
@@ -171,8 +172,8 @@ class Invocation:
 class Emulator:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.hosts = Hosts(root)
         self.settings = Settings()
+        self.hosts = Hosts(root, held=lambda: self.settings.hold_power_off)
         self.first_seen: dict[str, float] = {}
         self.polls: dict[str, int] = {}
         self.running: dict[tuple[str, str], Invocation] = {}
