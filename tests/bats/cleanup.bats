@@ -22,7 +22,7 @@ cleanup_run() {
     . "$ROOT/infra_scripts/lib/run.sh"
     PF_PY="$PREFLIGHT_PYTHON" RUN_ID=cleanup-test MODE=preflight-only TRANSPORT=stub CONFIG_FILE=x CONFIG_SHA=y
     VERSION=test FLAG_JSON="$JSON" STEP_PID=""
-    CFG[RUN_BUDGET_SECONDS]=60 CFG[TRAIN_RUN_BUDGET_SECONDS]=60 CFG[PROJECT_NAME]=predictor
+    CFG[RUN_BUDGET_SECONDS]=60 CFG[TRAIN_RUN_BUDGET_SECONDS]=60 CFG[PROJECT_NAME]=predictor CFG[RESULTS_KEEP]=30
     act() { echo "$1" >>"$CALLS"; [[ "$FAILING" != "$1" ]] || return "$FAILING_STATUS"; }
     steps_stop() { act steps_stop; }
     transport_down() { act transport_down; }

@@ -32,7 +32,7 @@ setup() {
 # fixture_project NAME MODULE — point the run at tests/fixtures/projects/NAME, importing MODULE.
 fixture_project() {
   export REPO_DIR="$SRC_ROOT/tests/fixtures/projects/$1" PREFLIGHT_IMPORTS="$2" PREFLIGHT_IMPORT_NAMES=""
-  export PREFLIGHT_PROJECT_CHECKS=""
+  export PREFLIGHT_PROJECT_CHECKS="" TRAIN_CMD="" SMOKE_CMD=""  # these fixtures are about venvs, not an entry
 }
 
 freeze_without_pip() {

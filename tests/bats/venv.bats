@@ -41,7 +41,19 @@ teardown() {
   "$VENV/bin/python" -c 'import boto3'
 }
 
+# private_image — an image of this test's own whose caches are the shared ones: breaking its tool venv
+# cannot touch the runs of other bats files going on at the same time.
+private_image() {
+  local shared="$PREFLIGHT_IMAGE_DIR"
+  export PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image"
+  mkdir -p "$PREFLIGHT_IMAGE_DIR/tools"
+  ln -s "$shared/cache" "$PREFLIGHT_IMAGE_DIR/cache"
+  [[ -d "$shared/tools/uv" ]] && ln -s "$shared/tools/uv" "$PREFLIGHT_IMAGE_DIR/tools/uv"
+  VENV="$PREFLIGHT_IMAGE_DIR/venvs/$PROJECT_NAME"
+}
+
 @test "a venv an older preflight filled with the probe's packages is rebuilt; so is a half-built tool venv" {
+  private_image
   run spot --preflight-only --run-id venv-old
   [ "$status" -eq 0 ]
   local tool
