@@ -223,10 +223,10 @@ def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_unframe(args: argparse.Namespace, config: Config) -> int:
-    from preflight.artifact import ArtifactError, unframe, write_atomic
+    from preflight.artifact import ArtifactError, read_tail, unframe, write_atomic
 
     try:
-        artifact = unframe(args.log.read_text(encoding="utf-8", errors="replace"))
+        artifact = unframe(read_tail(args.log))
     except (OSError, ArtifactError, ValueError) as exc:
         print(f"artifact missing or corrupt: {exc}", file=sys.stderr)
         return 6

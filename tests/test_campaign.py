@@ -5,11 +5,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from preflight.campaign.readiness import recount
+from tests.hostile import KINDS, hostile_file, run_capped
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "campaign" / "ml_metaopt_campaign.yaml"
@@ -209,7 +214,10 @@ def test_verify_campaign_artifact(tmp_path, run_cli, bare_repo, backends, projec
     assert runtime.returncode == 6 and "runtime_config_hash mismatch" in runtime.stderr
     path = campaign(tmp_path, bare_repo)
     data = json.loads(artifact.read_text())
-    failed = copy.deepcopy(data)
+    failed = copy.deepcopy(data)  # a consistent FAILED: its failing check counted and listed
+    failed["checks"][0]["status"] = "fail"
+    failed["checks_summary"] = recount(failed["checks"])
+    failed["failures"] = [{"check_id": data["checks"][0]["id"], "category": "repo", "message": "m", "remediation": "r"}]
     failed.update(status="FAILED", next_action="fix it")
     artifact.write_text(json.dumps(failed))
     assert run_cli("verify", str(artifact), "--campaign", str(path)).returncode == 1
@@ -230,3 +238,80 @@ def test_probe_family_reports_without_writing(tmp_path, run_cli, bare_repo, proj
     assert "preflight campaign --campaign" in checks["campaign.R1"]["remediation"]
     assert checks["campaign.R8"]["status"] == "pass" and checks["campaign.repo_access"]["status"] == "pass"
     assert list(project.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def ready(tmp_path_factory: pytest.TempPathFactory, bare_repo: str, backends: dict[str, str]) -> tuple[Path, str]:
+    """One READY campaign artifact for the verify tests below, which only edit copies of it."""
+    root = tmp_path_factory.mktemp("ready")
+    path = campaign(root, bare_repo)
+    (root / "project").mkdir()
+    made = subprocess.run([sys.executable, "-m", "preflight", "campaign", "--campaign", str(path), "--cwd",
+                           str(root / "project")], env={**os.environ, **backends}, capture_output=True, text=True,
+                          timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return path, (root / "project" / ARTIFACT).read_text()
+
+
+def _ready_with_failures(data: dict) -> None:
+    data["failures"] = [{"check_id": "R7", "category": "repo", "message": "m", "remediation": "r"}]
+
+
+def _ready_with_a_failing_check(data: dict) -> None:
+    data["checks"][0]["status"] = "fail"
+    data["checks_summary"] = recount(data["checks"])
+
+
+def _lying_summary(data: dict) -> None:
+    data["checks_summary"]["passed"] += 1
+    data["checks_summary"]["total"] += 1
+
+
+def _no_checks(data: dict) -> None:
+    data["checks"] = []
+    data["checks_summary"] = {k: 0 for k in data["checks_summary"]}
+
+
+def _failed_without_a_failing_check(data: dict) -> None:
+    data.update(status="FAILED", next_action="fix it")
+
+
+def _checks_not_a_list(data: dict) -> None:
+    data["checks"] = {"R1": "pass"}
+
+
+@pytest.mark.parametrize("forge, needle", [
+    (_ready_with_failures, "failures[] lists R7"),
+    (_ready_with_a_failing_check, "status READY contradicts failed check(s): R1"),
+    (_lying_summary, "checks_summary"),
+    (_no_checks, "no checks"),
+    (_failed_without_a_failing_check, "status FAILED but no check failed"),
+    (_checks_not_a_list, "checks"),
+])
+def test_verify_campaign_recounts_like_the_probe(tmp_path, ready, forge, needle):
+    """Issue 23 class 4: verify --campaign returned 0 for a READY its own checks[] contradicts."""
+    path, text = ready
+    data = json.loads(text)
+    forge(data)
+    artifact = tmp_path / "preflight-readiness.json"
+    artifact.write_text(json.dumps(data))
+    out = run_capped("verify", str(artifact), "--campaign", str(path), cwd=tmp_path)
+    assert out.returncode == 6, out.stdout + out.stderr
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_verify_campaign_out_of_range_time_is_unusable(tmp_path, ready, stamp):
+    path, text = ready
+    artifact = tmp_path / "preflight-readiness.json"
+    artifact.write_text(json.dumps({**json.loads(text), "emitted_at": stamp}))
+    out = run_capped("verify", str(artifact), "--campaign", str(path), cwd=tmp_path)
+    assert out.returncode == 6 and "emitted_at" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_verify_campaign_reads_only_a_bounded_regular_file(tmp_path, ready, kind):
+    artifact = hostile_file(kind, tmp_path / "preflight-readiness.json")
+    out = run_capped("verify", str(artifact), "--campaign", str(ready[0]), cwd=tmp_path)
+    assert out.returncode == 6, (kind, out.returncode, out.stderr[-800:])
+    assert str(artifact) in out.stderr and "Traceback" not in out.stderr

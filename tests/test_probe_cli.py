@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile import KINDS, hostile_file, run_capped
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "predictor"
 
@@ -221,3 +223,14 @@ def test_verify_without_config_binds_to_the_config_its_run_recorded(tmp_path: Pa
     changed.unlink()
     gone = run_cli("verify", str(nested), cwd=tmp_path)
     assert gone.returncode == 0 and "is gone" in gone.stdout
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_verify_reads_only_a_bounded_regular_file(tmp_path: Path, made: tuple[Path, str], kind: str):
+    """Issue 23 class 4: a FIFO hung verify, /dev/zero exhausted memory, 100,000-deep JSON was a
+    RecursionError read as FAILED (exit 1). Each is an unusable artifact: exit 6 with a message."""
+    path = hostile_file(kind, tmp_path / "preflight-readiness.json")
+    out = run_capped("verify", str(path), "--config", str(made[0]), cwd=tmp_path)
+    assert out.returncode == 6, (kind, out.returncode, out.stderr[-800:])
+    assert str(path) in out.stderr and "Traceback" not in out.stderr
+    assert any(word in out.stderr for word in ("not a regular file", "nested", "bytes")), out.stderr
