@@ -8,7 +8,6 @@ import os
 import platform
 import re
 import socket
-import stat
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from preflight.bounded import NotRegular, read_regular
 from preflight.config import sha256_json
 from preflight.model import CheckResult
 
@@ -40,41 +40,12 @@ class ArtifactError(Exception):
 
 
 def read_bounded(path: Path, limit: int = MAX_READ_BYTES) -> bytes:
-    """The bytes of `path` if it is a regular file (after links) of at most `limit` bytes. A FIFO, a
-    device (/dev/zero), a directory or anything larger raises ArtifactError without being read: a reader
-    must neither block nor fill memory on a file that only pretends to be an artifact.
-    FileNotFoundError passes through (missing is its own answer)."""
-    info = os.stat(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise ArtifactError(f"not a regular file ({_kind(info.st_mode)})")
-    # O_NONBLOCK: should the path be swapped for a FIFO after the stat, the open still returns at once.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+    """The bytes of `path` if it is a regular file (after links) of at most `limit` bytes, else
+    ArtifactError naming why (FileNotFoundError passes through: missing is its own answer)."""
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ArtifactError(f"not a regular file ({_kind(info.st_mode)})")
-        if info.st_size > limit:
-            raise ArtifactError(f"{info.st_size} bytes, over the {limit}-byte limit for an artifact")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 16, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise ArtifactError(f"over the {limit}-byte limit for an artifact (it grew while read)")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a file"
+        return read_regular(path, limit, "an artifact")
+    except NotRegular as exc:
+        raise ArtifactError(str(exc)) from None
 
 
 def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -291,9 +262,7 @@ def unframe(text: str) -> dict[str, Any]:
 
 def read_tail(path: Path, limit: int = 8 * MAX_READ_BYTES) -> str:
     """The last `limit` bytes of a step log (a regular file; the frame is at its end), as text."""
-    info = os.stat(path)
-    if not stat.S_ISREG(info.st_mode):
-        raise ArtifactError(f"{path}: not a regular file ({_kind(info.st_mode)})")
-    with open(path, "rb") as handle:
-        handle.seek(max(0, info.st_size - limit))
-        return handle.read(limit).decode("utf-8", errors="replace")
+    try:
+        return read_regular(path, limit, "a step log", tail=True).decode("utf-8", errors="replace")
+    except NotRegular as exc:
+        raise ArtifactError(f"{path}: {exc}") from None

@@ -315,3 +315,69 @@ def test_verify_campaign_reads_only_a_bounded_regular_file(tmp_path, ready, kind
     out = run_capped("verify", str(artifact), "--campaign", str(ready[0]), cwd=tmp_path)
     assert out.returncode == 6, (kind, out.returncode, out.stderr[-800:])
     assert str(artifact) in out.stderr and "Traceback" not in out.stderr
+
+
+_LAUGHS = "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+HOSTILE_YAML = {
+    "alias-bomb": ("compute:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + _LAUGHS, "alias"),
+    "deep-nesting": ("compute:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),
+    "huge-integer": ("compute:\n  gpus: " + "7" * 5000 + "\n", "integer"),
+    "date": ("compute:\n  start: 2024-06-01\n", "date"),
+    "binary": ("compute:\n  blob: !!binary aGVsbG8=\n", "binary"),
+    "set": ("compute:\n  zones: !!set {a, b}\n", "set"),
+    "mixed-keys": ("compute:\n  1: one\n  two: 2\n", "key"),
+    "infinity": ("compute:\n  budget: .inf\n", "finite"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_campaign_yaml_is_usage_and_writes_nothing(tmp_path, bare_repo, backends, project, case):
+    """Issue 23 class 6: an alias bomb hung hashing; deep nesting and a 5000-digit integer crashed; dates,
+    !!binary, !!set and mixed-type keys crashed after bootstrap had written. Exit 2, the file and line named,
+    nothing written."""
+    body, needle = HOSTILE_YAML[case]
+    text = EXAMPLE.read_text().replace("https://github.com/example-org/predictor.git", bare_repo)
+    text = text.replace("compute:\n", body.replace("compute:\n", "compute:\n", 1), 1)
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text)
+    out = run_capped("campaign", "--campaign", str(path), "--cwd", str(project), env=backends, cwd=tmp_path)
+    assert out.returncode == 2, (case, out.returncode, out.stdout[-500:], out.stderr[-800:])
+    assert str(path) in out.stderr and needle in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert list(project.iterdir()) == []
+    if case not in ("alias-bomb",):
+        assert f"{path}:" in out.stderr  # the line, where one node is to blame
+
+
+def test_concurrent_bootstraps_add_the_gitignore_entry_once(tmp_path, monkeypatch):
+    """Issue 23 class 6: two bootstraps on one --cwd both saw no entry and both appended it. The second
+    must wait for the first (a lock on --cwd) and then see the entry. Deterministic: the first is held
+    inside its append until the second has either finished or is seen waiting on the lock."""
+    import threading
+
+    from preflight.campaign import repo
+
+    (tmp_path / ".gitignore").write_text("*.pyc\n")
+    inside, go = threading.Event(), threading.Event()
+    real = repo._append_gitignore
+
+    def held(cwd):
+        if not inside.is_set():
+            inside.set()
+            go.wait(60)
+        real(cwd)
+
+    monkeypatch.setattr(repo, "_append_gitignore", held)
+    first = threading.Thread(target=repo.layout, args=(tmp_path, True, "r"))
+    first.start()
+    assert inside.wait(60)
+    second = threading.Thread(target=repo.layout, args=(tmp_path, True, "r"))
+    second.start()
+    for _ in range(6000):  # until the second is done, or blocked on a lock (a "->" waiter in /proc/locks)
+        if not second.is_alive() or any("->" in line and f" {os.getpid()} " in line
+                                        for line in Path("/proc/locks").read_text().splitlines()):
+            break
+        second.join(0.01)
+    go.set()
+    first.join(60)
+    second.join(60)
+    assert (tmp_path / ".gitignore").read_text().count(".ml-metaopt/") == 1

@@ -46,6 +46,11 @@ def run(campaign: Path, cwd: Path, as_json: bool, environ: Mapping[str, str]) ->
     if not cwd.is_dir():
         print(f"preflight campaign: --cwd {cwd} is not a directory", file=sys.stderr)
         return 2
+    try:  # everything the artifact needs from the file, proven before the first write
+        spec.identity_hash(data), spec.runtime_hash(data)
+    except (TypeError, ValueError, RecursionError) as exc:
+        print(f"preflight campaign: {campaign}: cannot be hashed as LOAD_CAMPAIGN does: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     found, actions = verdicts(data, cwd, environ, True, f"preflight campaign --campaign {campaign} --cwd {cwd}")
     artifact = readiness.build(found, data, time.monotonic() - started, actions)

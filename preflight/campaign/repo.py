@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,20 @@ def _bootstrap(cwd: Path, meta: Path, present: dict[str, bool]) -> dict[str, str
 
 
 def layout(cwd: Path, bootstrap: bool, remedy: str) -> tuple[list[Verdict], list[str]]:
-    """R1-R6; with `bootstrap`, B1-B3 fix what is missing, and only that."""
+    """R1-R6; with `bootstrap`, B1-B3 fix what is missing, and only that. Bootstraps on one --cwd take
+    turns (an exclusive flock on the directory itself, which writes nothing): each sees what the one
+    before it made, so concurrent runs add the .gitignore entry once."""
+    if not bootstrap:
+        return _layout(cwd, False, remedy)
+    fd = os.open(cwd, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _layout(cwd, True, remedy)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _layout(cwd: Path, bootstrap: bool, remedy: str) -> tuple[list[Verdict], list[str]]:
     meta = cwd / META
     if meta.exists() and not (meta.is_dir() and _inside(cwd, meta)):
         bad = Verdict("R1", "repo", "fail", f"{META} exists but is not a directory inside {cwd}",
