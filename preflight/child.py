@@ -16,12 +16,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from preflight.bounded import read_regular
+
 OUTPUT_TAIL_CHARS = 4000
+MAX_RESULT_BYTES = 16 << 20
+TAIL_DRAIN_S = 2.0  # after the child's group is killed, how long its output pipe may take to close
 # The child ends this much before its check's deadline, so the check, not the runner, reports it.
 MARGIN_S = 0.5
 
@@ -51,31 +56,58 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)  # also what the child left running (its own subprocesses)
 
 
+class _Tail(threading.Thread):
+    """Drains a pipe, keeping only its last `keep` bytes: a check that prints a gigabyte costs this
+    process `keep` bytes of memory and nothing on disk."""
+
+    def __init__(self, fd: int, keep: int) -> None:
+        super().__init__(name="child-output", daemon=True)
+        self.fd, self.keep, self.data = fd, keep, bytearray()
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.data += chunk
+            if len(self.data) > 2 * self.keep:
+                del self.data[: len(self.data) - self.keep]
+
+
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
                 guard_log: str = "") -> ChildResult:
     """`python -m module RESULT_FILE` with `request` (plus this process's sys.path) as JSON on stdin,
     ended MARGIN_S before the calling check's `deadline_s`; its output is logged, never returned."""
     limit_s = max(0.5, deadline_s - MARGIN_S)
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
-        result, output = Path(tmp) / "result.json", Path(tmp) / "output"
-        payload = json.dumps({**request, "sys_path": sys.path}).encode()
+        result, request_file = Path(tmp) / "result.json", Path(tmp) / "request.json"
+        request_file.write_text(json.dumps({**request, "sys_path": sys.path}), encoding="utf-8")
         timed_out = False
-        with output.open("wb") as sink:
-            proc = subprocess.Popen([sys.executable, "-m", module, str(result)], stdin=subprocess.PIPE,
-                                    stdout=sink, stderr=subprocess.STDOUT, env=guarded_env(environ, guard_log),
-                                    start_new_session=True)
-            try:
-                proc.communicate(payload, timeout=limit_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            _kill_group(proc.pid)
-            proc.wait()
-        text = output.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+        with request_file.open("rb") as stdin:
+            proc = subprocess.Popen([sys.executable, "-m", module, str(result)], stdin=stdin,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    env=guarded_env(environ, guard_log), start_new_session=True)
+        assert proc.stdout is not None
+        tail = _Tail(proc.stdout.fileno(), OUTPUT_TAIL_CHARS * 4)
+        tail.start()
+        try:
+            proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        _kill_group(proc.pid)
+        proc.wait()
+        tail.join(TAIL_DRAIN_S)  # whatever still holds the pipe open (a process that left the group) is not waited for
+        if not tail.is_alive():
+            proc.stdout.close()
+        text = bytes(tail.data).decode("utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
         if text.strip():  # the project's own logging and warnings belong in probe.log, not in messages
             print(f"--- output of {module} ---\n{text.rstrip()}", file=sys.stderr)
         try:
-            value = json.loads(result.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            value = json.loads(read_regular(result, MAX_RESULT_BYTES, "a child's result"))
+        except (OSError, ValueError, RecursionError):
             value = None
         return ChildResult(value, text, proc.returncode, timed_out, limit_s)
 
