@@ -21,6 +21,7 @@ from preflight import __version__
 from preflight.config import Config, ConfigError, load, validate_for_run
 
 USAGE, CONFIG_ERROR = 2, 2
+ARTIFACT_UNWRITTEN = 5  # the environment failed the run, not its checks
 END_OF_PAIRS = "__END__"
 
 
@@ -113,6 +114,22 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
     return results
 
 
+def writable_target(path: Path) -> str:
+    """"" when a file can be created at `path` (its nearest existing folder is a directory we may write),
+    else why not — said before any work is done, so that an unwritable results path is a usage error and
+    never reads as "checks failed"."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if path.is_dir():
+        return f"{path} is a directory"
+    if not folder.is_dir():
+        return f"{path} is not writable: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{path} is not writable: no write permission on {folder} (or a read-only file system)"
+    return ""
+
+
 def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     import tempfile
 
@@ -120,6 +137,10 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     from preflight.report import render, use_color
     from preflight.runner import apply_ignores, stragglers
 
+    problem = writable_target(args.out) if args.out else ""
+    if problem:
+        print(f"preflight probe: --out {problem}; nothing was run", file=sys.stderr)
+        return USAGE
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="preflight-guard-") as tmp:
@@ -133,8 +154,12 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
         duration_s=time.monotonic() - started, environ=os.environ,
         diagnostics={"tool_version": __version__, "config_source": config.source, "ignored": ignored,
                      "checks_still_running": late, "cwd": os.getcwd()})
+    write_failed = ""
     if args.out:
-        art.write_atomic(artifact, args.out)
+        try:
+            art.write_atomic(artifact, args.out)
+        except OSError as exc:  # a disk that filled or went read-only while the checks ran
+            write_failed = f"preflight probe: --out {args.out} could not be written: {exc}"
     if args.json:
         print(art.to_json(artifact))
     else:
@@ -142,6 +167,9 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     if args.emit_framed:
         print(art.frame(artifact))
     code = 0 if artifact["status"] == "READY" else 1
+    if write_failed:  # the artifact was printed, but the one a consumer reads is not there: not a READY
+        print(write_failed, file=sys.stderr)
+        code = ARTIFACT_UNWRITTEN
     if late:  # a hung check's thread (or ArcticDB's own threads) must not keep the probe alive
         sys.stdout.flush()
         sys.stderr.flush()

@@ -234,3 +234,14 @@ def test_verify_reads_only_a_bounded_regular_file(tmp_path: Path, made: tuple[Pa
     assert out.returncode == 6, (kind, out.returncode, out.stderr[-800:])
     assert str(path) in out.stderr and "Traceback" not in out.stderr
     assert any(word in out.stderr for word in ("not a regular file", "nested", "bytes")), out.stderr
+
+
+def test_probe_out_that_cannot_be_written_is_usage_before_any_check(tmp_path: Path, run_cli):
+    """Issue 23 class 6: an unwritable results path was a traceback and exit 1, read as "checks failed"."""
+    (tmp_path / "file").write_text("")
+    config = tmp_path / "w.env"
+    config.write_text(ALL_OFF)
+    out = run_cli("probe", "--config", str(config), "--out", str(tmp_path / "file" / "a.json"))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "--out" in out.stderr and "not writable" in out.stderr and "Traceback" not in out.stderr
+    assert out.stdout == ""  # refused before any check ran

@@ -13,9 +13,12 @@ transport_plan() {
   log "plan: transport local launches nothing, so there is nothing to plan (use --transport ssm)"
 }
 
-# transport_check — nothing to prove before the local sandbox exists.
+# transport_check — before anything is written: the sandbox and the image directory can be made.
 transport_check() {
-  return 0
+  local dir
+  for dir in "$ROOT/.preflight/runs" "${PREFLIGHT_IMAGE_DIR:-$ROOT/.preflight/image}"; do
+    run_writable "$dir" || die 2 "transport local: $dir is not writable (nothing was run)"
+  done
 }
 
 transport_up() {
