@@ -381,3 +381,39 @@ def test_concurrent_bootstraps_add_the_gitignore_entry_once(tmp_path, monkeypatc
     first.join(60)
     second.join(60)
     assert (tmp_path / ".gitignore").read_text().count(".ml-metaopt/") == 1
+
+
+def _outside_links(project: Path, outside: Path, case: str) -> Path:
+    """A link inside --cwd that leads out of it; returns what must stay untouched outside."""
+    outside.mkdir()
+    if case == "gitignore-elsewhere":
+        (outside / "victim").write_text("keep me\n")
+        (project / ".gitignore").symlink_to(outside / "victim")
+        return outside / "victim"
+    if case == "gitignore-dangling":
+        (project / ".gitignore").symlink_to(outside / "created")
+        return outside / "created"
+    if case == "artifacts-elsewhere":
+        (project / ".ml-metaopt").mkdir()
+        (project / ".ml-metaopt" / "artifacts").symlink_to(outside)
+        return outside
+    (project / ".ml-metaopt").symlink_to(outside)  # meta-elsewhere
+    return outside
+
+
+@pytest.mark.parametrize("case", ["gitignore-elsewhere", "gitignore-dangling", "artifacts-elsewhere", "meta-elsewhere"])
+def test_bootstrap_never_writes_through_a_link_out_of_cwd(tmp_path, bare_repo, backends, project, case):
+    """Issue 23 class 1: a .gitignore linked elsewhere got a line appended, a dangling one created a file
+    outside, .ml-metaopt/artifacts linked out got directories made outside, and a .ml-metaopt linked out was
+    "refused" by R1 while the artifact was still written through it. Exit 2, nothing written anywhere."""
+    outside = tmp_path / "outside"
+    untouched = _outside_links(project, outside, case)
+    before = {p: (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")}
+    inside = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
+    out = run(lambda *a, **k: run_capped(*a, env=k["env"], cwd=tmp_path), campaign(tmp_path, bare_repo), project,
+              backends)
+    assert out.returncode == 2, (out.returncode, out.stdout[-400:], out.stderr[-400:])
+    assert "outside" in out.stderr and "nothing was written" in out.stderr, out.stderr
+    assert {p: (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")} == before
+    assert untouched.exists() == (case != "gitignore-dangling")
+    assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == inside
