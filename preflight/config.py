@@ -195,6 +195,34 @@ def _each(value: str, ok, what: str) -> None:  # type: ignore[no-untyped-def]
         raise ValueError(f"{bad[0]!r} is not {what}")
 
 
+# Names the launcher, the transports and the steps set or read themselves (infra_scripts/lib/*.sh,
+# infra_scripts/remote/*.sh, preflight/aws/ssm_command.py): a PASS_ENV value of the same name would replace
+# theirs — PASS_ENV=PF_HOST_DIR once pointed bootstrap's `rm -rf "$PF_HOST_DIR/work/project"` elsewhere.
+# Every config key is one too (it travels in the step environment under its own name).
+INTERNAL_PREFIXES = ("PF_", "PREFLIGHT_", "LD_", "BASH_FUNC_")
+INTERNAL_NAMES = frozenset({
+    "PATH", "HOME", "LANG", "PWD", "OLDPWD", "SHLVL", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "CDPATH",
+    "GLOBIGNORE", "PS4", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
+    "PYTHONNOUSERSITE", "PYTHONSAFEPATH", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE", "PROJECT_DIR", "TOOL_DIR",
+    "XDG_CACHE_HOME", "PIP_CACHE_DIR", "UV_CACHE_DIR", "UV_SYSTEM_CERTS", "UV_NATIVE_TLS", "UV_PYTHON_DOWNLOADS",
+    "AWS_DEFAULT_REGION", "SFN_TASK_TOKEN",
+})
+
+
+def internal(name: str) -> bool:
+    return name in INTERNAL_NAMES or name in KEYS or name.startswith(INTERNAL_PREFIXES)
+
+
+def _pass_env(value: str) -> None:
+    _each(value, _ENV_NAME.match, "an environment variable name (letters, digits and _)")
+    shadowing = [name for name in _items(value) if internal(name)]
+    if shadowing:
+        raise ValueError(f"{', '.join(shadowing)}: internal name{'s' if len(shadowing) > 1 else ''} the launcher "
+                         "or the steps set themselves (PF_*, PREFLIGHT_*, LD_*, PATH, HOME, VIRTUAL_ENV, PYTHONPATH, "
+                         "config keys, ...); a passed value would replace theirs. Pass another name, or set a config "
+                         "key in workflow.env")
+
+
 def _symbols(value: str) -> None:
     """ARCTICDB_FRESHNESS_SYMBOLS: all · none · sample:N (N >= 1) · a list of symbols."""
     text = value.strip()
@@ -232,6 +260,8 @@ def _shape(kind: str, key: str, value: str) -> None:
         raise ValueError("expected a version such as 3.9 or 3.10.4")
     if kind == "symbols":
         _symbols(value)
+    elif kind == "envnames" and key == "PASS_ENV":
+        _pass_env(value)
     elif kind == "envnames":
         _each(value, _ENV_NAME.match, "an environment variable name (letters, digits and _)")
     elif kind == "modules":

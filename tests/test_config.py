@@ -266,3 +266,22 @@ def test_a_utf8_bom_from_a_windows_editor_is_accepted(tmp_path: Path):
     path = tmp_path / "w.env"
     path.write_bytes(b"\xef\xbb\xbfPROJECT_NAME=bom\r\nREPO_REF=main\r\n")
     assert load(path, {}).text("PROJECT_NAME") == "bom"
+
+
+# --- issue 23 class 1: no name from outside shadows one the launcher or the steps set themselves --------
+
+@pytest.mark.parametrize("name", ["PF_HOST_DIR", "PF_IMAGE_DIR", "PF_ANYTHING", "PREFLIGHT_RUN_ID", "PREFLIGHT_GUARD",
+                                  "PATH", "HOME", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD",
+                                  "LD_LIBRARY_PATH", "TRAIN_CMD", "REPO_URL", "PROJECT_DIR", "TOOL_DIR", "BASH_ENV",
+                                  "XDG_CACHE_HOME", "UV_CACHE_DIR", "PIP_CACHE_DIR", "LANG", "AWS_DEFAULT_REGION"])
+def test_pass_env_cannot_shadow_an_internal_name(name: str):
+    """PASS_ENV=PF_HOST_DIR made bootstrap `rm -rf <victim>/work/project`: refused at load, on every transport."""
+    for transport in ({}, SSM_READY):
+        with pytest.raises(ConfigError) as err:
+            load(None, {}, {**transport, "PASS_ENV": f"AWS_ENDPOINT_URL,{name}"})
+        assert "PASS_ENV" in str(err.value) and name in str(err.value) and "internal" in str(err.value)
+
+
+def test_pass_env_still_forwards_the_names_it_is_for():
+    config = load(None, {}, {"PASS_ENV": "AWS_ENDPOINT_URL,UV_INDEX_URL,PIP_INDEX_URL,HF_HOME,PYTHONUNBUFFERED"})
+    assert config.list("PASS_ENV")[-1] == "PYTHONUNBUFFERED"
