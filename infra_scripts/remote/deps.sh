@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # deps: the project's pins plus what the probe needs, skipped when nothing changed since last time.
 pf_load_step_env
+# Relative paths in requirements (`-e .`, `./wheels/x.whl`) resolve against the working directory: the
+# project copy, never wherever the launcher was started.
+cd "$PROJECT_DIR" || exit 5
 requirements="$PROJECT_DIR/$REQUIREMENTS_FILE"
 probe_requirements="$TOOL_DIR/preflight/probe-requirements.txt"
 [[ -f "$requirements" ]] || { echo "requirements file $requirements not found" >&2; exit 1; }
