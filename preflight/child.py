@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.bounded import read_regular
+from preflight.reaper import TOKEN_VAR, sweep
 
 OUTPUT_TAIL_CHARS = 4000
 MAX_RESULT_BYTES = 16 << 20
@@ -38,14 +40,17 @@ class ChildResult:
     returncode: int
     timed_out: bool
     limit_s: float  # how long the child was allowed to run
+    leftovers: tuple[str, ...] = ()  # "pid argv" of each process it left running, killed when it ended
 
 
-def guarded_env(environ: Mapping[str, str], guard_log: str) -> dict[str, str]:
+def guarded_env(environ: Mapping[str, str], guard_log: str, token: str = "") -> dict[str, str]:
     tool_root = Path(__file__).resolve().parent.parent
     path = [str(tool_root / "preflight" / "guard_site"), str(tool_root)]
     if environ.get("PYTHONPATH"):
         path.append(environ["PYTHONPATH"])
     env = {**environ, "PREFLIGHT_GUARD": "1", "PYTHONPATH": os.pathsep.join(path)}
+    if token:  # marks every process this child starts, so what it leaves running is found (reaper.sweep)
+        env[TOKEN_VAR] = token
     if guard_log:
         env["PREFLIGHT_GUARD_LOG"] = guard_log
     return env
@@ -84,12 +89,13 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
     limit_s = max(0.5, deadline_s - MARGIN_S)
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
         result, request_file = Path(tmp) / "result.json", Path(tmp) / "request.json"
+        token = secrets.token_hex(8)
         request_file.write_text(json.dumps({**request, "sys_path": sys.path}), encoding="utf-8")
         timed_out = False
         with request_file.open("rb") as stdin:
             proc = subprocess.Popen([sys.executable, "-m", module, str(result)], stdin=stdin,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    env=guarded_env(environ, guard_log), start_new_session=True)
+                                    env=guarded_env(environ, guard_log, token), start_new_session=True)
         assert proc.stdout is not None
         tail = _Tail(proc.stdout.fileno(), OUTPUT_TAIL_CHARS * 4)
         tail.start()
@@ -99,6 +105,11 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
             timed_out = True
         _kill_group(proc.pid)
         proc.wait()
+        # What left the group (a setsid daemon) is still ours: the probe is the subreaper (reaper.py).
+        leftovers = tuple(sweep(token))
+        if leftovers:
+            print(f"--- {module}: killed {len(leftovers)} process{'' if len(leftovers) == 1 else 'es'} it left "
+                  "running: " + "; ".join(leftovers), file=sys.stderr)
         tail.join(TAIL_DRAIN_S)  # whatever still holds the pipe open (a process that left the group) is not waited for
         if not tail.is_alive():
             proc.stdout.close()
@@ -109,7 +120,7 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
             value = json.loads(read_regular(result, MAX_RESULT_BYTES, "a child's result"))
         except (OSError, ValueError, RecursionError):
             value = None
-        return ChildResult(value, text, proc.returncode, timed_out, limit_s)
+        return ChildResult(value, text, proc.returncode, timed_out, limit_s, leftovers)
 
 
 def child_request() -> dict[str, Any]:

@@ -134,6 +134,7 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     import tempfile
 
     from preflight import artifact as art
+    from preflight import reaper
     from preflight.report import render, use_color
     from preflight.runner import apply_ignores, stragglers
 
@@ -143,8 +144,14 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
         return USAGE
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
+    subreaper = reaper.become_subreaper()  # a daemon a check starts stays ours, however it detaches
     with tempfile.TemporaryDirectory(prefix="preflight-guard-") as tmp:
         results = _probe_results(config, str(Path(tmp) / "guard.log"))
+    left = reaper.sweep()  # what no check's own sweep caught (it dropped the environment that marks it)
+    reaper.reap_zombies()
+    if left:
+        print(f"probe: killed {len(left)} process{'' if len(left) == 1 else 'es'} the checks left running: "
+              + "; ".join(left), file=sys.stderr)
     ignored = config.list("IGNORE_PREFLIGHT_ERRORS") + [x for x in args.ignore_preflight_errors.split(",") if x]
     results = apply_ignores(results, ignored)
     late = stragglers()
@@ -153,7 +160,8 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
         runtime_config_hash=art.runtime_hash(config.text("PREFLIGHT_PINS_FILE")),
         duration_s=time.monotonic() - started, environ=os.environ,
         diagnostics={"tool_version": __version__, "config_source": config.source, "ignored": ignored,
-                     "checks_still_running": late, "cwd": os.getcwd()})
+                     "checks_still_running": late, "cwd": os.getcwd(), "processes_killed_at_end": left,
+                     "subreaper": subreaper})
     write_failed = ""
     if args.out:
         try:
