@@ -42,7 +42,7 @@ def test_probe_ready_then_stale_names_symbol_and_age(tmp_path: Path, run_cli, de
 
 def test_probe_with_secret_in_env_never_prints_it(tmp_path: Path, run_cli, demo: Path):
     secret = "SPOT-PREFLIGHT-FAKE-SECRET-93c1"
-    env = {"AWS_REGION": "x", "WANDB_API_KEY": secret, "SERVICE_TOKEN": secret, "WANDB_CHECK": "required"}
+    env = {"AWS_REGION": "eu-west-1", "WANDB_API_KEY": secret, "SERVICE_TOKEN": secret, "WANDB_CHECK": "required"}
     out = run_cli("probe", "--config", str(demo), "--out", str(tmp_path / "a.json"), "--emit-framed", env=env)
     assert secret not in out.stdout + out.stderr
     assert secret not in (tmp_path / "a.json").read_text()
@@ -73,7 +73,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         f"ARCTICDB_URI=lmdb://{root}/store\nARCTICDB_LIBRARY=demo\nPREFLIGHT_PINS_FILE=\n"
         "PREFLIGHT_REQUIRED_ENV=AWS_REGION\n")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))},
-           "PYTHONPATH": str(ROOT), "AWS_REGION": "x"}
+           "PYTHONPATH": str(ROOT), "AWS_REGION": "eu-west-1"}
     for args in (["demo-seed", "--config", str(config)],
                  ["probe", "--config", str(config), "--out", str(root / "a.json")]):
         subprocess.run([sys.executable, "-m", "preflight", *args], cwd=root, env=env, capture_output=True,
