@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.bounded import read_regular
+from preflight.guard import note
 from preflight.reaper import TOKEN_VAR, sweep
 
 OUTPUT_TAIL_CHARS = 4000
@@ -92,6 +93,8 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
         token = secrets.token_hex(8)
         request_file.write_text(json.dumps({**request, "sys_path": sys.path}), encoding="utf-8")
         timed_out = False
+        if guard_log:  # a start the guard log must see answered (a .pth that unsets the guard would not)
+            note(guard_log, f"spawn {os.getpid()} preflight {Path(sys.executable).name}:{module}")
         with request_file.open("rb") as stdin:
             proc = subprocess.Popen([sys.executable, "-m", module, str(result)], stdin=stdin,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -96,7 +96,7 @@ def _checks_with_guard(config: Config, guard_log: str) -> tuple[list[Any], list[
 
 def _probe_results(config: Config, guard_log: str) -> list[Any]:
     from preflight import readonly
-    from preflight.guard import read_log
+    from preflight.guard import coverage, read_log
 
     role = config.text("PREFLIGHT_READONLY_ROLE_ARN")
     if role:
@@ -107,10 +107,11 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
         except Exception as exc:  # noqa: BLE001 - any failure means no hard guarantee: run nothing
             return [readonly.role_failure(role, f"{type(exc).__name__}: {exc}")]
     results, refused = _checks_with_guard(config, guard_log)
-    user_code = any((r.id in ("imports", "entrypoint") or r.id.startswith("project:")) and r.status != "skip"
-                    for r in results)
+    seen = coverage(guard_log)
+    user_code = seen.launched > 0 or any((r.id in ("imports", "entrypoint") or r.id.startswith("project:")) and
+                                         r.status != "skip" for r in results)
     can_write = config.text("TRANSPORT") == "ssm" or readonly.credentials_visible(os.environ)
-    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role, can_write))
+    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role, can_write, seen))
     return results
 
 
