@@ -45,11 +45,11 @@ running() {
   # Its output goes nowhere, as a daemon's does: bats would otherwise wait for it to close the pipe.
   run step "setsid -f bash -c 'echo up > \"\$1\"; exec -a \"\$2\" sleep 3600' _ '$marker' '$tag' </dev/null >/dev/null 2>&1
 while [[ ! -e '$marker' ]]; do sleep 0.01; done"
-  local left
-  left="$(running "$tag")"
-  [ -n "$left" ] && kill -9 $left
+  local -a left
+  mapfile -t left < <(running "$tag")
+  ((${#left[@]} == 0)) || kill -9 "${left[@]}"
   [ "$status" -eq 0 ]
   [ -e "$marker" ]
-  [ -z "$left" ]
+  [ "${#left[@]}" -eq 0 ]
   [[ "$output" == *"reaper: killed 1 process the smoke step left running"*"$tag"* ]]
 }
