@@ -32,6 +32,22 @@ pick_python() {
   fi
 }
 
+# check_environment — faults of the machine the launcher runs on, named before anything is read or
+# written (exit 2): they are not "checks failed" (1) nor a failed step (5).
+check_environment() {
+  if [[ -n "${TMPDIR:-}" && ! (-d "$TMPDIR" && -w "$TMPDIR") ]]; then
+    die 2 "TMPDIR=$TMPDIR is not a writable directory: create it or unset TMPDIR (nothing was run)"
+  fi
+  local where
+  for where in "$ROOT" "${PREFLIGHT_IMAGE_DIR:-}" "${FLAG_CONFIG:-}"; do
+    # Steps read bootstrap's exports line by line (step.env): a newline in a path would split one in two.
+    if [[ "$where" =~ [[:cntrl:]] ]]; then
+      die 2 "the path $(printf '%q' "$where") contains a control character (a newline?), which would split" \
+        "the steps' environment; use a path without one (nothing was run)"
+    fi
+  done
+}
+
 load_settings() {
   local -a overrides=()
   CONFIG_FILE="$(realpath -m -- "${FLAG_CONFIG:-$ROOT/workflow.env}")"
@@ -69,6 +85,7 @@ main() {
   PF_PY="$(pick_python)"
   trap sfn_early_exit EXIT
   flags_parse "$@"
+  check_environment
   reports_check
   load_settings
   print_header

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from preflight.bounded import NotRegular, read_regular
 from preflight.config import sha256_json
 from preflight.model import CheckResult
 
@@ -26,8 +27,47 @@ _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.IGNORECASE)
 _SECRET_PARAM = re.compile(r"((?:access|secret|aws_session_token|password)=)[^&\s\"']+", re.IGNORECASE)
 
 
+# What a reader of an artifact (or of run.json beside it) will take: artifacts stay under MAX_BYTES, campaign
+# artifacts a little more; nothing real comes near these. Above them a file is not an artifact.
+MAX_READ_BYTES = 1 << 20
+MAX_JSON_DEPTH = 64
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
 class ArtifactError(Exception):
     """An artifact that is missing, cut, corrupt or does not match its schema."""
+
+
+def read_bounded(path: Path, limit: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of `path` if it is a regular file (after links) of at most `limit` bytes, else
+    ArtifactError naming why (FileNotFoundError passes through: missing is its own answer)."""
+    try:
+        return read_regular(path, limit, "an artifact")
+    except NotRegular as exc:
+        raise ArtifactError(str(exc)) from None
+
+
+def loads_bounded(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads, after proving the nesting is at most `max_depth` deep: the C parser recurses, and a
+    RecursionError from 100,000 brackets is a corrupt file, not a crash. Raises ArtifactError or ValueError."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > max_depth:
+                raise ArtifactError(f"JSON nested deeper than {max_depth} levels")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ArtifactError(f"JSON nested deeper than {max_depth} levels") from None
+
+
+def read_json(path: Path, limit: int = MAX_READ_BYTES) -> Any:
+    """A bounded regular file, UTF-8, bounded JSON. Raises FileNotFoundError, ArtifactError (naming why),
+    OSError, UnicodeDecodeError or ValueError."""
+    return loads_bounded(read_bounded(path, limit).decode("utf-8"))
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:
@@ -139,16 +179,20 @@ def validate(artifact: Any) -> None:
 
 
 def _consistent(artifact: dict[str, Any]) -> None:
-    """The verdict is recounted from checks[]: a READY that its own checks contradict is not READY."""
+    consistent(artifact, _summary(artifact["checks"]), "id")
+
+
+def consistent(artifact: dict[str, Any], recount: dict[str, int], failure_id: str) -> None:
+    """The verdict is recounted from checks[]: a READY that its own checks contradict is not READY. Shared
+    by the probe's artifact and the campaign's (whose failures name `check_id` and count no skips)."""
     checks, summary = artifact["checks"], artifact["checks_summary"]
     if not checks:
         raise ArtifactError("no checks: an artifact that proved nothing cannot be READY or FAILED")
-    recount = _summary(checks)
-    if {k: summary.get(k) for k in recount} != recount:
-        raise ArtifactError(f"checks_summary {_counts(summary)} does not match the checks it summarises "
-                            f"({_counts(recount)})")
+    if {k: summary.get(k) for k in recount} != recount or set(summary) - set(recount):
+        raise ArtifactError(f"checks_summary {_counts(summary, recount)} does not match the checks it summarises "
+                            f"({_counts(recount, recount)})")
     failing = [c["id"] for c in checks if c["status"] == "fail"]
-    listed = [f["id"] for f in artifact["failures"]]
+    listed = [f[failure_id] for f in artifact["failures"]]
     if artifact["status"] == "READY" and failing:
         raise ArtifactError(f"status READY contradicts failed check(s): {', '.join(failing)}")
     if artifact["status"] == "READY" and listed:
@@ -160,9 +204,9 @@ def _consistent(artifact: dict[str, Any]) -> None:
                             f"{', '.join(failing) or 'none'}")
 
 
-def _counts(summary: dict[str, Any]) -> str:
+def _counts(summary: dict[str, Any], keys: dict[str, int]) -> str:
     return ", ".join(f"{k} {summary.get(k)}" for k in ("total", "passed", "failed", "warnings", "skipped",
-                                                       "bootstrapped"))
+                                                       "bootstrapped") if k in keys)
 
 
 def to_json(artifact: dict[str, Any]) -> str:
@@ -196,8 +240,8 @@ def unframe(text: str) -> dict[str, Any]:
     start = text.rfind(BEGIN)
     if start < 0 and text.lstrip().startswith("{"):  # a fetched artifact file rather than a step log
         try:
-            artifact = json.loads(text)
-        except json.JSONDecodeError as exc:
+            artifact = loads_bounded(text)
+        except ValueError as exc:
             raise ArtifactError(f"fetched artifact is not JSON: {exc}") from None
         validate(artifact)
         return artifact
@@ -211,6 +255,14 @@ def unframe(text: str) -> dict[str, Any]:
     payload, digest = lines[1], lines[2][len(END_PREFIX):].rstrip("-")
     if hashlib.sha256(payload.encode()).hexdigest() != digest:
         raise ArtifactError("readiness frame checksum mismatch: the artifact was altered in transit")
-    artifact = json.loads(payload)
+    artifact = loads_bounded(payload)
     validate(artifact)
     return artifact
+
+
+def read_tail(path: Path, limit: int = 8 * MAX_READ_BYTES) -> str:
+    """The last `limit` bytes of a step log (a regular file; the frame is at its end), as text."""
+    try:
+        return read_regular(path, limit, "a step log", tail=True).decode("utf-8", errors="replace")
+    except NotRegular as exc:
+        raise ArtifactError(f"{path}: {exc}") from None

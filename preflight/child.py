@@ -18,16 +18,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from preflight.bounded import read_regular
+from preflight.guard import note
+from preflight.reaper import TOKEN_VAR, sweep
+
 OUTPUT_TAIL_CHARS = 4000
+MAX_RESULT_BYTES = 16 << 20
+TAIL_DRAIN_S = 2.0  # after the child's group is killed, how long its output pipe may take to close
 # The child ends this much before its check's deadline, so the check, not the runner, reports it.
 MARGIN_S = 0.5
 
@@ -39,6 +47,7 @@ class ChildResult:
     returncode: int
     timed_out: bool
     limit_s: float  # how long the child was allowed to run
+    leftovers: tuple[str, ...] = ()  # "pid argv" of each process it left running, killed when it ended
 
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
@@ -50,11 +59,13 @@ def project_python(environ: Mapping[str, str]) -> str:
     return environ.get("PREFLIGHT_PROJECT_PYTHON") or sys.executable
 
 
-def guarded_env(environ: Mapping[str, str], guard_log: str) -> dict[str, str]:
+def guarded_env(environ: Mapping[str, str], guard_log: str, token: str = "") -> dict[str, str]:
     path = [str(GUARD_SITE), str(TOOL_ROOT)]
     if environ.get("PYTHONPATH"):
         path.append(environ["PYTHONPATH"])
     env = {**environ, "PREFLIGHT_GUARD": "1", "PYTHONPATH": os.pathsep.join(path)}
+    if token:  # marks every process this child starts, so what it leaves running is found (reaper.sweep)
+        env[TOKEN_VAR] = token
     if guard_log:
         env["PREFLIGHT_GUARD_LOG"] = guard_log
     return env
@@ -65,6 +76,27 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)  # also what the child left running (its own subprocesses)
 
 
+class _Tail(threading.Thread):
+    """Drains a pipe, keeping only its last `keep` bytes: a check that prints a gigabyte costs this
+    process `keep` bytes of memory and nothing on disk."""
+
+    def __init__(self, fd: int, keep: int) -> None:
+        super().__init__(name="child-output", daemon=True)
+        self.fd, self.keep, self.data = fd, keep, bytearray()
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.data += chunk
+            if len(self.data) > 2 * self.keep:
+                del self.data[: len(self.data) - self.keep]
+
+
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
                 guard_log: str = "", python: str | None = None, cwd: str | None = None) -> ChildResult:
     """`python -m module RESULT_FILE` with `request` as JSON on stdin, on the project's interpreter
@@ -72,28 +104,42 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
     logged, never returned."""
     limit_s = max(0.5, deadline_s - MARGIN_S)
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
-        result, output = Path(tmp) / "result.json", Path(tmp) / "output"
-        payload = json.dumps(request).encode()
+        result, request_file = Path(tmp) / "result.json", Path(tmp) / "request.json"
+        token = secrets.token_hex(8)
+        request_file.write_text(json.dumps(request), encoding="utf-8")
         timed_out = False
-        with output.open("wb") as sink:
-            proc = subprocess.Popen([python or project_python(environ), "-m", module, str(result)],
-                                    stdin=subprocess.PIPE,
-                                    stdout=sink, stderr=subprocess.STDOUT, env=guarded_env(environ, guard_log),
-                                    start_new_session=True, cwd=cwd)
-            try:
-                proc.communicate(payload, timeout=limit_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            _kill_group(proc.pid)
-            proc.wait()
-        text = output.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+        interpreter = python or project_python(environ)
+        if guard_log:  # a start the guard log must see answered (a .pth that unsets the guard would not)
+            note(guard_log, f"spawn {os.getpid()} preflight {Path(interpreter).name}:{module}")
+        with request_file.open("rb") as stdin:
+            proc = subprocess.Popen([interpreter, "-m", module, str(result)], stdin=stdin,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    env=guarded_env(environ, guard_log, token), start_new_session=True, cwd=cwd)
+        assert proc.stdout is not None
+        tail = _Tail(proc.stdout.fileno(), OUTPUT_TAIL_CHARS * 4)
+        tail.start()
+        try:
+            proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        _kill_group(proc.pid)
+        proc.wait()
+        # What left the group (a setsid daemon) is still ours: the probe is the subreaper (reaper.py).
+        leftovers = tuple(sweep(token))
+        if leftovers:
+            print(f"--- {module}: killed {len(leftovers)} process{'' if len(leftovers) == 1 else 'es'} it left "
+                  "running: " + "; ".join(leftovers), file=sys.stderr)
+        tail.join(TAIL_DRAIN_S)  # whatever still holds the pipe open (a process that left the group) is not waited for
+        if not tail.is_alive():
+            proc.stdout.close()
+        text = bytes(tail.data).decode("utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
         if text.strip():  # the project's own logging and warnings belong in probe.log, not in messages
             print(f"--- output of {module} ---\n{text.rstrip()}", file=sys.stderr)
         try:
-            value = json.loads(result.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            value = json.loads(read_regular(result, MAX_RESULT_BYTES, "a child's result"))
+        except (OSError, ValueError, RecursionError):
             value = None
-        return ChildResult(value, text, proc.returncode, timed_out, limit_s)
+        return ChildResult(value, text, proc.returncode, timed_out, limit_s, leftovers)
 
 
 def child_request() -> dict[str, Any]:

@@ -22,6 +22,7 @@ from preflight.config import Config, ConfigError, load, validate_for_run
 
 USAGE, CONFIG_ERROR = 2, 2
 REPORT_NOT_WRITTEN = 5  # a READY probe whose --junit/--sarif file could not be written (as run.json's)
+ARTIFACT_UNWRITTEN = 5  # the environment failed the run, not its checks
 END_OF_PAIRS = "__END__"
 
 
@@ -103,7 +104,7 @@ def _checks_with_guard(config: Config, guard_log: str) -> tuple[list[Any], list[
 
 def _probe_results(config: Config, guard_log: str) -> list[Any]:
     from preflight import readonly
-    from preflight.guard import read_log
+    from preflight.guard import coverage, read_log
 
     role = config.text("PREFLIGHT_READONLY_ROLE_ARN")
     if role:
@@ -114,10 +115,13 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
         except Exception as exc:  # noqa: BLE001 - any failure means no hard guarantee: run nothing
             return [readonly.role_failure(role, f"{type(exc).__name__}: {exc}")]
     results, refused = _checks_with_guard(config, guard_log)
-    user_code = any((r.id in ("imports", "entrypoint") or r.id.startswith("project:")) and r.status != "skip"
-                    for r in results)
+    seen = coverage(guard_log)
+    # Code not ours ran: a project check, the project's imports or the entry's third-party imports, or
+    # anything that started unguarded (the probe's own children — runtime, pins, lint — are not it).
+    user_code = bool(seen.unguarded) or any((r.id in ("imports", "entrypoint") or r.id.startswith("project:"))
+                                            and r.status != "skip" for r in results)
     can_write = config.text("TRANSPORT") == "ssm" or readonly.credentials_visible(os.environ)
-    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role, can_write))
+    results.append(readonly.verdict(refused, read_log(guard_log)[1], user_code, role, can_write, seen))
     return results
 
 
@@ -135,23 +139,49 @@ def _reports(args: argparse.Namespace, artifact: dict[str, Any]) -> list[str]:
                 junit_path=args.junit, sarif_path=args.sarif, github_mode=github, environ=os.environ)
 
 
+def writable_target(path: Path) -> str:
+    """"" when a file can be created at `path` (its nearest existing folder is a directory we may write),
+    else why not — said before any work is done, so that an unwritable results path is a usage error and
+    never reads as "checks failed"."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if path.is_dir():
+        return f"{path} is a directory"
+    if not folder.is_dir():
+        return f"{path} is not writable: {folder} is not a directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{path} is not writable: no write permission on {folder} (or a read-only file system)"
+    return ""
+
+
 def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     import tempfile
 
     from preflight import artifact as art
+    from preflight import reaper
     from preflight.report import render, use_color
     from preflight.report_formats.outputs import problems
     from preflight.runner import apply_ignores, stragglers
 
     unwritable = problems({"--junit": args.junit, "--sarif": args.sarif})
+    problem = writable_target(args.out) if args.out else ""
+    if problem:
+        unwritable.append(f"--out {problem}")
     if unwritable:  # before any check runs: nothing is written
         for problem in unwritable:
-            print(f"preflight probe: {problem}", file=sys.stderr)
+            print(f"preflight probe: {problem}; nothing was run", file=sys.stderr)
         return USAGE
     run_id = args.run_id or datetime.now(timezone.utc).strftime("probe-%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
     started = time.monotonic()
+    subreaper = reaper.become_subreaper()  # a daemon a check starts stays ours, however it detaches
     with tempfile.TemporaryDirectory(prefix="preflight-guard-") as tmp:
         results = _probe_results(config, str(Path(tmp) / "guard.log"))
+    left = reaper.sweep()  # what no check's own sweep caught (it dropped the environment that marks it)
+    reaper.reap_zombies()
+    if left:
+        print(f"probe: killed {len(left)} process{'' if len(left) == 1 else 'es'} the checks left running: "
+              + "; ".join(left), file=sys.stderr)
     ignored = config.list("IGNORE_PREFLIGHT_ERRORS") + [x for x in args.ignore_preflight_errors.split(",") if x]
     results = apply_ignores(results, ignored)
     late = stragglers()
@@ -160,9 +190,14 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
         runtime_config_hash=art.runtime_hash(config.text("PREFLIGHT_PINS_FILE")),
         duration_s=time.monotonic() - started, environ=os.environ,
         diagnostics={"tool_version": __version__, "config_source": config.source, "ignored": ignored,
-                     "checks_still_running": late, "cwd": os.getcwd()})
+                     "checks_still_running": late, "cwd": os.getcwd(), "processes_killed_at_end": left,
+                     "subreaper": subreaper})
+    write_failed = ""
     if args.out:
-        art.write_atomic(artifact, args.out)
+        try:
+            art.write_atomic(artifact, args.out)
+        except OSError as exc:  # a disk that filled or went read-only while the checks ran
+            write_failed = f"preflight probe: --out {args.out} could not be written: {exc}"
     if args.json:
         print(art.to_json(artifact))
     else:
@@ -170,6 +205,9 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     if args.emit_framed:
         print(art.frame(artifact))
     code = 0 if artifact["status"] == "READY" else 1
+    if write_failed:  # the artifact was printed, but the one a consumer reads is not there: not a READY
+        print(write_failed, file=sys.stderr)
+        code = ARTIFACT_UNWRITTEN
     for problem in _reports(args, artifact):
         print(f"preflight probe: report {problem}", file=sys.stderr)
         code = code or REPORT_NOT_WRITTEN
@@ -262,10 +300,10 @@ def cmd_demo_seed(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_unframe(args: argparse.Namespace, config: Config) -> int:
-    from preflight.artifact import ArtifactError, unframe, write_atomic
+    from preflight.artifact import ArtifactError, read_tail, unframe, write_atomic
 
     try:
-        artifact = unframe(args.log.read_text(encoding="utf-8", errors="replace"))
+        artifact = unframe(read_tail(args.log))
     except (OSError, ArtifactError, ValueError) as exc:
         print(f"artifact missing or corrupt: {exc}", file=sys.stderr)
         return 6

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import stat
 from collections.abc import Mapping
@@ -139,26 +140,147 @@ def parse_text(text: str, source: str) -> dict[str, str]:
     return values
 
 
+# Project check ids are `project:<callable name>`; the campaign checks share one deadline, "campaign".
+_PROJECT_ID = re.compile(r"^project:[A-Za-z_][A-Za-z0-9_]*$")
+_DEADLINE_IDS = ("campaign",)
+
+
 def _timeouts(value: str) -> None:
     from preflight.checks import CHECK_IDS
 
     for item in (part.strip() for part in value.split(",") if part.strip()):
         name, sep, seconds = item.rpartition(":")  # project check ids hold a colon themselves
+        name = name.strip()
         if not sep or not _DECIMAL.match(seconds.strip()):
             raise ValueError(f"{item!r} is not <check id>:<seconds>")
-        if name.strip() not in CHECK_IDS and not name.startswith("project:"):
-            raise ValueError(f"unknown check id {name.strip()!r} (ids: {', '.join(CHECK_IDS)})")
-        if float(seconds) <= 0:
-            raise ValueError(f"{item!r}: seconds must be > 0")
+        if name.startswith("project:"):
+            if not _PROJECT_ID.match(name):
+                raise ValueError(f"{name!r} is not project:<callable name>")
+        elif name not in CHECK_IDS + _DEADLINE_IDS:
+            raise ValueError(f"unknown check id {name!r} (ids: {', '.join(CHECK_IDS + _DEADLINE_IDS)}, "
+                             "project:<name>)")
+        _number("float+", seconds.strip())
+
+
+# Twelve digits: a thousand years of seconds; more is a typo, and 400 digits of float() is infinity.
+MAX_DIGITS = 12
 
 
 def _number(kind: str, value: str) -> None:
     if kind.startswith("int") and not _WHOLE.match(value):
         raise ValueError("expected a whole number of digits only (no sign, spaces or underscores)")
-    if kind.startswith("float") and not _DECIMAL.match(value):
+    if kind.startswith("float") and not (_DECIMAL.match(value) and math.isfinite(float(value))):
         raise ValueError("expected a finite, non-negative decimal such as 20 or 0.5")
+    if len(value.partition(".")[0].lstrip("0")) > MAX_DIGITS:
+        raise ValueError(f"expected at most {MAX_DIGITS} digits before the point")
     if kind.endswith("+") and float(value) <= 0:
         raise ValueError("must be > 0")
+
+
+_VERSION = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,4}){0,2}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_SYMBOL = re.compile(r"^[^\s,]{1,255}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+_INSTANCE_TYPE = re.compile(r"^[a-z0-9-]+\.[a-z0-9-]+$")
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _each(value: str, ok, what: str) -> None:  # type: ignore[no-untyped-def]
+    bad = [item for item in _items(value) if not ok(item)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not {what}")
+
+
+# Names the launcher, the transports and the steps set or read themselves (infra_scripts/lib/*.sh,
+# infra_scripts/remote/*.sh, preflight/aws/ssm_command.py): a PASS_ENV value of the same name would replace
+# theirs — PASS_ENV=PF_HOST_DIR once pointed bootstrap's `rm -rf "$PF_HOST_DIR/work/project"` elsewhere.
+# Every config key is one too (it travels in the step environment under its own name).
+INTERNAL_PREFIXES = ("PF_", "PREFLIGHT_", "LD_", "BASH_FUNC_")
+INTERNAL_NAMES = frozenset({
+    "PATH", "HOME", "LANG", "PWD", "OLDPWD", "SHLVL", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "CDPATH",
+    "GLOBIGNORE", "PS4", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE",
+    "PYTHONNOUSERSITE", "PYTHONSAFEPATH", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE", "PROJECT_DIR", "TOOL_DIR",
+    "XDG_CACHE_HOME", "PIP_CACHE_DIR", "UV_CACHE_DIR", "UV_SYSTEM_CERTS", "UV_NATIVE_TLS", "UV_PYTHON_DOWNLOADS",
+    "AWS_DEFAULT_REGION", "SFN_TASK_TOKEN",
+})
+
+
+def internal(name: str) -> bool:
+    return name in INTERNAL_NAMES or name in KEYS or name.startswith(INTERNAL_PREFIXES)
+
+
+def _pass_env(value: str) -> None:
+    _each(value, _ENV_NAME.match, "an environment variable name (letters, digits and _)")
+    shadowing = [name for name in _items(value) if internal(name)]
+    if shadowing:
+        raise ValueError(f"{', '.join(shadowing)}: internal name{'s' if len(shadowing) > 1 else ''} the launcher "
+                         "or the steps set themselves (PF_*, PREFLIGHT_*, LD_*, PATH, HOME, VIRTUAL_ENV, PYTHONPATH, "
+                         "config keys, ...); a passed value would replace theirs. Pass another name, or set a config "
+                         "key in workflow.env")
+
+
+def _symbols(value: str) -> None:
+    """ARCTICDB_FRESHNESS_SYMBOLS: all · none · sample:N (N >= 1) · a list of symbols."""
+    text = value.strip()
+    if text in ("", "all", "none"):
+        return
+    if text.startswith("sample"):
+        count = text[len("sample:"):] if text.startswith("sample:") else ""
+        if not _WHOLE.match(count) or int(count) < 1 or len(count) > MAX_DIGITS:
+            raise ValueError("expected all, none, sample:N (N a whole number >= 1) or a list of symbols")
+        return
+    if any(not item.strip() for item in text.split(",")):
+        raise ValueError("an empty symbol in the list (two commas in a row?)")
+    _each(text, _SYMBOL.match, "a symbol (no spaces or commas)")
+
+
+def _check_ids(value: str) -> None:
+    from preflight.checks import CHECK_IDS
+    from preflight.checks.campaign import IDS
+
+    known = set(CHECK_IDS) | {"all", "aws.readonly"} | {f"campaign.{i}" for i in IDS}
+    _each(value, lambda item: item in known or bool(_PROJECT_ID.match(item)),
+          f"a check id ({', '.join(sorted(known))}, project:<name>)")
+
+
+def _lint_rules(value: str) -> None:
+    from preflight.lint.rules import RULES
+
+    known = (*RULES, "syntax-error", "unreadable")
+    _each(value, lambda item: item in known, f"a lint rule ({', '.join(known)})")
+
+
+def _shape(kind: str, key: str, value: str) -> None:
+    """The shape of the kinds that are neither numbers nor choices; ValueError says what is expected."""
+    if kind == "version" and not _VERSION.match(value):
+        raise ValueError("expected a version such as 3.9 or 3.10.4")
+    if kind == "symbols":
+        _symbols(value)
+    elif kind == "envnames" and key == "PASS_ENV":
+        _pass_env(value)
+    elif kind == "envnames":
+        _each(value, _ENV_NAME.match, "an environment variable name (letters, digits and _)")
+    elif kind == "modules":
+        _each(value, _MODULE.match, "a module name such as pkg.module")
+    elif kind == "names":
+        _each(value, lambda item: item.count(":") == 1 and all(_MODULE.match(part) for part in item.split(":")),
+              "module:name (e.g. pkg.module:function)")
+    elif kind == "checkids" and _items(value):
+        _check_ids(value)
+    elif kind == "lintrules" and _items(value):
+        _lint_rules(value)
+    elif kind == "itypes":
+        _each(value, _INSTANCE_TYPE.match, "an instance type such as g5.xlarge")
+    elif kind == "price" and value:
+        _number("float+", value)
+    elif kind == "abspath" and not value.startswith("/"):
+        raise ValueError("expected an absolute path (it is a directory on the instance)")
+    elif kind == "region" and value and not _REGION.match(value):
+        raise ValueError("expected an AWS region such as us-east-1")
 
 
 def _check_kind(key: str, value: str, origin: str) -> None:
@@ -189,6 +311,8 @@ def _check_kind(key: str, value: str, origin: str) -> None:
             raise ValueError("expected off, optional or required")
         elif kind.startswith("choice:") and value not in kind[7:].split("|"):
             raise ValueError(f"expected one of {kind[7:].replace('|', ', ')}")
+        else:
+            _shape(kind, key, value)
     except ValueError as exc:
         raise ConfigError(f"{origin}: {key}={value[:80]!r}: {exc}") from None
 
@@ -210,7 +334,8 @@ def read_file(path: Path) -> str:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
     try:
-        return data.decode("utf-8")
+        # A leading byte order mark is how Windows editors (Notepad) save UTF-8: accepted, and dropped.
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}:{line}: line {line}: not UTF-8 text (is this a binary file?)") from None

@@ -1,8 +1,9 @@
 """Which installer builds the project venv (DEPS_INSTALLER): uv when it can be had, else pip.
 
 Runs on the host's own Python before any venv exists, so it is standard library only and 3.9-safe.
-uv comes from PATH (a baked AMI) or from a tool-owned venv in the image directory, which it builds
-once with `python -m pip install -r preflight/uv-requirements.txt` (the pinned uv). `auto` falls
+uv comes from PATH (a baked AMI) if `uv --version` runs there, or from a tool-owned venv in the image
+directory, which it builds once with `python -m pip install -r preflight/uv-requirements.txt` (the
+pinned uv). `auto` falls
 back to pip with one line when uv cannot be had; `uv` is an explicit choice and fails instead,
 because uv and pip may resolve an unpinned file differently and the user asked for uv's answer.
 
@@ -25,6 +26,7 @@ COMPLETE = ".preflight-venv-complete"
 # pip's defaults (5 retries with backoff, 15 s per read) would hold a blocked index for minutes
 # before the fallback; uv either arrives quickly or not at all.
 PIP_NETWORK = ["--retries", "1", "--timeout", "20"]
+UV_VERSION_TIMEOUT_S = 30
 
 
 class NoUv(Exception):
@@ -82,9 +84,30 @@ def install_uv(image: Path, python: str) -> Path:
         return home / "bin" / "uv"
 
 
+def runs(uv: Path) -> str:
+    """"" when `uv --version` runs and says it is uv; else why not (a bad interpreter line, a crash, a
+    wrapper that prints something else): bootstrap would otherwise die on it with 126."""
+    try:
+        done = subprocess.run([str(uv), "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=UV_VERSION_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"{uv} does not run: {error}"
+    if done.returncode != 0 or not done.stdout.startswith("uv "):
+        said = _reason(done.stderr + done.stdout)
+        return f"{uv} does not run: `uv --version` exited {done.returncode} ({said})"
+    return ""
+
+
 def find_uv(image: Path, python: str, path: str | None) -> Path:
+    """A uv that runs: the one on PATH, else the image's own (built now if need be)."""
     on_path = shutil.which("uv", path=path)
-    return Path(on_path) if on_path else install_uv(image, python)
+    broken = runs(Path(on_path)) if on_path else ""
+    if on_path and not broken:
+        return Path(on_path)
+    try:
+        return install_uv(image, python)
+    except NoUv as error:
+        raise NoUv(f"{broken}; and {error}" if broken else str(error)) from error
 
 
 def choose(choice: str, image: Path, python: str, path: str | None = None) -> tuple[str, str]:

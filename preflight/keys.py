@@ -13,9 +13,11 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     default: str
-    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · targets · secrets ·
-    # choice:a|b
-    # (`+`: must be > 0; `name`: safe as one path component)
+    # str · name · int · int+ · float · float+ · bool · list · duration · mode · timeouts · targets · choice:a|b
+    # · version · symbols · envnames · modules · names · checkids · lintrules · itypes · price · abspath · region
+    # · secrets
+    # (`+`: must be > 0; `name`: safe as one path component; the list kinds are comma-separated; see
+    # preflight/config.py for each shape)
     kind: str
     probe: bool = False
 
@@ -41,37 +43,37 @@ KEYS: dict[str, Key] = {
     "DEPS_INSTALLER": Key("auto", "choice:auto|uv|pip"),
     "SMOKE_CMD": Key("", "str"),
     "TRAIN_CMD": Key("", "str"),
-    "PASS_ENV": Key("", "list"),
+    "PASS_ENV": Key("", "envnames"),
     # NAME=ssm:/parameter, NAME=secretsmanager:ARN or NAME=file:/path: resolved on the host (ssm: by the
     # bootstrap step with the instance role; local: by the launcher) into the 0600 step environment.
     "SECRETS": Key("", "secrets"),
-    "AWS_REGION": Key("", "str"),
+    "AWS_REGION": Key("", "region"),
     "REQUIRE_PREFLIGHT": Key("", "str"),
     "PREFLIGHT_MAX_AGE": Key("36h", "duration"),
     "RESULTS_KEEP": Key("30", "int+"),
     # --- probe -------------------------------------------------------------------------------
-    "PREFLIGHT_IMPORTS": Key("", "list", True),
-    "PREFLIGHT_IMPORT_NAMES": Key("", "list", True),
+    "PREFLIGHT_IMPORTS": Key("", "modules", True),
+    "PREFLIGHT_IMPORT_NAMES": Key("", "names", True),
     "PREFLIGHT_PROJECT_CHECKS": Key("", "targets", True),
     "PREFLIGHT_CAMPAIGN": Key("", "str", True),
     "PREFLIGHT_LINT": Key("on", "choice:on|off", True),
     "PREFLIGHT_LINT_PATHS": Key("", "list", True),
-    "PREFLIGHT_LINT_IGNORE": Key("", "list", True),
+    "PREFLIGHT_LINT_IGNORE": Key("", "lintrules", True),
     "PREFLIGHT_PINS_FILE": Key("requirements.txt", "str", True),
     "PREFLIGHT_PATHS": Key("", "list", True),
-    "PREFLIGHT_REQUIRED_ENV": Key("", "list", True),
+    "PREFLIGHT_REQUIRED_ENV": Key("", "envnames", True),
     "PREFLIGHT_S3_BUCKETS": Key("", "list", True),
     "PREFLIGHT_S3_KEYS": Key("", "list", True),
     "ARCTICDB_URI": Key("", "str", True),
     "ARCTICDB_LIBRARY": Key("", "str", True),
     "ARCTICDB_REQUIRED_SYMBOLS": Key("", "list", True),
     "ARCTICDB_MIN_SYMBOLS": Key("1", "int", True),
-    "ARCTICDB_FRESHNESS_SYMBOLS": Key("all", "str", True),
+    "ARCTICDB_FRESHNESS_SYMBOLS": Key("all", "symbols", True),
     "ARCTICDB_MAX_STALENESS": Key("36h", "duration", True),
     "SKYPILOT_CHECK": Key("off", "mode", True),
     "WANDB_CHECK": Key("off", "mode", True),
     "WANDB_VERIFY_ONLINE": Key("false", "bool", True),
-    "MIN_PYTHON": Key("3.9", "str", True),
+    "MIN_PYTHON": Key("3.9", "version", True),
     "MIN_FREE_DISK_GB": Key("1", "float", True),
     "MIN_MEMORY_GB": Key("0.5", "float", True),
     "GPU_CHECK": Key("off", "mode", True),
@@ -82,23 +84,23 @@ KEYS: dict[str, Key] = {
     "IMPORT_TIMEOUT_SECONDS": Key("120", "float+"),
     "CHECK_TIMEOUTS": Key("", "timeouts"),
     "PROBE_DEADLINE_SECONDS": Key("150", "float+"),
-    "IGNORE_PREFLIGHT_ERRORS": Key("", "list", True),
+    "IGNORE_PREFLIGHT_ERRORS": Key("", "checkids", True),
     "PREFLIGHT_READONLY_ROLE_ARN": Key("", "str", True),
     # --- ssm transport -----------------------------------------------------------------------
     "EC2_AMI_ID": Key("", "str"),
-    "EC2_INSTANCE_TYPES": Key("", "list"),
+    "EC2_INSTANCE_TYPES": Key("", "itypes"),
     "EC2_SUBNET_IDS": Key("", "list"),
     "EC2_SECURITY_GROUP_IDS": Key("", "list"),
     "EC2_INSTANCE_PROFILE": Key("", "str"),
     "EC2_ROOT_VOLUME_GB": Key("50", "int+"),
     "EC2_OWNER": Key("", "str"),
-    "SPOT_MAX_PRICE": Key("", "str"),
+    "SPOT_MAX_PRICE": Key("", "price"),
     "MAX_RUNTIME_SECONDS": Key("4200", "int+"),
     "SSM_ONLINE_TIMEOUT_SECONDS": Key("600", "int+"),
     "SSM_DELIVERY_TIMEOUT_SECONDS": Key("120", "int+"),
     "SSM_OUTPUT_S3_BUCKET": Key("", "str"),
     "SSM_CLOUDWATCH_LOG_GROUP": Key("", "str"),
-    "REMOTE_WORK_DIR": Key("/opt/spot-preflight", "str"),
+    "REMOTE_WORK_DIR": Key("/opt/spot-preflight", "abspath"),
 }
 
 # Paths on the caller's machine: a relative one resolves against the folder of the config file that

@@ -28,6 +28,7 @@ class Check:
     category: str
     deadline_s: float
     run: Callable[[], Outcome]
+    advisory: bool = False  # never a failure: what would fail it (a raise, its deadline) is a warning
 
 
 @dataclass

@@ -36,6 +36,14 @@ def _work(slot: _Slot) -> None:
 
 
 def _result(slot: _Slot, timed_out_after: float | None) -> CheckResult:
+    result = _plain_result(slot, timed_out_after)
+    if slot.check.advisory and result.status == "fail":  # lint: advice that could not be given is no failure
+        result.status = "warn"
+        result.message = f"advisory check, not a failure: {result.message}"
+    return result
+
+
+def _plain_result(slot: _Slot, timed_out_after: float | None) -> CheckResult:
     check = slot.check
     if timed_out_after is not None:
         return CheckResult(check.id, check.category, "fail",

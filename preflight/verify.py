@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from preflight.artifact import SCHEMA_VERSION, ArtifactError, validate
+from preflight.artifact import SCHEMA_VERSION, ArtifactError, read_json, validate
 from preflight.durations import format_duration
 
 READY, FAILED, UNUSABLE = 0, 1, 6
@@ -25,7 +24,10 @@ def parse_rfc3339(text: str) -> datetime:
     day, clock, fraction, zone = match.groups()
     micro = (fraction or "0")[:6].ljust(6, "0")
     offset = "+00:00" if zone in ("Z", "z") else zone
-    return datetime.fromisoformat(f"{day}T{clock}.{micro}{offset}").astimezone(timezone.utc)
+    try:
+        return datetime.fromisoformat(f"{day}T{clock}.{micro}{offset}").astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # month 13, or year 9999 at -05:00: past what a datetime holds
+        raise ValueError(f"not a date-time this tool can represent: {text!r}") from None
 
 
 def find_config(artifact: Path) -> tuple[Path | None, str]:
@@ -34,21 +36,22 @@ def find_config(artifact: Path) -> tuple[Path | None, str]:
     in a checkout with several projects that is another project's config."""
     record = artifact.resolve().parent / "run.json"
     try:
-        recorded = json.loads(record.read_text(encoding="utf-8")).get("config", "")
-    except (OSError, ValueError, AttributeError):
+        recorded = read_json(record).get("config", "")
+    except (OSError, ValueError, AttributeError, ArtifactError):
         return None, "no --config, and no run.json beside the artifact records the config it was made with"
-    if not recorded or not Path(recorded).is_file():
+    if not isinstance(recorded, str) or not recorded or not Path(recorded).is_file():
         return None, f"no --config, and the config its run recorded ({recorded or 'none'}) is gone"
     return Path(recorded), ""
 
 
 def read_artifact(path: Path, schema_version: int, how_to_make: str) -> tuple[dict | None, str]:
-    """(the artifact, "") or (None, why it cannot be used): missing, unreadable, or another schema."""
+    """(the artifact, "") or (None, why it cannot be used): missing, unreadable (not a regular file, too
+    large, too deeply nested, not UTF-8 JSON), or another schema."""
     try:
-        artifact = json.loads(path.read_text(encoding="utf-8"))
+        artifact = read_json(path)
     except FileNotFoundError:
         return None, f"{path}: missing ({how_to_make})"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, ArtifactError) as exc:
         return None, f"{path}: unreadable: {exc}"
     if not isinstance(artifact, dict) or artifact.get("schema_version") != schema_version:
         version = artifact.get("schema_version") if isinstance(artifact, dict) else None

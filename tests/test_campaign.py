@@ -5,11 +5,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from preflight.campaign.readiness import recount
+from tests.hostile import KINDS, hostile_file, run_capped
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "campaign" / "ml_metaopt_campaign.yaml"
@@ -209,7 +214,10 @@ def test_verify_campaign_artifact(tmp_path, run_cli, bare_repo, backends, projec
     assert runtime.returncode == 6 and "runtime_config_hash mismatch" in runtime.stderr
     path = campaign(tmp_path, bare_repo)
     data = json.loads(artifact.read_text())
-    failed = copy.deepcopy(data)
+    failed = copy.deepcopy(data)  # a consistent FAILED: its failing check counted and listed
+    failed["checks"][0]["status"] = "fail"
+    failed["checks_summary"] = recount(failed["checks"])
+    failed["failures"] = [{"check_id": data["checks"][0]["id"], "category": "repo", "message": "m", "remediation": "r"}]
     failed.update(status="FAILED", next_action="fix it")
     artifact.write_text(json.dumps(failed))
     assert run_cli("verify", str(artifact), "--campaign", str(path)).returncode == 1
@@ -230,3 +238,182 @@ def test_probe_family_reports_without_writing(tmp_path, run_cli, bare_repo, proj
     assert "preflight campaign --campaign" in checks["campaign.R1"]["remediation"]
     assert checks["campaign.R8"]["status"] == "pass" and checks["campaign.repo_access"]["status"] == "pass"
     assert list(project.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def ready(tmp_path_factory: pytest.TempPathFactory, bare_repo: str, backends: dict[str, str]) -> tuple[Path, str]:
+    """One READY campaign artifact for the verify tests below, which only edit copies of it."""
+    root = tmp_path_factory.mktemp("ready")
+    path = campaign(root, bare_repo)
+    (root / "project").mkdir()
+    made = subprocess.run([sys.executable, "-m", "preflight", "campaign", "--campaign", str(path), "--cwd",
+                           str(root / "project")], env={**os.environ, **backends}, capture_output=True, text=True,
+                          timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return path, (root / "project" / ARTIFACT).read_text()
+
+
+def _ready_with_failures(data: dict) -> None:
+    data["failures"] = [{"check_id": "R7", "category": "repo", "message": "m", "remediation": "r"}]
+
+
+def _ready_with_a_failing_check(data: dict) -> None:
+    data["checks"][0]["status"] = "fail"
+    data["checks_summary"] = recount(data["checks"])
+
+
+def _lying_summary(data: dict) -> None:
+    data["checks_summary"]["passed"] += 1
+    data["checks_summary"]["total"] += 1
+
+
+def _no_checks(data: dict) -> None:
+    data["checks"] = []
+    data["checks_summary"] = {k: 0 for k in data["checks_summary"]}
+
+
+def _failed_without_a_failing_check(data: dict) -> None:
+    data.update(status="FAILED", next_action="fix it")
+
+
+def _checks_not_a_list(data: dict) -> None:
+    data["checks"] = {"R1": "pass"}
+
+
+@pytest.mark.parametrize("forge, needle", [
+    (_ready_with_failures, "failures[] lists R7"),
+    (_ready_with_a_failing_check, "status READY contradicts failed check(s): R1"),
+    (_lying_summary, "checks_summary"),
+    (_no_checks, "no checks"),
+    (_failed_without_a_failing_check, "status FAILED but no check failed"),
+    (_checks_not_a_list, "checks"),
+])
+def test_verify_campaign_recounts_like_the_probe(tmp_path, ready, forge, needle):
+    """Issue 23 class 4: verify --campaign returned 0 for a READY its own checks[] contradicts."""
+    path, text = ready
+    data = json.loads(text)
+    forge(data)
+    artifact = tmp_path / "preflight-readiness.json"
+    artifact.write_text(json.dumps(data))
+    out = run_capped("verify", str(artifact), "--campaign", str(path), cwd=tmp_path)
+    assert out.returncode == 6, out.stdout + out.stderr
+    assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_verify_campaign_out_of_range_time_is_unusable(tmp_path, ready, stamp):
+    path, text = ready
+    artifact = tmp_path / "preflight-readiness.json"
+    artifact.write_text(json.dumps({**json.loads(text), "emitted_at": stamp}))
+    out = run_capped("verify", str(artifact), "--campaign", str(path), cwd=tmp_path)
+    assert out.returncode == 6 and "emitted_at" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_verify_campaign_reads_only_a_bounded_regular_file(tmp_path, ready, kind):
+    artifact = hostile_file(kind, tmp_path / "preflight-readiness.json")
+    out = run_capped("verify", str(artifact), "--campaign", str(ready[0]), cwd=tmp_path)
+    assert out.returncode == 6, (kind, out.returncode, out.stderr[-800:])
+    assert str(artifact) in out.stderr and "Traceback" not in out.stderr
+
+
+_LAUGHS = "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+HOSTILE_YAML = {
+    "alias-bomb": ("compute:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + _LAUGHS, "alias"),
+    "deep-nesting": ("compute:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),
+    "huge-integer": ("compute:\n  gpus: " + "7" * 5000 + "\n", "integer"),
+    "date": ("compute:\n  start: 2024-06-01\n", "date"),
+    "binary": ("compute:\n  blob: !!binary aGVsbG8=\n", "binary"),
+    "set": ("compute:\n  zones: !!set {a, b}\n", "set"),
+    "mixed-keys": ("compute:\n  1: one\n  two: 2\n", "key"),
+    "infinity": ("compute:\n  budget: .inf\n", "finite"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_YAML))
+def test_hostile_campaign_yaml_is_usage_and_writes_nothing(tmp_path, bare_repo, backends, project, case):
+    """Issue 23 class 6: an alias bomb hung hashing; deep nesting and a 5000-digit integer crashed; dates,
+    !!binary, !!set and mixed-type keys crashed after bootstrap had written. Exit 2, the file and line named,
+    nothing written."""
+    body, needle = HOSTILE_YAML[case]
+    text = EXAMPLE.read_text().replace("https://github.com/example-org/predictor.git", bare_repo)
+    text = text.replace("compute:\n", body.replace("compute:\n", "compute:\n", 1), 1)
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text)
+    out = run_capped("campaign", "--campaign", str(path), "--cwd", str(project), env=backends, cwd=tmp_path)
+    assert out.returncode == 2, (case, out.returncode, out.stdout[-500:], out.stderr[-800:])
+    assert str(path) in out.stderr and needle in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert list(project.iterdir()) == []
+    if case not in ("alias-bomb",):
+        assert f"{path}:" in out.stderr  # the line, where one node is to blame
+
+
+def test_concurrent_bootstraps_add_the_gitignore_entry_once(tmp_path, monkeypatch):
+    """Issue 23 class 6: two bootstraps on one --cwd both saw no entry and both appended it. The second
+    must wait for the first (a lock on --cwd) and then see the entry. Deterministic: the first is held
+    inside its append until the second has either finished or is seen waiting on the lock."""
+    import threading
+
+    from preflight.campaign import repo
+
+    (tmp_path / ".gitignore").write_text("*.pyc\n")
+    inside, go = threading.Event(), threading.Event()
+    real = repo._append_gitignore
+
+    def held(cwd):
+        if not inside.is_set():
+            inside.set()
+            go.wait(60)
+        real(cwd)
+
+    monkeypatch.setattr(repo, "_append_gitignore", held)
+    first = threading.Thread(target=repo.layout, args=(tmp_path, True, "r"))
+    first.start()
+    assert inside.wait(60)
+    second = threading.Thread(target=repo.layout, args=(tmp_path, True, "r"))
+    second.start()
+    for _ in range(6000):  # until the second is done, or blocked on a lock (a "->" waiter in /proc/locks)
+        if not second.is_alive() or any("->" in line and f" {os.getpid()} " in line
+                                        for line in Path("/proc/locks").read_text().splitlines()):
+            break
+        second.join(0.01)
+    go.set()
+    first.join(60)
+    second.join(60)
+    assert (tmp_path / ".gitignore").read_text().count(".ml-metaopt/") == 1
+
+
+def _outside_links(project: Path, outside: Path, case: str) -> Path:
+    """A link inside --cwd that leads out of it; returns what must stay untouched outside."""
+    outside.mkdir()
+    if case == "gitignore-elsewhere":
+        (outside / "victim").write_text("keep me\n")
+        (project / ".gitignore").symlink_to(outside / "victim")
+        return outside / "victim"
+    if case == "gitignore-dangling":
+        (project / ".gitignore").symlink_to(outside / "created")
+        return outside / "created"
+    if case == "artifacts-elsewhere":
+        (project / ".ml-metaopt").mkdir()
+        (project / ".ml-metaopt" / "artifacts").symlink_to(outside)
+        return outside
+    (project / ".ml-metaopt").symlink_to(outside)  # meta-elsewhere
+    return outside
+
+
+@pytest.mark.parametrize("case", ["gitignore-elsewhere", "gitignore-dangling", "artifacts-elsewhere", "meta-elsewhere"])
+def test_bootstrap_never_writes_through_a_link_out_of_cwd(tmp_path, bare_repo, backends, project, case):
+    """Issue 23 class 1: a .gitignore linked elsewhere got a line appended, a dangling one created a file
+    outside, .ml-metaopt/artifacts linked out got directories made outside, and a .ml-metaopt linked out was
+    "refused" by R1 while the artifact was still written through it. Exit 2, nothing written anywhere."""
+    outside = tmp_path / "outside"
+    untouched = _outside_links(project, outside, case)
+    before = {p: (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")}
+    inside = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
+    out = run(lambda *a, **k: run_capped(*a, env=k["env"], cwd=tmp_path), campaign(tmp_path, bare_repo), project,
+              backends)
+    assert out.returncode == 2, (out.returncode, out.stdout[-400:], out.stderr[-400:])
+    assert "outside" in out.stderr and "nothing was written" in out.stderr, out.stderr
+    assert {p: (p.read_bytes() if p.is_file() else None) for p in outside.rglob("*")} == before
+    assert untouched.exists() == (case != "gitignore-dangling")
+    assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == inside

@@ -218,3 +218,79 @@ def test_config_reference_is_generated_and_in_sync():
 
     done = subprocess.run([sys.executable, "-m", "preflight.docs", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# --- issue 23 class 6: every key's shape is proven at load, not inside the probe --------------------
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("MIN_FREE_DISK_GB", "1" * 400, "finite"),  # float() of 400 digits is infinity
+    ("PROBE_DEADLINE_SECONDS", "9" * 400 + ".5", "finite"),
+    ("RUN_BUDGET_SECONDS", "1" * 400, "at most"),
+    ("MIN_PYTHON", "three", "version"),
+    ("MIN_PYTHON", "3.x", "version"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:x", "sample:N"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:0", "sample:N"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "ES,,NQ x", "symbol"),
+    ("PREFLIGHT_REQUIRED_ENV", "AWS_REGION,NOT-A-NAME", "NOT-A-NAME"),
+    ("PASS_ENV", "1BAD", "1BAD"),
+    ("PREFLIGHT_IMPORTS", "pkg.mod,not a module", "not a module"),
+    ("PREFLIGHT_IMPORT_NAMES", "pkg.mod", "module:name"),
+    ("IGNORE_PREFLIGHT_ERRORS", "nosuch", "nosuch"),
+    ("PREFLIGHT_LINT_IGNORE", "no-such-rule", "no-such-rule"),
+    ("SPOT_MAX_PRICE", "cheap", "SPOT_MAX_PRICE"),
+    ("REMOTE_WORK_DIR", "relative/dir", "absolute"),
+    ("AWS_REGION", "us east 1", "region"),
+    ("EC2_INSTANCE_TYPES", "g5.xlarge,g5 xlarge", "instance type"),
+])
+def test_every_key_has_a_shape_checked_at_load(key: str, value: str, needle: str):
+    """MIN_PYTHON=three and ARCTICDB_FRESHNESS_SYMBOLS=sample:x were accepted and failed only inside the
+    probe; a 400-digit decimal was infinity, and accepted."""
+    with pytest.raises(ConfigError) as err:
+        load(None, {}, {key: value})
+    assert key in str(err.value) and needle in str(err.value), str(err.value)
+
+
+def test_good_shapes_still_pass():
+    load(None, {}, {"MIN_PYTHON": "3.10.4", "ARCTICDB_FRESHNESS_SYMBOLS": "ES, NQ", "PASS_ENV": "AWS_ENDPOINT_URL",
+                    "PREFLIGHT_IMPORTS": "pkg.mod, other", "PREFLIGHT_IMPORT_NAMES": "pkg.mod:name",
+                    "IGNORE_PREFLIGHT_ERRORS": "s3,aws.readonly,project:mine,campaign.R2", "SPOT_MAX_PRICE": "0.75",
+                    "PREFLIGHT_LINT_IGNORE": "ephemeral-save,syntax-error", "AWS_REGION": "us-gov-west-1",
+                    "EC2_INSTANCE_TYPES": "g5.xlarge,u-6tb1.metal", "REMOTE_WORK_DIR": "/opt/x"})
+    for symbols in ("all", "none", "sample:3", ""):
+        load(None, {}, {"ARCTICDB_FRESHNESS_SYMBOLS": symbols})
+
+
+def test_check_timeouts_can_name_every_check_the_code_asks_a_deadline_for():
+    """The campaign checks ask deadline_for("campaign"); CHECK_TIMEOUTS could not name it."""
+    from preflight.checks import deadline_for
+    from tests.conftest import make_context
+
+    ctx = make_context(Path("."), CHECK_TIMEOUTS="campaign:45,project:mine:7")
+    assert deadline_for(ctx, "campaign") == 45 and deadline_for(ctx, "project:mine") == 7
+    with pytest.raises(ConfigError, match="project:"):
+        load(None, {}, {"CHECK_TIMEOUTS": "project:not a name:5"})
+
+
+def test_a_utf8_bom_from_a_windows_editor_is_accepted(tmp_path: Path):
+    path = tmp_path / "w.env"
+    path.write_bytes(b"\xef\xbb\xbfPROJECT_NAME=bom\r\nREPO_REF=main\r\n")
+    assert load(path, {}).text("PROJECT_NAME") == "bom"
+
+
+# --- issue 23 class 1: no name from outside shadows one the launcher or the steps set themselves --------
+
+@pytest.mark.parametrize("name", ["PF_HOST_DIR", "PF_IMAGE_DIR", "PF_ANYTHING", "PREFLIGHT_RUN_ID", "PREFLIGHT_GUARD",
+                                  "PATH", "HOME", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD",
+                                  "LD_LIBRARY_PATH", "TRAIN_CMD", "REPO_URL", "PROJECT_DIR", "TOOL_DIR", "BASH_ENV",
+                                  "XDG_CACHE_HOME", "UV_CACHE_DIR", "PIP_CACHE_DIR", "LANG", "AWS_DEFAULT_REGION"])
+def test_pass_env_cannot_shadow_an_internal_name(name: str):
+    """PASS_ENV=PF_HOST_DIR made bootstrap `rm -rf <victim>/work/project`: refused at load, on every transport."""
+    for transport in ({}, SSM_READY):
+        with pytest.raises(ConfigError) as err:
+            load(None, {}, {**transport, "PASS_ENV": f"AWS_ENDPOINT_URL,{name}"})
+        assert "PASS_ENV" in str(err.value) and name in str(err.value) and "internal" in str(err.value)
+
+
+def test_pass_env_still_forwards_the_names_it_is_for():
+    config = load(None, {}, {"PASS_ENV": "AWS_ENDPOINT_URL,UV_INDEX_URL,PIP_INDEX_URL,HF_HOME,PYTHONUNBUFFERED"})
+    assert config.list("PASS_ENV")[-1] == "PYTHONUNBUFFERED"

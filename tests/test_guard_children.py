@@ -7,6 +7,8 @@ subprocess at import time, and one that hangs at import while holding the GIL.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -111,3 +113,81 @@ def test_a_5kb_import_error_hides_no_other_failure_in_console_or_artifact(tmp_pa
                       env={"PYTHONPATH": f"{tmp_path / 'proj'}:{Path(__file__).resolve().parents[1]}"})
     for needle in ("pf_big: importing it raised RuntimeError", "pf_ok:gone_one", "pf_ok:gone_two"):
         assert needle in console.stdout
+
+
+# --- issue 23 class 2: the guard counts what was spawned, not only what reported in ----------------------
+
+ESCAPES = {
+    "own-pythonpath": "import os, subprocess, sys\nsubprocess.run([sys.executable, '-c', 'pass'],"
+                      " env={**os.environ, 'PYTHONPATH': '/elsewhere'})\n",
+    "reduced-env": "import subprocess, sys\n"
+                   "subprocess.run([sys.executable, '-c', 'pass'], env={'PATH': '/usr/bin:/bin'})\n",
+    "pops-the-variable": "import os, subprocess, sys\nos.environ.pop('PREFLIGHT_GUARD')\n"
+                         "subprocess.run([sys.executable, '-c', 'pass'])\n",
+    "posix-spawn": "import os, sys\nenv = {k: v for k, v in os.environ.items() if k != 'PREFLIGHT_GUARD'}\n"
+                   "os.waitpid(os.posix_spawn(sys.executable, [sys.executable, '-c', 'pass'], env), 0)\n",
+}
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@pytest.mark.parametrize("escape", sorted(ESCAPES))
+def test_a_python_child_that_escapes_the_guard_is_counted_and_named(tmp_path: Path, run_cli, escape: str):
+    """A child Python started with its own PYTHONPATH, a reduced environment, or after the guard's variable
+    was popped, ran unguarded while aws.readonly said "no write seen ... 0 Python child processes"."""
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_escape", ESCAPES[escape], {**CREDS, "HOME": str(tmp_path)})
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "warn", readonly
+    assert "1 process started for project code ran without the guard" in readonly["message"], readonly["message"]
+    assert "python" in readonly["message"] and readonly["details"]["unguarded"], readonly
+    assert "only complete answer" in readonly["remediation"]
+
+
+def test_an_escape_is_still_said_when_no_credentials_make_it_a_pass(tmp_path: Path, run_cli):
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_escape", ESCAPES["reduced-env"], {"HOME": str(tmp_path)})
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "pass" and "no AWS credentials" in readonly["message"]
+    assert "1 process started for project code ran without the guard" in readonly["message"], readonly["message"]
+
+
+def test_children_that_keep_the_guard_are_not_counted_as_escapes(tmp_path: Path, run_cli):
+    source = "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'pass'], check=True)\n"
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_kept", source, {**CREDS, "HOME": str(tmp_path)})
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "warn" and "without the guard" not in readonly["message"], readonly
+    # The import child and the process it started both reported in (the probe's own children too).
+    assert readonly["details"]["guarded_children"] >= 2 and readonly["details"]["unguarded"] == []
+
+
+def test_a_pth_file_that_unsets_the_guard_is_counted(tmp_path: Path, run_cli):
+    """A .pth in the venv runs before sitecustomize: one that pops the guard's variable left every child
+    unguarded, silently. The probe counts the children it started that never reported in."""
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip())
+    (site / "zz_evil.pth").write_text("import os; os.environ.pop('PREFLIGHT_GUARD', None)\n")
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # the probe's own packages
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pf_quiet.py").write_text("VALUE = 1\n")
+    config = tmp_path / "w.env"
+    config.write_text(OFF.replace("PREFLIGHT_IMPORT_NAMES=\n", "") + "PREFLIGHT_IMPORTS=pf_quiet\n"
+                      "PREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_LINT=off\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PREFLIGHT_"))}
+    out = subprocess.run([str(venv / "bin" / "python"), "-m", "preflight", "probe", "--config", str(config), "--json"],
+                         env={**env, **CREDS, "HOME": str(tmp_path),
+                              "PYTHONPATH": f"{tmp_path / 'proj'}:{Path(__file__).resolve().parents[1]}"},
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    readonly = _check(json.loads(out.stdout), "aws.readonly")
+    assert readonly["status"] == "warn", readonly
+    assert "ran without the guard" in readonly["message"] and readonly["details"]["guarded_children"] == 0, readonly
+
+
+def test_a_guard_taken_out_during_the_run_is_found_at_the_end(tmp_path: Path, run_cli):
+    """Each guarded process checks at its end that the guard is still installed."""
+    source = "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_PatchOnImport']\n"
+    out, artifact, _ = _probe(tmp_path, run_cli, "pf_unhook", source, {**CREDS, "HOME": str(tmp_path)})
+    readonly = _check(artifact, "aws.readonly")
+    assert readonly["status"] == "warn" and "the guard was removed in 1 process" in readonly["message"], readonly
+    assert "import hook was taken out" in readonly["message"]

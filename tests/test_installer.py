@@ -35,7 +35,7 @@ def test_pip_touches_nothing(tmp_path: Path):
 
 
 def test_uv_on_path_wins_and_nothing_is_built(tmp_path: Path):
-    uv = executable(tmp_path / "bin" / "uv", "#!/bin/sh\n")
+    uv = executable(tmp_path / "bin" / "uv", "#!/bin/sh\necho uv 0.9.0\n")
     kind, where = installer.choose("auto", tmp_path / "image", "/nonexistent/python", path=str(tmp_path / "bin"))
     assert (kind, where) == ("uv", str(uv))
     assert not (tmp_path / "image").exists()
@@ -98,3 +98,17 @@ def test_cli_prints_one_line_and_exit_codes(tmp_path: Path, python: str):
     assert "DEPS_INSTALLER=uv but python -m venv failed" in strict.stderr
     assert "set DEPS_INSTALLER=auto" in strict.stderr
 
+
+
+@pytest.mark.parametrize("broken", ["#!/nonexistent/interpreter\n", "#!/bin/sh\necho 'uv: cannot run' >&2\nexit 3\n",
+                                    "#!/bin/sh\necho not-uv\n"])
+def test_a_broken_uv_on_path_is_not_picked(tmp_path: Path, broken: str):
+    """Issue 23 class 6: a uv on PATH that cannot run was picked by `auto`, and bootstrap died (126) instead of
+    falling back. It is tried first: a broken one is passed over for the image's own uv, else pip, saying why."""
+    executable(tmp_path / "bin" / "uv", broken)
+    failing = executable(tmp_path / "python", FAILING_PYTHON)
+    kind, why = installer.choose("auto", tmp_path / "image", str(failing), path=str(tmp_path / "bin"))
+    assert kind == "pip" and f"{tmp_path / 'bin' / 'uv'} does not run" in why, why
+    good = owned(tmp_path / "image", installer._pin_digest())
+    assert installer.choose("auto", tmp_path / "image", str(failing), path=str(tmp_path / "bin")) == ("uv", str(good))
+    assert installer.choose("uv", tmp_path / "image", str(failing), path=str(tmp_path / "bin")) == ("uv", str(good))

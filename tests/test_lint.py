@@ -4,6 +4,7 @@ look-alikes; suppression both ways; a file that does not parse; the console and 
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -235,3 +236,126 @@ def test_requirement_facts_read_the_transformers_major(tmp_path: Path, line: str
     (tmp_path / "req.txt").write_text(f"wandb==0.19.1\n{line}\n")
     facts = _requirement_facts(make_context(tmp_path, PREFLIGHT_PINS_FILE=str(tmp_path / "req.txt")))
     assert facts["transformers_v4"] is v4 and facts["trackers"] == ("wandb",)
+
+
+# --- issue 23 class 6: one bad file, a short deadline or a broken cache never costs the other findings ---
+
+DEEP = "x = " + "+".join(["a"] * 3000) + "\n"  # ast.parse raises RecursionError, not SyntaxError
+
+
+def _lint_check(out) -> dict:
+    artifact = json.loads(out.stdout)
+    return next(c for c in artifact["checks"] if c["id"] == "lint")
+
+
+def test_a_3000_deep_expression_is_one_info_finding_and_the_others_stay(tmp_path: Path, run_cli):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "deep.py").write_text(DEEP)
+    out = _probe(tmp_path, run_cli, CASES["ephemeral-save"][0], "--json")
+    check = _lint_check(out)
+    assert check["status"] == "warn", check
+    rules_seen = check["details"]["by_rule"]
+    assert rules_seen.get("ephemeral-save") == 1 and rules_seen.get("unreadable") == 1, rules_seen
+    deep = next(f for f in check["details"]["findings"] if f["rule"] == "unreadable")
+    assert deep["file"] == "deep.py" and deep["severity"] == "info" and "nested too deeply" in deep["message"]
+
+
+def test_a_py_that_is_dev_zero_is_one_info_finding_and_memory_stays_bounded(tmp_path: Path):
+    from tests.hostile import run_capped
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "zero.py").symlink_to("/dev/zero")
+    (project / "fifo.py").parent.mkdir(exist_ok=True)
+    os.mkfifo(project / "fifo.py")
+    (project / "big.py").write_text("x = 1\n" * 400_000)  # 2.4 MB: over the per-file cap
+    _probe_files(tmp_path, CASES["ephemeral-save"][0])
+    out = run_capped("probe", "--config", str(tmp_path / "w.env"), "--json", cwd=project)
+    check = _lint_check(out)
+    assert check["status"] == "warn", check
+    unreadable = {f["file"]: f["message"] for f in check["details"]["findings"] if f["rule"] == "unreadable"}
+    assert set(unreadable) == {"zero.py", "fifo.py", "big.py"}, unreadable
+    assert "character device" in unreadable["zero.py"] and "FIFO" in unreadable["fifo.py"]
+    assert check["details"]["by_rule"].get("ephemeral-save") == 1
+
+
+def test_a_deadline_too_short_for_lint_is_a_warning_never_a_failure(tmp_path: Path, run_cli):
+    (tmp_path / "project").mkdir()
+    _probe_files(tmp_path, CASES["ephemeral-save"][0], "CHECK_TIMEOUTS=lint:0.01\n")
+    out = run_cli("probe", "--config", str(tmp_path / "w.env"), "--json", cwd=tmp_path / "project")
+    check = _lint_check(out)
+    # Killed at its deadline or done within the child's half-second floor: advisory either way.
+    assert check["status"] == "warn" and ("advisory" in check["message"] or check["details"].get("findings")), check
+    assert out.returncode == 0, out.stdout[-800:]
+
+
+def _probe_files(tmp_path: Path, source: str, extra: str = "") -> None:
+    (tmp_path / "project" / "train.py").write_text(source)
+    (tmp_path / "w.env").write_text("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI=\n"
+                                    "PREFLIGHT_REQUIRED_ENV=\nTRAIN_TIMEOUT_SECONDS=1800\n" + extra)
+
+
+@pytest.mark.parametrize("corrupt", ["short-tuple", "path-not-text", "files-a-list", "entry-a-string"])
+def test_a_corrupted_cache_entry_is_parsed_again_and_rewritten(tmp_path: Path, monkeypatch, corrupt: str):
+    from preflight.lint import __main__ as lint_main
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.py").write_text(textwrap.dedent(CASES["no-resume"][0]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = lint_main._read_all(project, [])[0]
+    cache_file = next((tmp_path / "cache" / "spot-preflight" / "lint").glob("*.json"))
+    data = json.loads(cache_file.read_text())
+    digest = next(iter(data["files"]))
+    if corrupt == "short-tuple":
+        data["files"][digest]["saves"] = [[3, "torch.save"]]
+    elif corrupt == "path-not-text":
+        data["files"][digest]["path"] = 7
+    elif corrupt == "files-a-list":
+        data["files"] = [data["files"][digest]]
+    else:
+        data["files"][digest] = "garbage"
+    cache_file.write_text(json.dumps(data))
+    again = lint_main._read_all(project, [])[0]
+    assert again == first
+    rules.judge(again, SETTINGS)  # the rules can read what the cache gave
+    parsed: list[str] = []
+    real = facts.read
+    monkeypatch.setattr(lint_main.fact_reader, "read", lambda shown, src: parsed.append(shown) or real(shown, src))
+    assert lint_main._read_all(project, [])[0] == first and parsed == [], "the bad entry was not rewritten"
+
+
+def test_lint_without_home_or_passwd_entry_runs_without_a_cache(tmp_path: Path, monkeypatch):
+    import pwd
+
+    from preflight.lint import __main__ as lint_main
+
+    (tmp_path / "train.py").write_text(CASES["ephemeral-save"][0])
+    for name in ("HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_entry(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    found, _, _ = lint_main._read_all(tmp_path, ["train.py"])
+    assert [f.saves for f in found] == [[(2, "torch.save", False)]]
+
+
+def test_a_cache_dir_others_can_write_is_not_trusted(tmp_path: Path, monkeypatch):
+    """A planted entry in a world-writable cache would hide a finding: such a cache is not read."""
+    from preflight.lint import __main__ as lint_main
+    from preflight.lint.cache import key
+
+    (tmp_path / "train.py").write_text(CASES["ephemeral-save"][0])
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared))
+    lint_main._read_all(tmp_path, ["train.py"])
+    cache_file = next((shared / "spot-preflight" / "lint").glob("*.json"))
+    data = json.loads(cache_file.read_text())
+    digest = key("train.py", (tmp_path / "train.py").read_text())
+    data["files"][digest]["saves"] = []  # planted: "this file saves nothing"
+    cache_file.write_text(json.dumps(data))
+    (shared / "spot-preflight" / "lint").chmod(0o777)
+    found, _, _ = lint_main._read_all(tmp_path, ["train.py"])
+    assert [f.saves for f in found] == [[(2, "torch.save", False)]]

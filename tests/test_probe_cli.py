@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile import KINDS, hostile_file, run_capped
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "predictor"
 
@@ -40,7 +42,7 @@ def test_probe_ready_then_stale_names_symbol_and_age(tmp_path: Path, run_cli, de
 
 def test_probe_with_secret_in_env_never_prints_it(tmp_path: Path, run_cli, demo: Path):
     secret = "SPOT-PREFLIGHT-FAKE-SECRET-93c1"
-    env = {"AWS_REGION": "x", "WANDB_API_KEY": secret, "SERVICE_TOKEN": secret, "WANDB_CHECK": "required"}
+    env = {"AWS_REGION": "eu-west-1", "WANDB_API_KEY": secret, "SERVICE_TOKEN": secret, "WANDB_CHECK": "required"}
     out = run_cli("probe", "--config", str(demo), "--out", str(tmp_path / "a.json"), "--emit-framed", env=env)
     assert secret not in out.stdout + out.stderr
     assert secret not in (tmp_path / "a.json").read_text()
@@ -71,7 +73,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         f"ARCTICDB_URI=lmdb://{root}/store\nARCTICDB_LIBRARY=demo\nPREFLIGHT_PINS_FILE=\n"
         "PREFLIGHT_REQUIRED_ENV=AWS_REGION\n")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))},
-           "PYTHONPATH": str(ROOT), "AWS_REGION": "x"}
+           "PYTHONPATH": str(ROOT), "AWS_REGION": "eu-west-1"}
     for args in (["demo-seed", "--config", str(config)],
                  ["probe", "--config", str(config), "--out", str(root / "a.json")]):
         subprocess.run([sys.executable, "-m", "preflight", *args], cwd=root, env=env, capture_output=True,
@@ -221,3 +223,25 @@ def test_verify_without_config_binds_to_the_config_its_run_recorded(tmp_path: Pa
     changed.unlink()
     gone = run_cli("verify", str(nested), cwd=tmp_path)
     assert gone.returncode == 0 and "is gone" in gone.stdout
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_verify_reads_only_a_bounded_regular_file(tmp_path: Path, made: tuple[Path, str], kind: str):
+    """Issue 23 class 4: a FIFO hung verify, /dev/zero exhausted memory, 100,000-deep JSON was a
+    RecursionError read as FAILED (exit 1). Each is an unusable artifact: exit 6 with a message."""
+    path = hostile_file(kind, tmp_path / "preflight-readiness.json")
+    out = run_capped("verify", str(path), "--config", str(made[0]), cwd=tmp_path)
+    assert out.returncode == 6, (kind, out.returncode, out.stderr[-800:])
+    assert str(path) in out.stderr and "Traceback" not in out.stderr
+    assert any(word in out.stderr for word in ("not a regular file", "nested", "bytes")), out.stderr
+
+
+def test_probe_out_that_cannot_be_written_is_usage_before_any_check(tmp_path: Path, run_cli):
+    """Issue 23 class 6: an unwritable results path was a traceback and exit 1, read as "checks failed"."""
+    (tmp_path / "file").write_text("")
+    config = tmp_path / "w.env"
+    config.write_text(ALL_OFF)
+    out = run_cli("probe", "--config", str(config), "--out", str(tmp_path / "file" / "a.json"))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "--out" in out.stderr and "not writable" in out.stderr and "Traceback" not in out.stderr
+    assert out.stdout == ""  # refused before any check ran

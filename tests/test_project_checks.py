@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import uuid
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,96 @@ def test_bad_targets_are_config_errors(tmp_path: Path, run_cli):
     config.write_text("PREFLIGHT_PROJECT_CHECKS=no_colon_here\n")
     out = run_cli("probe", "--config", str(config))
     assert out.returncode == 2 and "PREFLIGHT_PROJECT_CHECKS" in out.stderr and "module:callable" in out.stderr
+
+
+LOUD = '''
+import os, sys
+
+def loud():
+    block = b"x" * (1 << 20)
+    for _ in range(256):             # 256 MiB of logging, one MiB at a time
+        os.write(1, block)
+    print("\\nLAST-LINE-OF-LOUD", flush=True)
+'''
+MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(done.stdout)
+sys.stderr.write(done.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+"""
+
+
+def test_a_check_that_prints_256_mib_costs_the_probe_only_its_tail(tmp_path: Path):
+    """Issue 23 class 6: the probe read a check's whole output to keep its last 4,000 characters (1 GB
+    printed, 2 GB of memory). It keeps only a bounded tail while reading, and writes none of it to disk."""
+    import subprocess
+    import sys
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "loud_checks.py").write_text(LOUD)
+    config = tmp_path / "w.env"
+    config.write_text("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\n"
+                      "ARCTICDB_URI=\nPREFLIGHT_LINT=off\nPREFLIGHT_PROJECT_CHECKS=loud_checks:loud\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path / 'proj'}:{ROOT}", "TMPDIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "preflight", "probe", "--config",
+                          str(config), "--json"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    peak_kib = int(out.stderr.strip().splitlines()[-1])
+    check = next(c for c in json.loads(out.stdout)["checks"] if c["id"] == "project:loud")
+    assert check["status"] == "pass", check
+    assert "LAST-LINE-OF-LOUD" in out.stderr and len(out.stderr) < 64 * 1024
+    assert peak_kib < 160 * 1024, f"the probe's peak RSS was {peak_kib // 1024} MiB for 256 MiB of output"
+
+
+DAEMON = '''
+import os, subprocess, sys, time
+
+def daemon():
+    """Double-forks a setsid daemon (`setsid -f`), waits until it is up, and returns: a pass."""
+    marker, tag = os.environ["PF_TEST_MARKER"], os.environ["PF_TEST_TAG"]
+    scrub = ["env", "-i"] if os.environ.get("PF_TEST_SCRUB") else []
+    subprocess.run(["setsid", "-f", *scrub, "bash", "-c", 'echo up > "$1"; exec -a "$2" sleep 3600', "_", marker, tag],
+                   check=True)
+    for _ in range(6000):
+        if os.path.exists(marker):
+            return None
+        time.sleep(0.01)
+    return ["the daemon never came up"]
+'''
+
+
+def _running(tag: str) -> list[int]:
+    """Processes whose argv holds `tag` (never a machine-wide pgrep: only this test's unique tag)."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                if tag.encode() in handle.read():
+                    found.append(int(name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("scrub", [False, True], ids=["inherits-env", "scrubbed-env"])
+def test_a_daemon_a_check_starts_is_gone_when_the_probe_returns(tmp_path: Path, run_cli, scrub: bool):
+    """Issue 23 class 3: a daemon forked with setsid from a project check outlived the probe. The probe is the
+    subreaper of what its checks start: what a check leaves running is killed when it ends (or, if it
+    dropped the environment that marks it, when the probe ends), and the output says so."""
+    tag = f"pf-daemon-{uuid.uuid4().hex}"
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "daemon_checks.py").write_text(DAEMON)
+    config = tmp_path / "w.env"
+    config.write_text("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\n"
+                      "ARCTICDB_URI=\nPREFLIGHT_LINT=off\nPREFLIGHT_PROJECT_CHECKS=daemon_checks:daemon\n")
+    env = {"PYTHONPATH": f"{tmp_path / 'proj'}:{ROOT}", "PF_TEST_MARKER": str(tmp_path / "up"), "PF_TEST_TAG": tag,
+           **({"PF_TEST_SCRUB": "1"} if scrub else {})}
+    try:
+        out = run_cli("probe", "--config", str(config), "--json", env=env)
+        check = next(c for c in json.loads(out.stdout)["checks"] if c["id"] == "project:daemon")
+        assert check["status"] == "pass" and (tmp_path / "up").exists(), check
+        assert _running(tag) == [], "the daemon outlived the probe"
+        assert "killed 1 process" in out.stderr and tag in out.stderr, out.stderr[-1500:]
+    finally:
+        for pid in _running(tag):
+            os.kill(pid, signal.SIGKILL)

@@ -13,7 +13,7 @@ from tests.ssm_support import instances, live_instances, spot
 
 
 @pytest.fixture(autouse=True)
-def default_emulator(moto_harness):
+def default_emulator(world, moto_harness):
     moto_harness.reset()
     yield
     assert live_instances() == {}, "an ssm path left an instance pending or running"

@@ -11,7 +11,7 @@ config_load() {
   local -a sets=()
   local item
   for item in "$@"; do sets+=(--set "$item"); done
-  pairs="$(mktemp)"
+  pairs="$(mktemp)" || die 2 "cannot create a temporary file (TMPDIR=${TMPDIR:-/tmp}); nothing was run"
   if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight config --config "$file" --for-run "${sets[@]}" >"$pairs"; then
     rm -f "$pairs"
     exit 2

@@ -20,9 +20,22 @@ run_results_root() {
 # run_claim DIR — create the run's results directory, or exit 2 if another run has it (mkdir is the
 # atomic claim: two runs with one --run-id cannot both win).
 run_claim() {
+  local dir="$1" parent
+  parent="$(dirname "$dir")"
+  run_writable "$parent" || die 2 "results directory $parent is not writable (nothing was run)"
+  mkdir -p "$parent" || die 2 "cannot create $parent"
+  if ! mkdir "$dir" 2>/dev/null; then
+    [[ -e "$dir" ]] && die 2 "run id $RUN_ID already has results in $dir"
+    die 2 "results directory $parent is not writable: cannot create $dir (nothing was run)"
+  fi
+}
+
+# run_writable DIR — DIR, or the nearest folder above it that exists, is a directory this user may write
+# (access(2): false on a read-only file system, for root too).
+run_writable() {
   local dir="$1"
-  mkdir -p "$(dirname "$dir")" || die 2 "cannot create $(dirname "$dir")"
-  mkdir "$dir" 2>/dev/null || die 2 "run id $RUN_ID already has results in $dir"
+  while [[ ! -e "$dir" && "$dir" != / ]]; do dir="$(dirname "$dir")"; done
+  [[ -d "$dir" && -w "$dir" && -x "$dir" ]]
 }
 
 # run_start — the first write of a run; from here on every exit path runs run_cleanup.
@@ -33,8 +46,8 @@ run_start() {
   run_claim "$ARTIFACT_DIR"
   [[ -L "$ROOT/artifacts/preflight/latest" ]] &&
     log "results are per project now: $(run_results_root)/ (the old artifacts/preflight/latest links are left as they were)"
-  mkdir -p "$ARTIFACT_DIR/logs" "$ARTIFACT_DIR/scripts"
-  : >"$ARTIFACT_DIR/steps.tsv"
+  { mkdir -p "$ARTIFACT_DIR/logs" "$ARTIFACT_DIR/scripts" && : >"$ARTIFACT_DIR/steps.tsv"; } 2>/dev/null ||
+    die 2 "results directory $ARTIFACT_DIR is not writable (nothing was run)"
   RUN_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   RUN_CLOCK="$(steps_now)"
   RUN_BUDGET="$(run_budget_seconds)"

@@ -13,9 +13,12 @@ transport_plan() {
   log "plan: transport local launches nothing, so there is nothing to plan (use --transport ssm)"
 }
 
-# transport_check — nothing to prove before the local sandbox exists.
+# transport_check — before anything is written: the sandbox and the image directory can be made.
 transport_check() {
-  return 0
+  local dir
+  for dir in "$ROOT/.preflight/runs" "${PREFLIGHT_IMAGE_DIR:-$ROOT/.preflight/image}"; do
+    run_writable "$dir" || die 2 "transport local: $dir is not writable (nothing was run)"
+  done
 }
 
 transport_up() {
@@ -45,7 +48,7 @@ transport_run() {
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME="$TL_HOST/home" LANG=C.UTF-8 \
     PF_STEP="$step" PF_HOST_DIR="$TL_HOST" PF_IMAGE_DIR="$TL_IMAGE" PF_PYTHON="$TL_PYTHON" \
-    PF_TOOL_SRC="$ROOT" PF_PROJECT_SRC="$(config_project_dir)" \
+    PF_TOOL_SRC="$ROOT" PF_PROJECT_SRC="$(config_project_dir)" PF_REAPER_PYTHON="$(command -v "$PF_PY")" \
     PREFLIGHT_BASE_DIR="$ROOT" PREFLIGHT_RUN_ID="$RUN_ID" PREFLIGHT_MODE="$MODE" \
     "$ROOT/infra_scripts/lib/exec_env.sh" "$TL_ENV_FILE" bash "$script" </dev/null &
   pid=$!

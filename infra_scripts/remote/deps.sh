@@ -2,6 +2,9 @@
 # deps: the project's requirements — and nothing else — into the project venv, skipped when nothing
 # changed since last time. The probe's own packages are in the tool venv (bootstrap).
 pf_load_step_env
+# Relative paths in requirements (`-e .`, `./wheels/x.whl`) resolve against the working directory: the
+# project copy, never wherever the launcher was started.
+cd "$PROJECT_DIR" || exit 5
 requirements="$PROJECT_DIR/$REQUIREMENTS_FILE"
 [[ -f "$requirements" ]] || { echo "requirements file $requirements not found" >&2; exit 1; }
 pf_lock_venv "$VIRTUAL_ENV"

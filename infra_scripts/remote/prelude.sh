@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Prelude shipped in front of every step script (what runs ON the instance).
 set -Eeuo pipefail
+# Nothing outlives the step: it runs as the child of reaper.py, the subreaper of everything it starts,
+# which kills what is left when it ends (a daemon that setsid'd away too) and says so in the step's output.
+# Its interpreter is the launcher's own (local) or the host's python3 (ssm), never the project's PYTHON.
+if [[ -z "${PF_REAPER:-}" && -f "${PF_TOOL_SRC:-}/preflight/reaper.py" ]] &&
+  command -v "${PF_REAPER_PYTHON:-python3}" >/dev/null 2>&1; then
+  export PF_REAPER=1
+  exec "${PF_REAPER_PYTHON:-python3}" -I -S "$PF_TOOL_SRC/preflight/reaper.py" --step "${PF_STEP:-step}" -- \
+    bash "$0" "$@"
+fi
 # The SSM agent reads some exit codes as its own (agent/plugins/pluginutil/pluginutil_unix.go,
 # runpluginutil.go): 194 reboots the host, 168 means Success, 137 means "I killed it at
 # executionTimeout" (TimedOut). A step's own 137 is a SIGKILLed child, most often the OOM killer:

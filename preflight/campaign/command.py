@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -46,10 +47,31 @@ def run(campaign: Path, cwd: Path, as_json: bool, environ: Mapping[str, str]) ->
     if not cwd.is_dir():
         print(f"preflight campaign: --cwd {cwd} is not a directory", file=sys.stderr)
         return 2
+    try:  # everything the artifact needs from the file, proven before the first write
+        spec.identity_hash(data), spec.runtime_hash(data)
+    except (TypeError, ValueError, RecursionError) as exc:
+        print(f"preflight campaign: {campaign}: cannot be hashed as LOAD_CAMPAIGN does: {exc}", file=sys.stderr)
+        return 2
+    outside = repo.escapes(cwd)
+    if outside:
+        print(f"preflight campaign: refusing to write outside --cwd {cwd}: {'; '.join(outside)} (a link leading "
+              "outside it); remove or fix the link; nothing was written", file=sys.stderr)
+        return 2
     started = time.monotonic()
-    found, actions = verdicts(data, cwd, environ, True, f"preflight campaign --campaign {campaign} --cwd {cwd}")
-    artifact = readiness.build(found, data, time.monotonic() - started, actions)
-    write_atomic(artifact, cwd / ARTIFACT)
+    try:
+        found, actions = verdicts(data, cwd, environ, True, f"preflight campaign --campaign {campaign} --cwd {cwd}")
+        artifact = readiness.build(found, data, time.monotonic() - started, actions)
+        target = Path(os.path.realpath(cwd / ARTIFACT.parent)) / ARTIFACT.name
+        if repo.escapes(cwd):  # a link swapped in while the checks ran
+            raise repo.OutsideCwd("; ".join(repo.escapes(cwd)))
+        write_atomic(artifact, target)
+    except repo.OutsideCwd as exc:
+        print(f"preflight campaign: refusing to write outside --cwd {cwd}: {exc} (a link leading outside it); "
+              "nothing was written there", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"preflight campaign: cannot write inside --cwd {cwd}: {exc}", file=sys.stderr)
+        return 2
     if as_json:
         print(json.dumps(artifact, sort_keys=True))
     else:

@@ -30,6 +30,7 @@ CHECK_IDS = tuple(row[0] for row in _TABLE)
 
 
 IMPORTING = ("entrypoint", "imports")  # checks that import the project's stack (IMPORT_TIMEOUT_SECONDS)
+ADVISORY = ("lint",)  # never a failure: a raise or an overrun deadline is a warning
 
 
 def deadline_for(ctx: Context, check_id: str) -> float:
@@ -65,7 +66,7 @@ def build_checks(ctx: Context) -> list[Check]:
     for check_id, category, target, wants_deadline in _TABLE:
         deadline = deadline_for(ctx, check_id)
         run = partial(_call, target, ctx, deadline if wants_deadline else None)
-        checks.append(Check(check_id, category, deadline, run))
+        checks.append(Check(check_id, category, deadline, run, advisory=check_id in ADVISORY))
     for target in ctx.config.list("PREFLIGHT_PROJECT_CHECKS"):  # the project's own preflight, one check each
         check_id = f"project:{target.rpartition(':')[2]}"
         deadline = deadline_for(ctx, check_id)

@@ -21,6 +21,9 @@ def check_project(ctx: Context, deadline_s: float, target: str) -> Outcome:
                       f"make it faster or raise CHECK_TIMEOUTS=project:{target.rpartition(':')[2]}:<seconds>")
     if child.value is None:
         return failed(f"{target} ended its process (exit {child.returncode}) without a result", fix)
+    left = (f"; killed {len(child.leftovers)} process{'' if len(child.leftovers) == 1 else 'es'} it left running: "
+            + "; ".join(child.leftovers)) if child.leftovers else ""
     if child.value["status"] == "pass":
-        return passed(child.value["message"])
-    return failed(child.value["message"], fix, problems=child.value.get("problems", []))
+        return passed(child.value["message"] + left, killed=list(child.leftovers))
+    return failed(child.value["message"] + left, fix, problems=child.value.get("problems", []),
+                  killed=list(child.leftovers))

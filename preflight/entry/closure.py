@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
+from preflight.bounded import NotRegular, read_regular
 from preflight.entry.command import Entry
 from preflight.lint.cache import FactsCache, key
 from preflight.lint.facts import Facts, read
-from preflight.lint.files import python_files
+from preflight.lint.files import MAX_FILE_BYTES, python_files
 
 MAX_MODULES = 5000  # a bound on what one closure may visit (a vendored monorepo, a generated tree)
-MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NAMESPACE_SCAN = 2000  # directory entries looked at to tell a namespace package from a data folder
 MAX_STAR_DEPTH = 8
 
@@ -167,14 +167,12 @@ class FileFacts:
         if path not in self.memo:
             shown = self.shown(path)
             try:
-                if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-                    raise OSError(f"not a regular file under {MAX_FILE_BYTES} bytes")
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
+                text = read_regular(path, MAX_FILE_BYTES, "a module").decode("utf-8", errors="replace")
+            except (OSError, NotRegular) as exc:
                 self.memo[path] = Facts(shown, syntax_error=f"unreadable: {exc}")
                 return self.memo[path]
             digest = key(shown, text)
-            facts = self.cache.get(digest)
+            facts = self.cache.get(digest, shown)
             if facts is None:
                 facts = read(shown, text)
                 self.cache.put(digest, facts)
@@ -242,7 +240,8 @@ class _Walk:
             return set(), bool(found is not None and (found.compiled or depth > MAX_STAR_DEPTH))
         self._names[module] = (set(), True)  # a star-import cycle cannot tell
         facts = self.files.of(found.path)
-        names, dynamic = set(facts.defines), "__getattr__" in facts.defines or bool(facts.syntax_error)
+        names, dynamic = set(facts.defines), "__getattr__" in facts.defines or bool(facts.syntax_error or
+                                                                                  facts.unreadable)
         package = module if found.is_package else module.rpartition(".")[0]
         for imp in facts.imports:
             if imp[2] != "*":
@@ -275,6 +274,8 @@ class _Walk:
         if facts.syntax_error:
             at = re.search(r"\(line (\d+)\)", facts.syntax_error)
             self.problem(facts, int(at.group(1)) if at else 1, f"cannot be parsed: {facts.syntax_error}")
+        if facts.unreadable:  # nested deeper than this reader follows: its imports cannot be told
+            self.closure.unknown.append(f"{facts.path}: {facts.unreadable}")
         bound: dict[str, set[str]] = {}  # alias -> every module it is bound to in this file
         outside: dict[str, str] = {}  # alias -> the module outside the project it names
         entry = self.owner in self.closure.roots

@@ -8,11 +8,12 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from preflight.bounded import NotRegular, read_regular
 from preflight.child import child_reply, child_request
 from preflight.lint import facts as fact_reader
 from preflight.lint import rules
 from preflight.lint.cache import FactsCache, key
-from preflight.lint.files import python_files
+from preflight.lint.files import MAX_FILE_BYTES, python_files
 
 
 def _parse(item: tuple[str, str]) -> fact_reader.Facts:
@@ -28,20 +29,33 @@ def _parse_all(items: list[tuple[str, str]]) -> list[fact_reader.Facts]:
         return list(pool.map(_parse, items, chunksize=4))
 
 
+def _text(path: Path) -> str:
+    """A regular file's text, at most MAX_FILE_BYTES: a .py that is /dev/zero, a FIFO or gigabytes is
+    refused (NotRegular, OSError) before it is read."""
+    return read_regular(path, MAX_FILE_BYTES, "a file lint reads").decode("utf-8", errors="replace")
+
+
 def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], int, int]:
-    """Every file's facts: from the cache when its text is unchanged, else parsed now."""
-    texts = [(str(p.relative_to(root) if root in p.parents else p), p.read_text(encoding="utf-8", errors="replace"))
-             for p in python_files(root, paths)]
+    """Every file's facts: from the cache when its text is unchanged, else parsed now. A file that cannot
+    be read is one `unreadable` finding; the others are linted as ever."""
+    texts, refused = [], []
+    for p in python_files(root, paths):
+        shown = str(p.relative_to(root) if root in p.parents else p)
+        try:
+            texts.append((shown, _text(p)))
+        except (OSError, NotRegular) as exc:
+            refused.append(fact_reader.unreadable(shown, getattr(exc, "strerror", None) or str(exc)))
     cache = FactsCache.open(root)
     keys = [key(shown, text) for shown, text in texts]
-    found = [cache.get(k) for k in keys]
+    found = [cache.get(k, shown) for k, (shown, _) in zip(keys, texts)]
     missing = [i for i, facts in enumerate(found) if facts is None]
     parsed = _parse_all([texts[i] for i in missing])
     for n, i in enumerate(missing):
         found[i] = parsed[n]
         cache.put(keys[i], parsed[n])
     cache.save(set(keys))
-    return [f for f in found if f is not None], sum(text.count("\n") + 1 for _, text in texts), len(missing)
+    return ([f for f in found if f is not None] + refused, sum(text.count("\n") + 1 for _, text in texts),
+            len(missing))
 
 
 def main(argv: list[str]) -> int:

@@ -35,6 +35,7 @@ class Facts:
     defines: dict[str, int] = field(default_factory=dict)
     attrs: list[tuple[int, str, str]] = field(default_factory=list)
     shadowed: list[str] = field(default_factory=list)  # import aliases also assigned or used as parameters
+    unreadable: str = ""  # why this file could not be linted (not a regular file, too large, nested too deeply)
 
 
 def dotted(node: ast.AST) -> str:
@@ -166,7 +167,17 @@ def read(path: str, source: str) -> Facts:
     except (SyntaxError, ValueError) as exc:
         facts.syntax_error = f"{type(exc).__name__}: {getattr(exc, 'msg', exc)} (line {getattr(exc, 'lineno', '?')})"
         return facts
-    facts.imports = imports(tree)
-    facts.defines = definitions(tree)
-    _Walker(facts).walk(tree)
+    except (RecursionError, MemoryError) as exc:  # 3000 nested operators: Python's own parser gives up
+        return Facts(path, ignored=facts.ignored, unreadable=f"nested too deeply to parse ({type(exc).__name__})")
+    try:
+        facts.imports = imports(tree)
+        facts.defines = definitions(tree)
+        _Walker(facts).walk(tree)
+    except (RecursionError, MemoryError) as exc:  # a tree just under the parser's limit, deeper than ours
+        return Facts(path, ignored=facts.ignored, unreadable=f"nested too deeply to read ({type(exc).__name__})")
     return facts
+
+
+def unreadable(path: str, why: str) -> Facts:
+    """The facts of a file that was not read at all: one info finding, nothing else."""
+    return Facts(path, unreadable=why)

@@ -83,6 +83,12 @@ def _unparsable(files: list[Facts], _: Settings) -> list[Finding]:
                     "fix the syntax or leave the file out with PREFLIGHT_LINT_PATHS") for f in files if f.syntax_error]
 
 
+def _unreadable(files: list[Facts], _: Settings) -> list[Finding]:
+    return [Finding("unreadable", "info", f.path, 0, f"not linted: {f.unreadable}",
+                    "leave the file out with PREFLIGHT_LINT_PATHS if it is not training code") for f in files
+            if f.unreadable]
+
+
 def _ephemeral(files: list[Facts], _: Settings) -> list[Finding]:
     if any(f.uploads for f in files):
         return []
@@ -150,7 +156,7 @@ def _gpu(files: list[Facts], settings: Settings) -> list[Finding]:
 
 def judge(files: list[Facts], settings: Settings) -> list[Finding]:
     out: list[Finding] = []
-    for rule in (_unparsable, _ephemeral, _push, _flash, _tracking, _resume, _timeout, _gpu):
+    for rule in (_unparsable, _unreadable, _ephemeral, _push, _flash, _tracking, _resume, _timeout, _gpu):
         out += rule(files, settings)
     return out
 
@@ -173,15 +179,17 @@ def _timeout(files: list[Facts], settings: Settings) -> list[Finding]:
 
 def longest_train_step(results_dir: Path) -> float | None:
     """The longest successful `train` step recorded in earlier runs' run.json, if any."""
+    from preflight.bounded import NotRegular, read_regular
+
     longest = None
     for record in results_dir.glob("*/run.json"):
         try:
-            steps = json.loads(record.read_text(encoding="utf-8")).get("steps", [])
-        except (OSError, ValueError):
-            continue
-        for step in steps:
-            if step.get("step") == "train" and step.get("exit_code") == 0:
-                longest = max(longest or 0.0, float(step.get("duration_s", 0)))
+            steps = json.loads(read_regular(record, 1 << 20, "a run.json")).get("steps", [])
+            durations = [float(step.get("duration_s", 0)) for step in steps
+                         if step.get("step") == "train" and step.get("exit_code") == 0]
+        except (OSError, ValueError, NotRegular, TypeError, AttributeError, RecursionError):
+            continue  # one unreadable record is not the history
+        longest = max([longest or 0.0, *durations]) if durations else longest
     return longest
 
 

@@ -105,3 +105,13 @@ refused_before_anything() {
     [[ "$output" == *"${case%%=*}"* ]] || { echo "no key named for $case: $output"; return 1; }
   done
 }
+
+@test "PASS_ENV naming an internal variable exits 2 and the step never runs against it (issue 23)" {
+  mkdir -p "$BATS_TEST_TMPDIR/victim/work/project"
+  : >"$BATS_TEST_TMPDIR/victim/work/project/keep"
+  run env PASS_ENV=PF_HOST_DIR PF_HOST_DIR="$BATS_TEST_TMPDIR/victim" "$REPO/infra_scripts/spot_train.sh" --preflight-only
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"PASS_ENV"*"PF_HOST_DIR"*"internal"* ]]
+  [ -e "$BATS_TEST_TMPDIR/victim/work/project/keep" ]
+  [ ! -e "$REPO/artifacts" ]
+}

@@ -29,3 +29,27 @@ step() {
   run step "true"
   [ "$status" -eq 0 ]
 }
+
+# running TAG — pids whose argv holds TAG (this test's unique tag; never a machine-wide pgrep).
+running() {
+  local cmdline
+  for cmdline in /proc/[0-9]*/cmdline; do
+    grep -qaF "$1" "$cmdline" 2>/dev/null && basename "$(dirname "$cmdline")"
+  done
+  return 0
+}
+
+@test "a setsid daemon a step leaves running is killed when the step ends, and the output says so (issue 23)" {
+  local tag="pf-step-daemon-$$-$RANDOM$RANDOM" marker="$BATS_TEST_TMPDIR/up"
+  export PF_TOOL_SRC="$BATS_TEST_DIRNAME/../.." PF_STEP=smoke
+  # Its output goes nowhere, as a daemon's does: bats would otherwise wait for it to close the pipe.
+  run step "setsid -f bash -c 'echo up > \"\$1\"; exec -a \"\$2\" sleep 3600' _ '$marker' '$tag' </dev/null >/dev/null 2>&1
+while [[ ! -e '$marker' ]]; do sleep 0.01; done"
+  local -a left
+  mapfile -t left < <(running "$tag")
+  ((${#left[@]} == 0)) || kill -9 "${left[@]}"
+  [ "$status" -eq 0 ]
+  [ -e "$marker" ]
+  [ "${#left[@]}" -eq 0 ]
+  [[ "$output" == *"reaper: killed 1 process the smoke step left running"*"$tag"* ]]
+}
