@@ -19,9 +19,10 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     terminate. → F test_launcher_sigkilled_watchdog_terminates
  3. EC2 is eventually consistent: right after RunInstances, Describe*/TerminateInstances may answer
     InvalidInstanceID.NotFound (EC2 API reference, "Eventual consistency in the Amazon EC2 API").
-    → NotFound for the first `not_found_calls` calls naming a new instance; `terminate_not_found`
-    keeps TerminateInstances answering it. → F test_not_found_right_after_launch_is_not_yet_visible,
-    F test_terminate_keeps_answering_not_found_exit_7
+    → NotFound for the first `not_found_calls` calls of each of DescribeInstances,
+    DescribeInstanceStatus and TerminateInstances naming a new instance (each action on its own);
+    `terminate_not_found` keeps TerminateInstances answering it.
+    → F test_not_found_right_after_launch_is_not_yet_visible, F test_terminate_keeps_answering_not_found_exit_7
  4. The root volume is the AMI's RootDeviceName, never smaller than its snapshot; a mapping at another
     name adds a volume (EC2 user guide, "Block device mappings"; error InvalidBlockDeviceMapping).
     moto's AMIs use /dev/sda1 with a 15 GB snapshot, like Ubuntu's.
@@ -387,24 +388,24 @@ def install(emulator: Emulator) -> None:
                 emulator.hosts.boot(instance, emulator.settings.not_found_calls)
         return result
 
-    def hiding(self: Any) -> None:
+    def hiding(self: Any, action: str) -> None:
         ids = self._get_param("InstanceIds", []) or []
-        if missing := emulator.hosts.not_found(ids):
+        if missing := emulator.hosts.not_found(ids, action):
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{missing}' does not exist")
 
     def describe_instances(self: Any) -> Any:
-        hiding(self)
+        hiding(self, "DescribeInstances")
         return original_describe(self)
 
     def describe_instance_status(self: Any) -> Any:
-        hiding(self)
+        hiding(self, "DescribeInstanceStatus")
         return original_status(self)
 
     def terminate_instances(self: Any) -> Any:
         ids = self._get_param("InstanceIds", []) or []
         if emulator.settings.terminate_not_found and ids:
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{ids[0]}' does not exist")
-        hiding(self)
+        hiding(self, "TerminateInstances")
         return original_terminate(self)
 
     SSM.send_command = send_command
