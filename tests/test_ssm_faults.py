@@ -332,19 +332,16 @@ def test_bootstrap_names_the_interpreter_and_refuses_old_python(world, tmp_path:
     assert "Python 3.8.18 is below 3.9" in out.stderr
 
 
-def test_probe_runs_on_python_39(tmp_path: Path):
+def test_probe_runs_on_python_39(tmp_path: Path, python39: Path):
     """The probe with its own requirements (arcticdb included) on 3.9, every check that can run here
     running, ArcticDB's on a real LMDB store: what a 3.9 host's venv holds."""
-    python = ROOT / ".venv39" / "bin" / "python"
-    if not python.exists():
-        pytest.skip("no Python 3.9 on this machine (make test builds .venv39 when pyenv or PATH has one)")
     from preflight.demo import seed
 
     seed(f"lmdb://{tmp_path}/store", "demo", 24, {})
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "AWS_REGION": "us-east-1",
            "PREFLIGHT_IMPORTS": "json", "PREFLIGHT_IMPORT_NAMES": "json:dumps", "PREFLIGHT_PINS_FILE": "",
            "ARCTICDB_URI": f"lmdb://{tmp_path}/store", "ARCTICDB_LIBRARY": "demo"}
-    run = subprocess.run([str(python), "-m", "preflight", "probe", "--json"], cwd=tmp_path, env=env,
+    run = subprocess.run([str(python39), "-m", "preflight", "probe", "--json"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     artifact = json.loads(run.stdout)
     by_id = {check["id"]: check for check in artifact["checks"]}
