@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import boto3
@@ -21,7 +21,7 @@ import pytest
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
 from preflight.aws.ec2_terminate import terminate
 from tests.conftest import ROOT
-from tests.ssm_support import SLOW_PYTHON, instances, live_instances, pairs_file, spot, ssm_env
+from tests.ssm_support import instances, live_instances, pairs_file, running, slow_python, spot, ssm_env, wait_for
 
 # Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
 SHORT = {"RUN_BUDGET_SECONDS": "10", "TRAIN_RUN_BUDGET_SECONDS": "10", "BOOTSTRAP_TIMEOUT_SECONDS": "8",
@@ -52,24 +52,6 @@ def spec(world: dict, **changes: object) -> ec2_launch.LaunchSpec:
     return ec2_launch.LaunchSpec(**{**base, **changes})
 
 
-def wait_for(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def pgrep(pattern: str) -> bool:
-    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
-
-
-def slow_python(tmp_path: Path, seconds: int) -> str:
-    path = tmp_path / "slowpy"
-    path.write_text(SLOW_PYTHON.format(seconds=seconds))
-    path.chmod(0o755)
-    return str(path)
-
-
 def started_instance(world: dict) -> str:
     instance_id, _, _ = ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
     return instance_id
@@ -85,11 +67,12 @@ def test_watchdog_user_data_is_a_plain_script(world, moto_harness):
 
 
 def test_launcher_sigkilled_watchdog_terminates(world, tmp_path: Path):
-    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3041), REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
+    python, marker = slow_python(tmp_path, 3041)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-sigkill"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3041"), 60, "bootstrap to start")
+    wait_for(lambda: running(marker), 60, "bootstrap to start")
     os.killpg(proc.pid, signal.SIGKILL)  # no trap runs: the launcher cannot terminate anything
     proc.wait()
     (instance_id,) = instances("ssm-sigkill")
@@ -142,7 +125,7 @@ def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
 # --- 3. the run budget, and what executionTimeout does -----------------------------------------------
 def test_budget_caps_each_step(world, tmp_path: Path):
     # Launch and the SSM wait take a few seconds of the 10 s budget: bootstrap cannot get its full 8 s.
-    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047),
+    out = spot(world, "--preflight-only", "--run-id", "ssm-budget", PYTHON=slow_python(tmp_path, 3047)[0],
                REMOTE_WORK_DIR=str(tmp_path / "cold-host"), SSM_ONLINE_TIMEOUT_SECONDS="9",
                **{**SHORT, "BOOTSTRAP_TIMEOUT_SECONDS": "9"})
     assert out.returncode == 5, out.stderr[-3000:]
@@ -224,11 +207,12 @@ def test_root_volume_follows_the_ami(world, configured: int, expected: int):
 
 # --- 7. spot interruption ----------------------------------------------------------------------------
 def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path):
-    env = ssm_env(world, PYTHON=slow_python(tmp_path, 3053), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    python, marker = slow_python(tmp_path, 3053)
+    env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3053"), 60, "bootstrap to start")
+    wait_for(lambda: running(marker), 60, "bootstrap to start")
     ec2().terminate_instances(InstanceIds=list(instances("ssm-reclaimed")))  # EC2 reclaims the spot host
     try:
         _out, err = proc.communicate(timeout=60)  # bootstrap's own timeout is 300 s: waiting for it fails here
@@ -241,45 +225,81 @@ def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path)
 
 
 # --- 8. output does not stream -----------------------------------------------------------------------
-class Stamped:
-    """A stdout that records when each line arrived."""
+class Lines:
+    """A stdout that keeps the lines written to it."""
 
     def __init__(self) -> None:
-        self.lines: list[tuple[float, str]] = []
+        self.lines: list[str] = []
 
     def write(self, text: str) -> None:
-        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
+        self.lines += [line for line in text.splitlines() if line]
 
     def flush(self) -> None:
         pass
 
 
-def test_progress_lines_and_no_output_before_the_end(world, capsys):
+# The step writes a line, says so in a file, then waits (at most 60 s) for the test to release it.
+GATED = ('echo first\n: > "$HOME/first-written"\n'
+         'n=0; until [ -e "$HOME/release" ] || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done\necho second\n')
+
+
+def polling(target) -> tuple[threading.Thread, list]:
+    """`target()` on a thread of its own (the dispatcher's poll), and the list its answer goes to."""
+    answer: list = []
+    thread = threading.Thread(target=lambda: answer.append(target()), daemon=True)
+    thread.start()
+    return thread, answer
+
+
+def test_progress_lines_and_no_output_before_the_end(world, moto_harness, capsys):
     instance_id = started_instance(world)
-    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="quiet",
-                              run_id="faults", delivery_s=30, execution_s=30)
-    out = Stamped()
-    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="quiet", out=out)
-    ended = time.monotonic()
-    ec2().terminate_instances(InstanceIds=[instance_id])
+    home = moto_harness.hosts_root / instance_id
+    client = ssm()
+    in_progress_after_first_line = []
+
+    def count(parsed: dict, **_kwargs) -> None:
+        if parsed.get("Status") == "InProgress" and (home / "first-written").exists():
+            in_progress_after_first_line.append(parsed.get("StandardOutputContent", ""))
+
+    client.meta.events.register("after-call.ssm.GetCommandInvocation", count)
+    command_id = ssm_run.send(client, instance_id, GATED, step="quiet", run_id="faults", delivery_s=30,
+                              execution_s=90)
+    out = Lines()
+    poller, answer = polling(lambda: ssm_poll.poll(client, ec2(), command_id, instance_id, 90, step="quiet", out=out))
+    try:
+        # Two polls answered while the step, its first line written, still ran: the first one is handled.
+        wait_for(lambda: len(in_progress_after_first_line) >= 2, 30, "two polls while the step runs")
+        assert out.lines == [] and in_progress_after_first_line[:2] == ["", ""], \
+            "real SSM shows no output before the command ends"
+    finally:
+        (home / "release").touch()
+        poller.join(timeout=60)
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    (outcome,) = answer
     assert outcome.status == "Success"
-    assert [line for _, line in out.lines] == ["first", "second"]
-    assert all(ended - at < 1.5 for at, _ in out.lines), "real SSM shows no output before the command ends"
+    assert out.lines == ["first", "second"]
     assert "ssm: quiet InProgress (" in capsys.readouterr().err
 
 
-def test_cloudwatch_output_streams_while_the_step_runs(world):
+def test_cloudwatch_output_streams_while_the_step_runs(world, moto_harness):
     boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="spot-preflight-steps")
     instance_id = started_instance(world)
-    command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="live",
-                              run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    home = moto_harness.hosts_root / instance_id
+    command_id = ssm_run.send(ssm(), instance_id, GATED, step="live", run_id="faults", delivery_s=30,
+                              execution_s=90, log_group="spot-preflight-steps")
     tail = ssm_poll.CloudWatchTail(boto3.client("logs", region_name="us-east-1"), "spot-preflight-steps",
                                    command_id, instance_id)
-    out = Stamped()
-    ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
-    ec2().terminate_instances(InstanceIds=[instance_id])
-    (first_at, first), (second_at, second) = out.lines
-    assert (first, second) == ("first", "second") and second_at - first_at > 2
+    out = Lines()
+    poller, answer = polling(lambda: ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 90, step="live", out=out,
+                                                   tail=tail))
+    try:
+        wait_for(lambda: "first" in out.lines, 30, "the first line to stream")
+        assert out.lines == ["first"]  # shown while the step still waits to be released
+    finally:
+        (home / "release").touch()
+        poller.join(timeout=60)
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    assert answer[0].status == "Success" and out.lines == ["first", "second"]
 
 
 # --- 9. status mapping -------------------------------------------------------------------------------
@@ -353,3 +373,17 @@ def test_probe_runs_on_python_39(tmp_path: Path, python39: Path):
     for check in artifact["checks"]:
         assert "TypeError" not in check["message"] and "SyntaxError" not in check["message"], check
     assert sys.version_info >= (3, 10)  # the suite itself runs newer: this test is the 3.9 coverage
+
+
+def test_steps_run_with_the_system_path(world, capsys):
+    """Row 17: the agent runs a step with the host's system PATH, not the test runner's (which may hold a uv)."""
+    from tests.harness.ssm_agent import SYSTEM_PATH
+
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, 'echo "PATH=$PATH"\n', step="path", run_id="faults",
+                              delivery_s=30, execution_s=30)
+    out = Lines()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="path", out=out)
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert outcome.status == "Success"
+    assert out.lines == [f"PATH={SYSTEM_PATH}"]

@@ -6,14 +6,23 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.conftest import FAKE_AWS, ROOT
-from tests.ssm_support import SLOW_PYTHON, all_objects, instances, live_instances, pairs_file, spot, ssm_env
+from tests.ssm_support import (
+    all_objects,
+    instances,
+    live_instances,
+    pairs_file,
+    running,
+    slow_python,
+    spot,
+    ssm_env,
+    wait_for,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -23,20 +32,34 @@ def default_emulator(moto_harness):
     assert live_instances() == {}, "an ssm path left an instance pending or running"
 
 
-def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
+def cold_host(directory: Path) -> Path:
+    """A REMOTE_WORK_DIR as on a first boot (no uv, no venv) whose download caches are the shared warm
+    host's: everything is installed again, from files already downloaded."""
+    shared = ROOT / ".preflight" / "test-ssm-host" / "image" / "cache"
+    (directory / "image" / "cache").mkdir(parents=True)
+    for cache in ("pip", "uv"):
+        (shared / cache).mkdir(parents=True, exist_ok=True)
+        (directory / "image" / "cache" / cache).symlink_to(shared / cache)
+    return directory
+
+
+def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness, tmp_path: Path):
     moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
     before = all_objects()
-    # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
-    shutil.rmtree(ROOT / ".preflight" / "test-ssm-host" / "image" / "venvs" / "ssm-uv", ignore_errors=True)
-    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv")
+    # A first boot every time: no uv on the system PATH nor in the image, so bootstrap pip-installs the
+    # pinned uv into the image (auto) and deps builds the project venv with it.
+    host = cold_host(tmp_path / "cold-host")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", REMOTE_WORK_DIR=str(host))
     assert out.returncode == 0, out.stderr[-4000:]
     logs = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "logs"
-    assert "deps installer uv " in (logs / "bootstrap.log").read_text()
+    bootstrap = (logs / "bootstrap.log").read_text()
+    assert "deps installer uv " in bootstrap and f" at {host}/image/tools/uv/bin/uv" in bootstrap
+    assert (host / "image" / "tools" / "uv" / ".preflight-venv-complete").is_file()
     assert "with uv" in (logs / "deps.log").read_text()
     artifact = world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     assert set(instances("ssm-ready").values()) == {"terminated"}
-    assert not list(Path(ROOT / ".preflight" / "test-ssm-host").rglob("*.ran"))
+    assert not list(host.rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
     record = json.loads((world["repo"] / "artifacts" / "preflight" / "ssm-ready" / "run.json").read_text())
@@ -93,35 +116,29 @@ def test_bootstrap_failure_exit_5_with_log_tail(world):
 
 
 def test_step_past_its_timeout_exit_5(world, tmp_path: Path):
-    slow = tmp_path / "slowpy"
-    slow.write_text(SLOW_PYTHON.format(seconds=3023))
-    slow.chmod(0o755)
-    out = spot(world, "--preflight-only", "--run-id", "ssm-timeout", PYTHON=str(slow), BOOTSTRAP_TIMEOUT_SECONDS="2",
+    slow, marker = slow_python(tmp_path, 3023)
+    out = spot(world, "--preflight-only", "--run-id", "ssm-timeout", PYTHON=slow, BOOTSTRAP_TIMEOUT_SECONDS="2",
                REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     assert out.returncode == 5, out.stderr[-2000:]
     assert "bootstrap … timed out after 2s" in out.stderr and "TimedOut (ExecutionTimedOut)" in out.stderr
     assert set(instances("ssm-timeout").values()) == {"terminated"}
-    assert subprocess.run(["pgrep", "-f", "sleep 3023"], capture_output=True).returncode != 0
+    assert running(marker) == []  # the agent SIGKILLed the step's process group before it reported
 
 
 def test_sigterm_mid_step_terminates_exit_143(world, tmp_path: Path):
-    slow = tmp_path / "slowpy"
-    slow.write_text(SLOW_PYTHON.format(seconds=3029))
-    slow.chmod(0o755)
-    env = ssm_env(world, PYTHON=str(slow), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
+    slow, marker = slow_python(tmp_path, 3029)
+    env = ssm_env(world, PYTHON=slow, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-term"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while subprocess.run(["pgrep", "-f", "sleep 3029"], capture_output=True).returncode != 0:
-        assert time.monotonic() < deadline and proc.poll() is None, "bootstrap never started"
-        time.sleep(0.2)
+    wait_for(lambda: running(marker) or proc.poll() is not None, 60, "bootstrap to start")
+    assert proc.poll() is None, "the run ended before bootstrap started"
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err[-2000:]
     assert set(instances("ssm-term").values()) == {"terminated"}
-    time.sleep(0.5)  # the emulator notices the termination on its next 50 ms poll
-    assert subprocess.run(["pgrep", "-f", "sleep 3029"], capture_output=True).returncode != 0
+    # The emulated host ends the step once it sees its instance terminated (its next 50 ms poll).
+    wait_for(lambda: not running(marker), 10, "the terminated host's step to end")
 
 
 def test_output_over_24000_chars_still_recovers_the_artifact(world, tmp_path: Path):

@@ -106,20 +106,21 @@ PY
 @test "a step past its timeout: exit 5 naming the timeout" {
   local slow="$BATS_TEST_TMPDIR/slowpy"
   # shellcheck disable=SC2016  # literal shell syntax is the point
-  printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep 3011\n' >"$slow"
+  # Its sleep is named after this test's own path (exec -a): a marker no other suite's process has.
+  printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nexec -a "$0.sleep" sleep 3011\n' >"$slow"
   chmod +x "$slow"
   run env PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" BOOTSTRAP_TIMEOUT_SECONDS=1 \
     "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-timeout
   [ "$status" -eq 5 ]
   [[ "$output" == *"bootstrap … timed out after 1s"* ]]
-  run pgrep -f "sleep 3011"
+  run pgrep -f -- "$slow.sleep"
   [ "$status" -ne 0 ]
 }
 
 @test "SIGTERM during a step: cleanup runs, children are gone, exit 143" {
   local slow="$BATS_TEST_TMPDIR/slowpy"
   # shellcheck disable=SC2016  # literal shell syntax is the point
-  printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep 3017 &\nwait\n' >"$slow"
+  printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\n(exec -a "$0.sleep" sleep 3017) &\nwait\n' >"$slow"
   chmod +x "$slow"
   PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" \
     "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
@@ -127,13 +128,13 @@ PY
   # The next use of PYTHON after this line (choosing the deps installer) is the one that hangs.
   wait_for_text "$REPO/artifacts/preflight/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 20
   local tries=50
-  until pgrep -f "sleep 3017" || ((--tries == 0)); do sleep 0.1; done
-  pgrep -f "sleep 3017"
+  until pgrep -f -- "$slow.sleep" || ((--tries == 0)); do sleep 0.1; done
+  pgrep -f -- "$slow.sleep"
   kill -TERM "$pid"
   local rc=0
   wait "$pid" || rc=$?
   [ "$rc" -eq 143 ]
-  run pgrep -f "sleep 3017"
+  run pgrep -f -- "$slow.sleep"
   [ "$status" -ne 0 ]
   [ ! -e "$REPO/.preflight/runs/e2e-term" ]
   grep -q '"exit_code": 143' "$REPO/artifacts/preflight/e2e-term/run.json"

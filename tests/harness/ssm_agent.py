@@ -93,10 +93,10 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     (AL2023 user guide, "Python in AL2023"), and uv is a PyPI install; runShellScript runs with the
     host's system PATH. (An assumption about stock AMIs, not a documented guarantee: an AMI with uv
     on PATH takes the other branch, tested in tests/test_installer.py.) → the emulated host runs
-    steps with the clean system PATH, which has no uv on this machine, so DEPS_INSTALLER=auto
-    installs the pinned uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the
-    venv from the index. → T test_preflight_only_ready_terminated_no_training_no_writes (its
-    bootstrap and deps logs name uv)
+    steps with SYSTEM_PATH, never the test runner's PATH, so DEPS_INSTALLER=auto installs the pinned
+    uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the venv from the index.
+    → F test_steps_run_with_the_system_path, T test_preflight_only_ready_terminated_no_training_no_writes
+    (a host directory of its own every time: its bootstrap installs uv there, and deps uses it)
 
 Taken from moto as it is, because moto answers as AWS documents it (botocore data/<service>/*/service-2.json):
 - RunInstances with DryRun=True: "If you have the required permissions, the error response is
@@ -139,6 +139,8 @@ SSM_STDOUT_LIMIT = 24000
 SSM_DOCUMENT_LIMIT = 64 * 1024
 AGENT_KILL_CODE = 137
 PLUGIN = "aws-runShellScript"
+# Row 17: the agent (a systemd service) runs scripts with the host's system PATH, never the test runner's.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass
@@ -220,7 +222,7 @@ class Emulator:
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "_script.sh").write_text(inv.script)
         (workdir / "_script.sh").chmod(0o700)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+        env = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8",
                "AWS_SSM_INSTANCE_ID": inv.instance_id, "AWS_SSM_REGION_NAME": inv.region}
         inv.proc = subprocess.Popen(["sh", "-c", str(workdir / "_script.sh")], cwd=home, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
