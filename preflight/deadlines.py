@@ -28,7 +28,7 @@ def healthy_instance_s(config: Config) -> int:
     every step) plus teardown. The watchdog (MAX_RUNTIME_SECONDS) must exceed it, or it powers off a
     training that was about to finish. It may still end a step that overran the budget (STEP_OVERRUN_S):
     that run has already failed, and what it cuts is the diagnostics command."""
-    return max(config.int(budget_key(mode)) for mode in ("preflight-only", "full")) + \
+    return max(config.int("RUN_BUDGET_SECONDS"), config.int("TRAIN_RUN_BUDGET_SECONDS")) + \
         config.int("TEARDOWN_TIMEOUT_SECONDS")
 
 

@@ -42,3 +42,12 @@ def test_teardown_unconfirmed_is_typed_never_retried_and_notified():
 def test_training_gates_on_latest_ready():
     command = json.loads(ASL.read_text())["States"]["Train"]["Parameters"]["Parameters"]["commands.$"]
     assert "--require-preflight artifacts/preflight/latest-ready/preflight-readiness.json" in command
+
+
+def test_worst_case_is_the_readme_s_sum():
+    """README: budget + the last step's overrun + teardown + bookkeeping, 2,190 s and 3,990 s by default."""
+    config = make_config(TRANSPORT="ssm")
+    assert worst_case_s(config, "preflight-only") == 1800 + 90 + 180 + 120 == 2190
+    assert worst_case_s(config, "full") == worst_case_s(config, "smoke-only") == 3600 + 90 + 180 + 120 == 3990
+    assert worst_case_s(make_config(RUN_BUDGET_SECONDS="600", TEARDOWN_TIMEOUT_SECONDS="60"), "preflight-only") == \
+        600 + 90 + 60 + 120
