@@ -185,6 +185,8 @@ def test_inconsistent_artifacts_are_named_exactly():
     with pytest.raises(art.ArtifactError, match=r"^status READY but failures\[\] lists a, c$"):
         art._consistent(dict(ready, failures=listed))
     assert broken(failures=[]) == "failures[] lists nothing but the failed checks are b"
+    extra = [{"id": "a", "message": "m", "remediation": ""}, *good["failures"]]
+    assert broken(failures=extra) == "failures[] lists a, b but the failed checks are b"
     failed_twice = dict(ready, status="FAILED", failures=listed)
     with pytest.raises(art.ArtifactError, match=r"^status FAILED but no check failed$"):
         art._consistent(failed_twice)

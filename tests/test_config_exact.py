@@ -46,6 +46,7 @@ def refused(overrides: dict[str, str]) -> str:
     ("CHECK_TIMEOUT_SECONDS", "0", "'0': must be > 0"),
     ("CHECK_TIMEOUTS", "runtime", "'runtime': 'runtime' is not <check id>:<seconds>"),
     ("CHECK_TIMEOUTS", "runtime:0", "'runtime:0': 'runtime:0': seconds must be > 0"),
+    ("CHECK_TIMEOUTS", "5", "'5': '5' is not <check id>:<seconds>"),
     ("CHECK_TIMEOUTS", "runtime:0.5,projectx:3",
      "'runtime:0.5,projectx:3': unknown check id 'projectx' (ids: runtime, "),
 ])
@@ -96,6 +97,11 @@ def test_source_names_the_file_or_the_environment(tmp_path: Path):
     path = tmp_path / "w.env"
     path.write_text("PROJECT_NAME=x\n")
     assert load(path, {}).source == str(path) and load(None, {}).source == "environment"
+    typed = tmp_path / "typed.env"
+    typed.write_text("WANDB_VERIFY_ONLINE=maybe\n")
+    with pytest.raises(ConfigError) as caught:
+        load(typed, {})
+    assert str(caught.value) == f"{typed}: WANDB_VERIFY_ONLINE='maybe': expected true or false"
     # A value set in the file is judged as file text; one from the environment names its variable.
     with pytest.raises(ConfigError, match=r"^environment variable REPO_REF: REPO_REF: shell syntax is not allowed "
                                           r"in config values$"):
@@ -106,7 +112,7 @@ def test_source_names_the_file_or_the_environment(tmp_path: Path):
 
 @pytest.mark.parametrize(("raw", "value"), [
     ("'a b' # note", "a b"), ('"x#y"', "x#y"), ("plain # note", "plain"), ("a#b", "a#b"),
-    ("a  # b # c", "a"), ("'q'#c", "q"), ('""', ""),
+    ("a  # b # c", "a"), ("'q'#c", "q"), ('""', ""), ("aXb", "aXb"),
 ])
 def test_quoting(raw: str, value: str):
     assert parse_text(f"REPO_REF={raw}\n", "w.env") == {"REPO_REF": value}

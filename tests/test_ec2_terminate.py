@@ -26,6 +26,7 @@ class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
         self.slept: list[float] = []
+        self.wake_at = []
 
     def monotonic(self) -> float:
         return self.now
@@ -33,7 +34,9 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0
         self.slept.append(seconds)
-        self.now += seconds
+        self.now = self.wake_at.pop(0) if self.wake_at else self.now + seconds
+
+    wake_at: list[float]  # a sleep that overran: it ends at this time instead (one per entry)
 
 
 @pytest.fixture
@@ -167,3 +170,24 @@ def test_instances_of_the_run_are_found_by_its_tags(clock: Clock):
     assert filters == repr([{"Name": "tag:RunId", "Values": ["run-7"]},
                             {"Name": "tag:Project", "Values": ["spot-preflight"]},
                             {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}])
+
+
+def test_gone_after_20_s_by_default_and_at_exactly_gone_after_s(clock: Clock):
+    # Rounds start at 1000 (running), 1000.5 (absent since then); the next sleep overruns to 1020.5: absent 20.0 s.
+    clock.wake_at = [1000.5, 1020.5]
+    ec2 = EC2(clock, {"i-a": ["running", NOT_FOUND]})
+    assert terminate(ec2, ["i-a"], deadline_s=60) == {"i-a": "gone"}
+    assert ec2.count("describe") == 3 and clock.now == 1020.5
+
+
+def test_every_instance_is_sent_its_terminate_in_each_round(clock: Clock):
+    ec2 = EC2(clock, {"i-a": ["terminated"], "i-b": ["terminated"]}, terminate={"i-a": [NOT_FOUND, "ok"]})
+    terminate(ec2, ["i-b", "i-a"], deadline_s=30)
+    first_round = [(k, i) for k, i, t in ec2.calls if t == 1000.0 and k == "terminate"]
+    assert first_round == [("terminate", "i-a"), ("terminate", "i-b")]  # i-a's NotFound does not stop i-b's
+
+
+def test_the_backoff_between_rounds_is_capped_at_5_s(clock: Clock):
+    with pytest.raises(TeardownUnconfirmed):
+        terminate(EC2(clock, {"i-a": ["running"]}), ["i-a"], deadline_s=60)
+    assert max(clock.slept) == 5.0 and clock.slept[:7] == pytest.approx([0.5, 0.8, 1.28, 2.048, 3.2768, 5.0, 5.0])

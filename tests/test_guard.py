@@ -16,7 +16,7 @@ import pytest
 
 from preflight import guard as g
 
-STANDIN = "standin_botocore_session"
+STANDIN = "standin_botocore.session"  # a submodule, as botocore.session is: found through its package's path
 SESSION = '''
 class Session:
     def __init__(self, *args, **kwargs):
@@ -40,17 +40,23 @@ class Model:
 
 @pytest.fixture
 def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    (tmp_path / f"{STANDIN}.py").write_text(SESSION)
+    (tmp_path / "standin_botocore").mkdir()
+    (tmp_path / "standin_botocore" / "__init__.py").write_text("")
+    (tmp_path / "standin_botocore" / "session.py").write_text(SESSION)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(g, "_TARGET", STANDIN)
-    monkeypatch.delitem(sys.modules, STANDIN, raising=False)
-    monkeypatch.delitem(sys.modules, "boto3", raising=False)
+    for name in (STANDIN, "standin_botocore", "boto3"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     yield STANDIN
-    sys.modules.pop(STANDIN, None)
+    for name in (STANDIN, "standin_botocore"):
+        sys.modules.pop(name, None)
 
 
 class NoFindSpec:
-    """A legacy finder with no find_spec: the hook must step over it."""
+    """A legacy finder (find_module, no find_spec): the hook must step over it."""
+
+    def find_module(self, fullname, path=None):
+        return None
 
 
 class LoaderlessFinder:
@@ -159,3 +165,20 @@ def test_read_log_counts_children_and_keeps_each_refusal_whole(tmp_path: Path):
     assert g.read_log(str(log)) == ([], 0)
     log.write_text("guarded 12\nrefused 12 s3:PutObject\nguarded 13\nrefused 13 ec2:Run Instances x\nnoise\n")
     assert g.read_log(str(log)) == (["s3:PutObject", "ec2:Run Instances x"], 2)
+
+
+def test_exit_twice_or_after_the_hook_was_dropped_is_harmless(standin: str):
+    module = importlib.import_module(standin)
+    with g.ReadOnlyGuard() as guard:
+        pass
+    guard.__exit__(None, None, None)  # a second cleanup finds nothing left to undo
+    assert module.Session().handlers == []
+    unpatched = g.ReadOnlyGuard()
+    unpatched.__enter__()  # botocore's stand-in is imported: no hook, a patch
+    unpatched.__exit__(None, None, None)
+    hooked = g.ReadOnlyGuard()
+    sys.modules.pop(standin)
+    hooked.__enter__()
+    sys.meta_path.remove(hooked._finder)  # someone else rebuilt sys.meta_path meanwhile
+    hooked.__exit__(None, None, None)
+    assert hooked._finder is None

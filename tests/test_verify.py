@@ -4,6 +4,7 @@ future, for another config, or FAILED (test_probe_cli.py runs the same through `
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -135,8 +136,14 @@ def test_invalid_artifact_or_timestamp_is_unusable(tmp_path: Path):
     ("2026-11-20T14:00:00+02:00", NOW),
     ("2026-11-20T09:30:00.000001-02:30", NOW + timedelta(microseconds=1)),
 ])
-def test_parse_rfc3339_every_form_as_utc(text: str, expected: datetime):
-    parsed = v.parse_rfc3339(text)
+def test_parse_rfc3339_every_form_as_utc(text: str, expected: datetime, monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # a conversion to local time would show as +09:00
+    time.tzset()
+    try:
+        parsed = v.parse_rfc3339(text)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
     assert parsed == expected and parsed.utcoffset() == timedelta(0)
 
 
