@@ -19,7 +19,7 @@ INSTALL = echo "installing $(2) for $(1)"; uv="$$($(PYTHON) -m preflight.install
   if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(1) $(2); \
   else $(1) -m pip install --disable-pip-version-check --quiet $(2); fi
 
-.PHONY: preflight demo-seed test lint pytest bats bench bench-smoke clean
+.PHONY: preflight demo-seed test lint pytest bats bench bench-smoke mutation clean
 
 $(RUNTIME_STAMP): pyproject.toml preflight/uv-requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,5 +71,17 @@ bench: $(DEV_STAMP)
 bench-smoke: $(DEV_STAMP)
 	$(PY) bench/run.py --smoke
 
+# A measure, not a gate (never part of make test): mutmut over the modules listed in bench/mutation.py (or
+# MUTATION_MODULES), the fast tests of [tool.mutmut] in pyproject.toml, two mutants at a time, each module
+# within 20 minutes.
+MUTATION_STAMP := $(VENV)/.mutmut-installed
+$(MUTATION_STAMP): $(DEV_STAMP)
+	@$(call INSTALL,$(PY),mutmut==3.8.1)
+	touch $@
+
+mutation: $(MUTATION_STAMP)
+	rm -rf mutants
+	nice -n 10 $(PY) bench/mutation.py --max-children 2 --budget-s 1200 $(MUTATION_MODULES)
+
 clean:
-	rm -rf .preflight artifacts $(VENV) .venv39
+	rm -rf .preflight artifacts $(VENV) .venv39 mutants
