@@ -61,7 +61,7 @@ $(PY39_STAMP): preflight/probe-requirements.txt
 # the SSM agent emulator and their subprocesses, so more workers than cores still pay.
 PYTEST_WORKERS ?= 4
 pytest: $(DEV_STAMP) $(PY39_STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+	PREFLIGHT_REQUIRE_PY39=1 $(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 # Every bats file at once, each in its own bats process (files share only the warm image, whose venvs
 # and caches are built under locks); each file's output is printed whole when it ends.

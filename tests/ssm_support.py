@@ -13,39 +13,7 @@ import boto3
 
 # The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
-# A PYTHON that answers `-c` and hangs on anything else; its sleep is named after the script's own path
-# (`exec -a`), a marker no process of another test or another checkout's suite has in its command line.
-SLOW_PYTHON = ('#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\n'
-               '(exec -a "$0.sleep" sleep {seconds}) &\nwait\n')
-
-
-def slow_python(directory: Path, seconds: int) -> tuple[str, str]:
-    """(the hanging PYTHON, the marker in its sleep's command line)."""
-    path = directory / "slowpy"
-    path.write_text(SLOW_PYTHON.format(seconds=seconds))
-    path.chmod(0o755)
-    return str(path), f"{path}.sleep"
-
-
-def running(marker: str) -> list[int]:
-    """Pids whose command line holds `marker` (a path of this test's own): never another suite's processes."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:  # gone meanwhile
-                continue
-    return pids
-
-
-def wait_for(predicate, seconds: float, what: str) -> None:
-    """Poll `predicate` until it holds; fail naming `what` at the deadline."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+SLOW_PYTHON = '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep {seconds} &\nwait\n'
 
 
 def slow_python(directory: Path, seconds: int) -> tuple[str, str]:

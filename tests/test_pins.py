@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from preflight.checks.pins import check_consistency, check_pins
-from tests.conftest import ROOT, make_context, python39
+from tests.conftest import ROOT, make_context
 
 FIXTURES = ROOT / "tests" / "fixtures" / "projects"
 
@@ -186,7 +186,6 @@ def test_consistency_agrees_with_pip_check(tmp_path: Path):
 
 
 # --- markers are the project interpreter's, not the probe's ------------------------------------------------
-@pytest.mark.skipif(python39() is None, reason="no Python 3.9 on this machine")
 def test_markers_are_evaluated_for_the_project_python(tmp_path: Path, bare_venv: Path):
     env = {"PREFLIGHT_PROJECT_PYTHON": str(bare_venv)}
     outcome = _pins(tmp_path, 'tomli==2.0.1 ; python_version < "3.10"\nnumpy==2.4.6 ; python_version >= "3.10"\n',

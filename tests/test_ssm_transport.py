@@ -32,18 +32,7 @@ def default_emulator(world, moto_harness):
     assert live_instances() == {}, "an ssm path left an instance pending or running"
 
 
-def cold_host(directory: Path) -> Path:
-    """A REMOTE_WORK_DIR as on a first boot (no uv, no venv) whose download caches are the shared warm
-    host's: everything is installed again, from files already downloaded."""
-    shared = ROOT / ".preflight" / "test-ssm-host" / "image" / "cache"
-    (directory / "image" / "cache").mkdir(parents=True)
-    for cache in ("pip", "uv"):
-        (shared / cache).mkdir(parents=True, exist_ok=True)
-        (directory / "image" / "cache" / cache).symlink_to(shared / cache)
-    return directory
-
-
-def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness, tmp_path: Path):
+def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
     moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
     before = all_objects()
     # Issue 22 item 6: a secret read on the host from SSM Parameter Store with the instance role.

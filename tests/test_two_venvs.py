@@ -15,7 +15,7 @@ import pytest
 from preflight.checks.arctic import check_freshness, check_library
 from preflight.checks.project import check_project
 from preflight.checks.runtime import check_gpu, check_runtime
-from tests.conftest import ROOT, make_context, python39
+from tests.conftest import ROOT, make_context
 
 # Every module a guarded child imports on the project's interpreter, and the packages above them.
 CHILD_MODULES = ("preflight", "preflight.child", "preflight.model", "preflight.guard", "preflight.checks",
@@ -103,7 +103,6 @@ def test_child_modules_import_nothing_but_the_standard_library_even_lazily():
     assert foreign == {}
 
 
-@pytest.mark.skipif(python39() is None, reason="no Python 3.9 on this machine")
 def test_runtime_judges_the_interpreter_training_uses(tmp_path: Path, bare_venv: Path):
     ctx = make_context(tmp_path, {"PREFLIGHT_PROJECT_PYTHON": str(bare_venv)}, MIN_PYTHON="3.10")
     outcome = check_runtime(ctx, 20)
