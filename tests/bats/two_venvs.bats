@@ -9,8 +9,8 @@ setup_file() {
   # Venvs of their own in the shared image (warm caches), removed at the end.
   export PROJECT_NAME="two-venvs-$$"
   # The in-house library grpc-trainer pins to a git tag: a local repository stands in for the git server.
-  export PF_FIXTURE_GIT="$BATS_FILE_TMPDIR/git"
-  local lib="$PF_FIXTURE_GIT/flowlib"
+  export FIXTURE_GIT_ROOT="$BATS_FILE_TMPDIR/git"
+  local lib="$FIXTURE_GIT_ROOT/flowlib"
   mkdir -p "$lib"
   cp -a "$SRC_ROOT/tests/fixtures/flowlib/." "$lib/"
   git -C "$lib" init --quiet
@@ -26,7 +26,7 @@ teardown_file() {
 setup() {
   make_repo_copy
   seed_demo
-  export PASS_ENV="$PASS_ENV,PF_FIXTURE_GIT"
+  export PASS_ENV="$PASS_ENV,FIXTURE_GIT_ROOT"
 }
 
 # fixture_project NAME MODULE — point the run at tests/fixtures/projects/NAME, importing MODULE.
@@ -45,7 +45,7 @@ plain_freeze() {
   local venv="$BATS_TEST_TMPDIR/plain-$1" image="$PREFLIGHT_IMAGE_DIR" uv
   local -a clean=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$BATS_TEST_TMPDIR"
     PIP_CACHE_DIR="$image/cache/pip" UV_CACHE_DIR="$image/cache/uv" UV_SYSTEM_CERTS=1 UV_NATIVE_TLS=1
-    UV_PYTHON_DOWNLOADS=never PF_FIXTURE_GIT="$PF_FIXTURE_GIT")
+    UV_PYTHON_DOWNLOADS=never FIXTURE_GIT_ROOT="$FIXTURE_GIT_ROOT")
   rm -rf "$venv"
   "$PREFLIGHT_PYTHON" -m venv "$venv"
   if [[ "$1" == uv ]]; then
