@@ -8,7 +8,7 @@ import json
 import pytest
 
 from preflight.aws.sfn_report import error_name
-from preflight.deadlines import BOOKKEEPING_S, worst_case_s
+from preflight.deadlines import worst_case_s
 from tests.conftest import ROOT, make_config
 
 ASL = ROOT / "infra_scripts" / "stepfunctions" / "weekly_training.asl.json"
@@ -24,9 +24,7 @@ def test_script_ends_before_execution_timeout_before_task_timeout(state: str):
     worst = worst_case_s(config, MODE_OF_STATE[state])
     assert worst < execution_timeout, f"{state}: the agent would SIGKILL a run at {execution_timeout}s (worst {worst}s)"
     assert execution_timeout + delivery < task["TimeoutSeconds"]
-    # The default watchdog outlasts even a step that overran the budget (config.py refuses one that would
-    # end a run keeping to its budget: test_config.py test_ssm_refuses_a_watchdog_that_would_end_a_healthy_run).
-    assert int(config.text("MAX_RUNTIME_SECONDS")) > worst - BOOKKEEPING_S, "the watchdog would cut a healthy run"
+    assert int(config.text("MAX_RUNTIME_SECONDS")) > worst - 120, "the watchdog would cut a healthy run"
 
 
 def test_teardown_unconfirmed_is_typed_never_retried_and_notified():
