@@ -18,7 +18,7 @@ STANDARD = "L-34B43A08"  # "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instan
 
 
 @pytest.fixture(autouse=True)
-def default_emulator(moto_harness):
+def default_emulator(world, moto_harness):
     moto_harness.reset()
     yield
     moto_harness.reset()
