@@ -16,6 +16,20 @@ FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-se
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
+# The AWS calls of every moto server already stopped in this session (tests/test_iam_offline.py).
+STOPPED_CALLS: list[dict] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "last_in_session: run after every other test of the session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that judge what the whole session did (the AWS calls it recorded) run last."""
+    last = [item for item in items if item.get_closest_marker("last_in_session")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 class MotoHarness:
     """The moto server process and the control line of its SSM agent emulator."""
 
@@ -40,12 +54,20 @@ class MotoHarness:
         self.proc.stdin.flush()
         assert self.proc.stdout.readline().strip() == "OK"
 
+    def calls(self) -> list[dict]:
+        """Every AWS call the tool made against this server so far (tests/harness/calls.py)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write('{"dump_calls": true}\n')
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
     def reset(self) -> None:
         """Every emulator setting back to its default (the real-AWS-like baseline)."""
         self.configure(reset=True)
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
+        STOPPED_CALLS.extend(self.calls())  # the offline IAM test judges every server's calls at the end
         self.proc.stdin.close()
         self.proc.wait(timeout=20)
 

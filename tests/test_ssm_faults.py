@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
+from preflight.aws.clients import client
 from preflight.aws.ec2_terminate import terminate
 from tests.conftest import ROOT
 from tests.ssm_support import SLOW_PYTHON, instances, live_instances, pairs_file, spot, ssm_env
@@ -263,8 +264,7 @@ def test_cloudwatch_output_streams_while_the_step_runs(world):
     instance_id = started_instance(world)
     command_id = ssm_run.send(ssm(), instance_id, "echo first\nsleep 3\necho second\n", step="live",
                               run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
-    tail = ssm_poll.CloudWatchTail(boto3.client("logs", region_name="us-east-1"), "spot-preflight-steps",
-                                   command_id, instance_id)
+    tail = ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps", command_id, instance_id)
     out = Stamped()
     ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="live", out=out, tail=tail)
     ec2().terminate_instances(InstanceIds=[instance_id])

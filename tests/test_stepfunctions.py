@@ -25,7 +25,7 @@ def pipeline(aws_env_module) -> dict[str, str]:
     ec2 = boto3.client("ec2", region_name="us-east-1")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     controller = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="pipeline-notify")["TopicArn"]
+    topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="spot-preflight-notify")["TopicArn"]
     iam = boto3.client("iam", region_name="us-east-1")
     role = iam.create_role(RoleName="sfn-weekly", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",

@@ -13,9 +13,9 @@ _DROPPED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 def assume(role_arn: str, region: str, sts: Any = None) -> dict[str, str]:
     """Environment changes that make every AWS SDK in this process tree use the role."""
     if sts is None:
-        from preflight.aws.clients import client
+        from preflight.aws.clients import PROBE, client
 
-        sts = client("sts", region)
+        sts = client("sts", region, PROBE)
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="spot-preflight-probe",
                             DurationSeconds=SESSION_SECONDS)["Credentials"]
     return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
