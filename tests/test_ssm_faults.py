@@ -272,6 +272,97 @@ def test_cloudwatch_output_streams_while_the_step_runs(world):
     assert (first, second) == ("first", "second") and second_at - first_at > 2
 
 
+class Pages:
+    """A CloudWatch Logs client whose GetLogEvents answers the given pages, then the end."""
+
+    def __init__(self, pages: list[list[str]], error: Exception | None = None) -> None:
+        self.pages, self.error, self.calls = pages, error, 0
+
+    def get_log_events(self, **kwargs: object) -> dict:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        index = int(str(kwargs.get("nextToken") or "t0")[1:])
+        if index >= len(self.pages):
+            return {"events": [], "nextForwardToken": f"t{index}"}  # the end: the token passed in
+        return {"events": [{"message": m} for m in self.pages[index]], "nextForwardToken": f"t{index + 1}"}
+
+
+def test_cloudwatch_tail_drains_partial_and_empty_pages_until_the_token_stops():
+    """Item 5: a page may be partly full or empty before the end; one pump reads to the end."""
+    tail = ssm_poll.CloudWatchTail(Pages([[], ["a"], ["b", "c"], [], ["d"]]), "g", "cmd", "i-1")
+    out = Stamped()
+    tail.pump(out)
+    assert [line for _, line in out.lines] == ["a", "b", "c", "d"] and tail.token == "t5"
+
+
+def test_cloudwatch_pages_from_the_emulator_are_drained(world, moto_harness):
+    """Rows 10b/10c: the agent creates the group, streams each line; pages of one event after an empty one."""
+    moto_harness.configure(logs_page_size=1, logs_empty_pages=1)
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo a\necho b\necho c\n", step="pages", run_id="faults",
+                              delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="pages", out=Stamped())
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    tail = ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps", command_id, instance_id)
+    out = Stamped()
+    tail.pump(out)
+    assert [line for _, line in out.lines] == ["a", "b", "c"]
+
+
+def test_tail_access_denied_warns_once_and_falls_back_to_ssm_output(world, capsys):
+    """Item 5: a tail that cannot read (AccessDenied, any error) stops with one warning; the output still comes."""
+    from botocore.exceptions import ClientError
+
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetLogEvents")
+    logs = Pages([], denied)
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo a\necho b\n", step="denied", run_id="faults",
+                              delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    out = Stamped()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="denied", out=out,
+                            tail=ssm_poll.CloudWatchTail(logs, "spot-preflight-steps", command_id, instance_id))
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert outcome.status == "Success" and [line for _, line in out.lines] == ["a", "b"]
+    assert capsys.readouterr().err.count("live output from CloudWatch Logs stopped (AccessDeniedException") == 1
+    assert logs.calls == 1
+
+
+def test_agent_that_can_neither_create_nor_describe_the_group_streams_nothing(world, moto_harness):
+    """Row 10b (iohandler.go): CreateLogGroup, then DescribeLogGroups on error; both denied: no stream at all,
+    and the step's output comes from SSM."""
+    moto_harness.configure(logs_denied=["CreateLogGroup", "DescribeLogGroups"])
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo a\n", step="nogroup", run_id="faults", delivery_s=30,
+                              execution_s=30, log_group="spot-preflight-steps")
+    out = Stamped()
+    try:
+        ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="nogroup", out=out,
+                      tail=ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps", command_id,
+                                                   instance_id))
+    finally:
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    assert [line for _, line in out.lines] == ["a"]
+    streams = boto3.client("logs", region_name="us-east-1").describe_log_streams(
+        logGroupName="spot-preflight-steps", logStreamNamePrefix=command_id)["logStreams"]
+    assert streams == []
+
+
+def test_failed_step_prints_the_ssm_output_tail_after_the_live_lines(world):
+    """Item 5: CloudWatch lags; the lines that say why a step failed are printed from SSM too."""
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo working\necho why-it-failed\nexit 3\n", step="fails",
+                              run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    out = Stamped()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="fails", out=out,
+                            tail=ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps",
+                                                         command_id, instance_id))
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    lines = [line for _, line in out.lines]
+    assert outcome.status == "Failed" and lines.count("why-it-failed") == 2, lines
+    assert lines[-1] == "why-it-failed"
+
+
 # --- 9. status mapping -------------------------------------------------------------------------------
 def run_probe_like(world, script: str, capsys) -> tuple[int, str]:
     instance_id = started_instance(world)

@@ -55,6 +55,24 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     Amazon CloudWatch Logs for Run Command"). → no stdout before the end; with CloudWatch on, each
     line goes to that stream as it is written. → F test_progress_lines_and_no_output_before_the_end,
     F test_cloudwatch_output_streams_while_the_step_runs, T test_output_over_24000_chars…
+10b. With CloudWatchOutputConfig the agent calls CreateLogGroup first (ResourceAlreadyExists is fine);
+    on any other error it pages DescribeLogGroups for the group; when neither answers, it sets the
+    group name to "" and streams nothing (amazon-ssm-agent agent/framework/processor/executer/iohandler/
+    iohandler.go, "Stop CloudWatch Streaming on Error"; agent/agentlogstocloudwatch/
+    cloudwatchlogspublisher/cloudwatchlogsservice.go CreateLogGroup, IsLogGroupPresent). Those calls
+    are the instance role's. → the same order, each recorded as an instance call (tests/harness/
+    calls.py) for the offline IAM test; `logs_denied` names the calls that answer AccessDenied.
+    → F test_agent_that_can_neither_create_nor_describe_the_group_streams_nothing,
+    tests/test_iam_offline.py (the instance role grants CreateLogGroup and DescribeLogGroups)
+10c. "A returned page might only be partially full, or even empty ... As long as the nextForwardToken
+    returned is NOT equal to the nextToken that you passed into the API call, there might be more log
+    events available"; at the end "it returns the same token you passed in" (botocore
+    data/logs/2014-03-28/service-2.json, GetLogEvents, GetLogEventsResponse.nextForwardToken).
+    → `logs_page_size` events per page, `logs_empty_pages` empty pages (new token) before each page.
+    → F test_cloudwatch_pages_from_the_emulator_are_drained,
+    F test_cloudwatch_tail_drains_partial_and_empty_pages_until_the_token_stops,
+    F test_tail_access_denied_warns_once_and_falls_back_to_ssm_output,
+    F test_failed_step_prints_the_ssm_output_tail_after_the_live_lines
 11. An invocation whose instance died stays InProgress — the agent can no longer report — until the
     command expires: "If a command expires, it changes status to DeliveryTimedOut for all invocations
     that have the status InProgress, Pending, or Delayed. ExpiresAfter is calculated based on the
@@ -151,6 +169,12 @@ class Settings:
     invocation_failure: str = ""
     delivery_timeout_after_s: float = 0.0
     spot_vcpu_quotas: dict[str, float] = field(default_factory=dict)
+    # Row 10b: the instance role's CloudWatch Logs calls that answer AccessDeniedException.
+    logs_denied: list[str] = field(default_factory=list)
+    # Row 10c: GetLogEvents pages of at most this many events (0: moto's, everything), and this many
+    # empty pages with a new token before each page that has events.
+    logs_page_size: int = 0
+    logs_empty_pages: int = 0
 
 
 @dataclass
@@ -213,7 +237,26 @@ class Emulator:
         time.sleep(min(inv.delivery_s, self.settings.delivery_timeout_after_s))
         inv.record.update(Status="TimedOut", StatusDetails="DeliveryTimedOut")
 
+    def _agent_log_group(self, inv: Invocation) -> str:
+        """Row 10b: the agent's iohandler creates the group first; on any error but AlreadyExists it asks
+        DescribeLogGroups whether the group is there; when neither works it streams nothing."""
+        from tests.harness import calls
+
+        if not inv.log_group:
+            return ""
+        backend = _logs_backend(inv.region)
+        calls.record("instance", "logs", "CreateLogGroup", {"logGroupName": inv.log_group})
+        if "CreateLogGroup" not in self.settings.logs_denied:
+            if inv.log_group not in backend.groups:
+                backend.create_log_group(inv.log_group, {})
+            return inv.log_group
+        calls.record("instance", "logs", "DescribeLogGroups", {"logGroupNamePrefix": inv.log_group})
+        if "DescribeLogGroups" not in self.settings.logs_denied and inv.log_group in backend.groups:
+            return inv.log_group
+        return ""
+
     def _run(self, inv: Invocation) -> None:
+        inv.log_group = self._agent_log_group(inv)
         home = self.hosts.sandbox(inv.instance_id)
         workdir = home / "ssm" / inv.command_id
         workdir.mkdir(parents=True, exist_ok=True)
@@ -277,14 +320,15 @@ class Emulator:
 
     @staticmethod
     def _to_cloudwatch(inv: Invocation, kind: str, line: str) -> None:
-        from moto.logs.models import logs_backends
+        from tests.harness import calls
 
-        backend = next(iter(logs_backends.values()))[inv.region]
+        backend = _logs_backend(inv.region)
         stream = f"{inv.command_id}/{inv.instance_id}/{PLUGIN}/{kind}"
-        if inv.log_group not in backend.groups:
-            backend.create_log_group(inv.log_group, {})
+        names = {"logGroupName": inv.log_group, "logStreamName": stream}
         if stream not in backend.groups[inv.log_group].streams:
+            calls.record("instance", "logs", "CreateLogStream", names)
             backend.create_log_stream(inv.log_group, stream)
+        calls.record("instance", "logs", "PutLogEvents", names)
         backend.put_log_events(inv.log_group, stream, [{"timestamp": int(time.time() * 1000), "message": line}])
 
     @staticmethod
@@ -305,6 +349,12 @@ class Emulator:
         for proc in procs:
             self._kill(proc)
         self.hosts.stop_all()
+
+
+def _logs_backend(region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    return next(iter(logs_backends.values()))[region]
 
 
 def install(emulator: Emulator) -> None:
@@ -416,6 +466,7 @@ def install(emulator: Emulator) -> None:
     InstanceResponse.describe_instance_status = describe_instance_status
     InstanceResponse.terminate_instances = terminate_instances
     install_quotas(emulator)
+    install_log_pages(emulator)
 
 
 def install_quotas(emulator: Emulator) -> None:
@@ -433,3 +484,34 @@ def install_quotas(emulator: Emulator) -> None:
         return original(self)
 
     ServiceQuotasResponse.get_service_quota = get_service_quota
+
+
+def install_log_pages(emulator: Emulator) -> None:
+    """Row 10c: "A returned page might only be partially full, or even empty ... As long as the
+    nextForwardToken returned is NOT equal to the nextToken that you passed ... there might be more log
+    events" (botocore data/logs/2014-03-28/service-2.json, GetLogEvents). Tokens stay opaque: an empty
+    page's token is `empty<N>/` before the real one, which the next call strips."""
+    from moto.logs.responses import LogsResponse
+
+    original = LogsResponse.get_log_events
+
+    def get_log_events(self: Any) -> Any:
+        settings = emulator.settings
+        if not (settings.logs_page_size or settings.logs_empty_pages):
+            return original(self)
+        body = json.loads(self.body or "{}")
+        token = body.get("nextToken") or ""
+        empties = int(token[5:token.index("/")]) if token.startswith("empty") else 0
+        real = token.split("/", 1)[1] if token.startswith("empty") else token
+        if empties < settings.logs_empty_pages:
+            return json.dumps({"events": [], "nextBackwardToken": "b/0",
+                               "nextForwardToken": f"empty{empties + 1}/{real}"})
+        events, _backward, forward = self.logs_backend.get_log_events(
+            log_group_name=body.get("logGroupName"), log_group_id=body.get("logGroupIdentifier"),
+            log_stream_name=body["logStreamName"], start_time=None, end_time=None,
+            limit=settings.logs_page_size or None, next_token=real or None, start_from_head=True)
+        if not events:  # the end: "it returns the same token you passed in"
+            forward = token or forward
+        return json.dumps({"events": events, "nextBackwardToken": "b/0", "nextForwardToken": forward})
+
+    LogsResponse.get_log_events = get_log_events
