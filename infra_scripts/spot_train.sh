@@ -60,6 +60,7 @@ gate_training() {
 main() {
   PF_PY="$(pick_python)"
   trap sfn_early_exit EXIT
+  sfn_token_resolve
   flags_parse "$@"
   load_settings
   print_header

@@ -188,7 +188,9 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def _sfn(region: str) -> tuple[Any, str]:
-    """The Step Functions client and the task token; the token only ever travels in the environment."""
+    """The Step Functions client and the task token. spot_train.sh passes the token to this helper in its
+    environment; on the Step Functions path it came from Parameter Store (`sfn-token`), never from the SSM
+    command text, which SSM keeps in its command history."""
     from preflight.aws.clients import client
 
     token = os.environ.get("SFN_TASK_TOKEN", "")
@@ -196,6 +198,32 @@ def _sfn(region: str) -> tuple[Any, str]:
         _say("sfn: SFN_TASK_TOKEN is empty; nothing to report")
         raise SystemExit(2)
     return client("stepfunctions", region), token
+
+
+def cmd_sfn_token(args: argparse.Namespace) -> int:
+    """Print the task token the state machine wrote to a SecureString parameter, then delete the parameter.
+
+    The waiting state writes it just after the command was sent, so it may not exist yet: poll with
+    backoff until it does, or `--wait` seconds pass."""
+    from preflight.aws.clients import backoff, client, error_code
+
+    ssm = client("ssm", args.region)
+    for _ in backoff(time.monotonic() + args.wait, start=0.5, cap=3.0):
+        try:
+            token = ssm.get_parameter(Name=args.parameter, WithDecryption=True)["Parameter"]["Value"]
+        except Exception as exc:
+            if error_code(exc) == "ParameterNotFound":
+                continue
+            _say(f"sfn: cannot read the task token from {args.parameter}: {error_code(exc)}")
+            return 1
+        try:
+            ssm.delete_parameter(Name=args.parameter)
+        except Exception as exc:  # the token is dead once the task ends; a leftover is harmless
+            _say(f"sfn: could not delete {args.parameter} ({error_code(exc)}); it is overwritten by the next run")
+        print(token)
+        return 0
+    _say(f"sfn: no task token in {args.parameter} after {args.wait:.0f}s; the outcome cannot be reported")
+    return 1
 
 
 def cmd_sfn_report(args: argparse.Namespace) -> int:
@@ -253,6 +281,10 @@ def _parser() -> argparse.ArgumentParser:
     sfn.add_argument("--exit-code", type=int, required=True)
     sfn.add_argument("--summary", required=True)
     sfn.add_argument("--region", required=True)
+    token = sub.add_parser("sfn-token")
+    token.add_argument("--parameter", required=True)
+    token.add_argument("--region", required=True)
+    token.add_argument("--wait", type=float, default=60.0)
     beat = sub.add_parser("sfn-heartbeat")
     beat.add_argument("--region", required=True)
     return parser
@@ -262,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"launch": cmd_launch, "plan": cmd_plan, "wait-online": cmd_wait_online, "run-step": cmd_run_step,
                 "command-size": cmd_command_size, "terminate": cmd_terminate, "cost": cmd_cost,
-                "sfn-report": cmd_sfn_report, "sfn-heartbeat": cmd_sfn_heartbeat}
+                "sfn-report": cmd_sfn_report, "sfn-heartbeat": cmd_sfn_heartbeat, "sfn-token": cmd_sfn_token}
     return commands[args.command](args)
 
 
