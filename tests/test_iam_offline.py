@@ -141,3 +141,67 @@ def test_recorded_calls_are_checked_in(moto_harness):
         iam.CALLS_FILE.write_text(json.dumps({"calls": iam.unique(known + new)}, indent=1, sort_keys=True) + "\n")
         return
     assert new == [], "calls the offline IAM test does not cover yet (rerun with PREFLIGHT_RECORD_IAM_CALLS=1)"
+
+
+# --- item 17: a stack per project ---------------------------------------------------------------------
+_NAMED = ("RoleName", "InstanceProfileName", "TopicName", "LogGroupName", "StateMachineName", "BucketName",
+          "ManagedPolicyName", "QueueName", "Name")
+
+
+def _names(template: iam.Stack) -> set[str]:
+    names = set()
+    for logical, resource in template.template["Resources"].items():
+        if template.exists(logical) and any(k in resource.get("Properties", {}) for k in _NAMED):
+            names.add(f"{resource['Type']}:{template.physical_name(logical)}")
+    return names
+
+
+def test_two_projects_in_one_account_share_no_resource_name():
+    """Item 17: every name derives from the stack name, so a second project's stack does not collide."""
+    assert _names(stack()) and not _names(iam.Stack(name="proj-a", parameters=PARAMETERS)) & \
+        _names(iam.Stack(name="proj-b", parameters=PARAMETERS))
+    (machine,) = stack().resources("AWS::StepFunctions::StateMachine").values()
+    assert machine["DefinitionSubstitutions"]["ConfigPath"] == "workflow.env"
+    assert "${ConfigPath}" in iam.ASL.read_text()  # the state machine passes --config
+
+
+def _s3(principal: str, operation: str, bucket: str, key: str | None = None) -> dict:
+    return {"principal": principal, "service": "s3", "operation": operation, "instance_tags": {},
+            "params": {"Bucket": bucket, **({"Key": key} if key else {})}}
+
+
+def test_training_profile_writes_the_output_prefix_and_the_preflight_profile_cannot():
+    """Item 17: Saturday's training saves checkpoints with its own profile; the preflight host stays read-only."""
+    configured = {"OutputBucketName": "checkpoints", "OutputPrefix": "predictor/"}
+    training = iam.Stack(parameters={**PARAMETERS, **configured}, instance_profile="spot-preflight-training")
+    preflight = iam.Stack(parameters={**PARAMETERS, **configured})
+    save = _s3("instance", "PutObject", "checkpoints", "predictor/ckpt-3.pt")
+    assert iam.denials(training, [save, _s3("instance", "HeadBucket", "training-data")]) == []
+    assert iam.denials(training, [_s3("instance", "PutObject", "checkpoints", "elsewhere/x")]) != []
+    assert iam.denials(preflight, [save]) != []
+    launch = _run_instances()
+    launch["params"]["IamInstanceProfile"] = {"Name": "spot-preflight-training"}
+    assert iam.denials(training, [launch]) == []  # the launcher may pass the training role too
+
+
+def test_ssm_output_bucket_is_granted_where_configured():
+    """Item 17: SSM_OUTPUT_S3_BUCKET: the agent puts step logs with the instance role; the command names the bucket."""
+    configured = stack(SsmOutputBucketName="step-logs")
+    upload = _s3("instance", "PutObject", "step-logs", "spot-preflight/run-1/probe/stdout")
+    send = {"principal": "launcher", "service": "ssm", "operation": "SendCommand",
+            "instance_tags": {iam.IDS["instance"]: {"Project": "spot-preflight"}},
+            "params": {"DocumentName": "AWS-RunShellScript", "InstanceIds": [iam.IDS["instance"]],
+                       "OutputS3BucketName": "step-logs"}}
+    assert iam.denials(configured, [upload, send]) == []
+    assert iam.denials(stack(), [upload]) != []  # not configured: not granted
+
+
+@pytest.mark.parametrize("mode, profile", [("preflight-only", "read-only"), ("full", "trainer"),
+                                           ("smoke-only", "trainer")])
+def test_training_runs_launch_with_the_training_profile(mode, profile):
+    """Item 17: the preflight host reads only; smoke and training launch with the profile that may save."""
+    from preflight.aws.__main__ import _spec
+    from tests.conftest import make_config
+
+    cfg = make_config(TRANSPORT="ssm", EC2_INSTANCE_PROFILE="read-only", EC2_TRAINING_INSTANCE_PROFILE="trainer")
+    assert _spec(cfg, "r", mode).instance_profile == profile

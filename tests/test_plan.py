@@ -108,3 +108,4 @@ def test_skip_plan_is_recorded(world):
     assert out.returncode == 5 and "plan.ami" not in out.stderr, out.stderr[-2000:]
     record = json.loads((world["repo"] / "artifacts" / "preflight" / "plan-skipped" / "run.json").read_text())
     assert record["plan"] == "skipped" and instances("plan-skipped") == {}
+

@@ -28,6 +28,13 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def instance_profile(cfg: Config, mode: str) -> str:
+    """The preflight host's read-only profile, or for smoke and training runs the training profile (which
+    may write the project's outputs) when one is configured."""
+    training = cfg.text("EC2_TRAINING_INSTANCE_PROFILE")
+    return training if training and mode != "preflight-only" else cfg.text("EC2_INSTANCE_PROFILE")
+
+
 def _spec(cfg: Config, run_id: str, mode: str) -> Any:
     from preflight.aws.ec2_launch import LaunchSpec
 
@@ -35,7 +42,7 @@ def _spec(cfg: Config, run_id: str, mode: str) -> Any:
             "Mode": mode, "Owner": cfg.text("EC2_OWNER") or "unknown"}
     return LaunchSpec(ami=cfg.text("EC2_AMI_ID"), instance_types=cfg.list("EC2_INSTANCE_TYPES"),
                       subnets=cfg.list("EC2_SUBNET_IDS"), security_groups=cfg.list("EC2_SECURITY_GROUP_IDS"),
-                      instance_profile=cfg.text("EC2_INSTANCE_PROFILE"), root_volume_gb=cfg.int("EC2_ROOT_VOLUME_GB"),
+                      instance_profile=instance_profile(cfg, mode), root_volume_gb=cfg.int("EC2_ROOT_VOLUME_GB"),
                       max_runtime_s=cfg.int("MAX_RUNTIME_SECONDS"), spot_max_price=cfg.text("SPOT_MAX_PRICE"),
                       tags=tags)
 
