@@ -77,8 +77,8 @@ main() {
   sfn_heartbeat_start
   TRANSPORT_STARTED="$(steps_now)"
   transport_up || fail "$?" "transport $TRANSPORT did not come up"
-  run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || fail 5 "bootstrap step failed"
-  run_step deps "${CFG[DEPS_TIMEOUT_SECONDS]}" || fail 5 "deps step failed"
+  run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || step_failed bootstrap "$?"
+  run_step deps "${CFG[DEPS_TIMEOUT_SECONDS]}" || step_failed deps "$?"
   local rc=0
   run_step probe "${CFG[PROBE_TIMEOUT_SECONDS]}" || rc=$?
   probe_result "$rc" || exit 1
@@ -86,10 +86,10 @@ main() {
     exit 0
   fi
   if [[ "$MODE" != full-only ]]; then
-    run_step smoke "${CFG[SMOKE_TIMEOUT_SECONDS]}" || fail 5 "smoke step failed"
+    run_step smoke "${CFG[SMOKE_TIMEOUT_SECONDS]}" || step_failed smoke "$?"
   fi
   if [[ "$MODE" != smoke-only ]]; then
-    run_step train "${CFG[TRAIN_TIMEOUT_SECONDS]}" || fail 5 "train step failed"
+    run_step train "${CFG[TRAIN_TIMEOUT_SECONDS]}" || step_failed train "$?"
   fi
 }
 

@@ -13,6 +13,35 @@ from pathlib import Path
 from typing import Any
 
 _NUMBERS = ("exit_code", "instance_seconds", "estimated_cost_usd")
+# What a failure report carries, bounded: a few failing checks, a few lines of the failing step's log.
+MAX_FAILURES, MAX_FIELD, MAX_LINES, MAX_LINE = 5, 300, 20, 200
+
+
+def _cut(text: Any, limit: int = MAX_FIELD) -> str:
+    text = str(text or "")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def failing_step(run_dir: Path, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last step that failed, with the last lines of its log (the readiness frame left out)."""
+    failed = [s for s in steps if s.get("exit_code") not in (0, None)]
+    if not failed:
+        return None
+    step = failed[-1]
+    try:
+        text = (run_dir / "logs" / f"{step['step']}.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    lines: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("-----BEGIN PREFLIGHT"):
+            inside = True
+        elif inside:
+            inside = not line.startswith("-----END PREFLIGHT")
+        else:
+            lines.append(_cut(line, MAX_LINE))
+    return {"step": step["step"], "exit_code": step["exit_code"], "last_lines": lines[-MAX_LINES:]}
 
 
 def read_steps(path: Path) -> list[dict[str, Any]]:
@@ -35,8 +64,13 @@ def build(run_dir: Path, fields: dict[str, str]) -> dict[str, Any]:
         try:
             artifact = json.loads(artifact_path.read_text(encoding="utf-8"))
             record["readiness"] = {k: artifact.get(k) for k in ("status", "checks_summary", "next_action")}
+            record["readiness"]["failures"] = [
+                {"id": f.get("check_id") or f.get("id"), "message": _cut(f.get("message")),
+                 "remediation": _cut(f.get("remediation"))} for f in (artifact.get("failures") or [])[:MAX_FAILURES]]
         except (OSError, json.JSONDecodeError):
             record["readiness"] = {"status": "unreadable"}
+    record["failed_step"] = failing_step(run_dir, record["steps"])
+    record["results"] = str(run_dir)
     return record
 
 
@@ -45,7 +79,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     return {"status": record.get("status"), "exit_code": record.get("exit_code"), "run_id": record.get("run_id"),
             "mode": record.get("mode"), "transport": record.get("transport"),
             "artifact": record.get("artifact"), "checks_summary": readiness.get("checks_summary"),
-            "next_action": readiness.get("next_action"), "reason": record.get("reason")}
+            "next_action": readiness.get("next_action"), "reason": record.get("reason"),
+            "target": record.get("target"), "failures": readiness.get("failures"),
+            "failed_step": record.get("failed_step"), "results": record.get("results")}
 
 
 def write(run_dir: Path, record: dict[str, Any]) -> None:

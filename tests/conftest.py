@@ -61,6 +61,10 @@ class MotoHarness:
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
+    def end_instance(self, instance_id: str, code: str) -> None:
+        """EC2 ends the instance with this StateReason code (a spot reclaim: Server.SpotInstanceTermination)."""
+        self.configure(end_instance={"id": instance_id, "code": code})
+
     def reset(self) -> None:
         """Every emulator setting back to its default (the real-AWS-like baseline)."""
         self.configure(reset=True)

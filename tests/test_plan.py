@@ -62,8 +62,10 @@ def _other_vpc_group() -> str:
     ("arch", {"EC2_INSTANCE_TYPES": "t4g.micro"}, 2, "no type runs the x86_64 AMI"),
     ("vpc", {"EC2_SECURITY_GROUP_IDS": "OTHER_VPC_GROUP"}, 2, "span 2 VPCs"),
     ("price", {"SPOT_MAX_PRICE": "0.000001"}, 3, "above SPOT_MAX_PRICE"),
-    ("quota", {}, 3, "spot vCPU quota 0 is below its 2 vCPUs"),
-    ("zone", {"EC2_SUBNET_IDS": "ZONE_E"}, 3, "not offered in this zone"),
+    # Item 7: a quota, a zone's offerings, an architecture are configuration: exit 2, never "no capacity" (3,
+    # which Step Functions retries); only a price above SPOT_MAX_PRICE may change by itself.
+    ("quota", {}, 2, "spot vCPU quota 0 is below its 2 vCPUs"),
+    ("zone", {"EC2_SUBNET_IDS": "ZONE_E"}, 2, "not offered in this zone"),
 ])
 def test_plan_failure_classes(world, moto_harness, zone_e_subnet, case, overrides, code, reason):
     values = {k: {"OTHER_VPC_GROUP": _other_vpc_group() if v == "OTHER_VPC_GROUP" else v,

@@ -125,8 +125,9 @@ def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
     assert out.returncode == 7, out.stderr[-3000:]  # 7 wins over the run's own exit 4
     assert "aws ec2 terminate-instances --region us-east-1 --instance-ids i-" in out.stderr
     summary = json.loads(out.stdout)
-    assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
     (instance_id,) = instances("ssm-unconfirmed")
+    assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
+    assert instance_id in summary["reason"] and summary["target"] == instance_id  # item 7: exit 7 names it
     wait_for(lambda: instances("ssm-unconfirmed")[instance_id] == "terminated", 40, "the watchdog's power-off")
 
 
@@ -199,7 +200,8 @@ def test_quota_is_not_capacity(world, moto_harness, tmp_path: Path):
     with pytest.raises(ec2_launch.QuotaExceeded, match="Service Quotas"):
         ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
     pairs = pairs_file(world, tmp_path, EC2_SUBNET_IDS=world["subnets"][0])
-    assert main(["launch", "--env-file", str(pairs), "--run-id", "quota", "--mode", "preflight-only"]) == 5
+    # Item 7: the same class as the plan's quota verdict (configuration, 2), not a step failure.
+    assert main(["launch", "--env-file", str(pairs), "--run-id", "quota", "--mode", "preflight-only"]) == 2
     assert instances("quota") == {}
 
 
@@ -213,22 +215,56 @@ def test_root_volume_follows_the_ami(world, configured: int, expected: int):
     assert sizes == {"/dev/sda1": expected}  # moto's AMIs: root /dev/sda1, 15 GB snapshot (like Ubuntu's)
 
 
-# --- 7. spot interruption ----------------------------------------------------------------------------
-def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path):
+# --- 7. spot interruption -----------------------------------------------------------------------------
+RECLAIM = "Server.SpotInstanceTermination"
+
+
+def test_spot_reclaim_mid_step_is_its_own_outcome(world, moto_harness, tmp_path: Path):
+    """Item 6: EC2 reclaims the spot host mid-step: exit 8 (Preflight.SpotInterrupted, retried), at once."""
     env = ssm_env(world, PYTHON=slow_python(tmp_path, 3053), REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_for(lambda: pgrep("sleep 3053"), 60, "bootstrap to start")
-    ec2().terminate_instances(InstanceIds=list(instances("ssm-reclaimed")))  # EC2 reclaims the spot host
+    wait_for(lambda: pgrep("sleep 3053") and instances("ssm-reclaimed"), 60, "bootstrap to start")
+    (instance_id,) = instances("ssm-reclaimed")
+    moto_harness.end_instance(instance_id, RECLAIM)
     try:
         _out, err = proc.communicate(timeout=60)  # bootstrap's own timeout is 300 s: waiting for it fails here
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.communicate()
-    assert proc.returncode == 5, err[-3000:]
-    assert "spot interruption or the instance was terminated" in err
+    assert proc.returncode == 8, err[-3000:]
+    assert f"{RECLAIM}: EC2 reclaimed the spot instance" in err and "reclaimed by EC2 during the bootstrap" in err
+
+
+def test_reclaim_before_ssm_online_is_not_unreachable(world, moto_harness, tmp_path: Path):
+    from preflight.aws.__main__ import main
+
+    moto_harness.configure(never_online=True)
+    instance_id = started_instance(world)
+    moto_harness.end_instance(instance_id, RECLAIM)
+    assert main(["wait-online", "--region", "us-east-1", "--instance-id", instance_id, "--timeout", "20"]) == 8
+
+
+def test_client_error_after_launch_is_a_launch_problem(world, moto_harness):
+    """Item 6: an instance that ends at launch with Client.* (KMS key, EBS limit) is exit 5, not unreachable (4,
+    which Step Functions would retry in vain)."""
+    moto_harness.configure(boot_failure="Client.VolumeLimitExceeded")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-client-error")
+    assert out.returncode == 5, out.stderr[-3000:]
+    assert "Client.VolumeLimitExceeded: a launch problem, not capacity" in out.stderr
+    assert set(instances("ssm-client-error").values()) == {"terminated"}
+
+
+def test_reclaim_before_a_command_is_sent_is_reported_as_the_reclaim(world, moto_harness, capsys):
+    """Item 6: the probe's artifact fetch after a reclaim meets InvalidInstanceId from SendCommand: report the
+    reclaim (8), not "artifact missing"."""
+    instance_id = started_instance(world)
+    moto_harness.end_instance(instance_id, RECLAIM)
+    rc = ssm_run.run_step(ssm(), ec2(), instance_id, "cat artifact.json\n", step="fetch", run_id="faults",
+                          timeout_s=30, delivery_s=30)
+    assert rc == 8 and "InvalidInstanceId" in capsys.readouterr().err
 
 
 # --- 8. output does not stream -----------------------------------------------------------------------

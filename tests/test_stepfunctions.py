@@ -78,8 +78,11 @@ def wait_done(execution_arn: str, timeout: float = 30) -> dict:
 
 
 def start(arn: str, payload: dict) -> str:
+    """Named as AWS names an execution started without one (a UUID); moto leaves $$.Execution.Name null."""
+    import uuid
+
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    return sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    return sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload), name=str(uuid.uuid4()))["executionArn"]
 
 
 def command_text(command: dict) -> str:
@@ -222,7 +225,36 @@ def test_sfn_task_token_end_to_end_on_local_transport(pipeline, local_repo, stal
     assert ssm.get_parameters(Names=[parameter])["InvalidParameters"] == [parameter], "the controller deletes it"
     if stale:
         assert history_errors(execution) == ["Preflight.ChecksFailed"]
+        # Item 19: the cause (the SNS message) names each failing check with its remediation, the failing
+        # step's last lines and where the results are, not only next_action.
+        cause = _cause(execution)
+        (failure,) = [f for f in cause["failures"] if f["id"] == "arcticdb.freshness"]
+        assert "ES" in failure["message"] and failure["remediation"]
+        assert cause["failed_step"]["step"] == "probe" and cause["failed_step"]["last_lines"]
+        assert cause["results"].endswith("artifacts/preflight/sfn-True")
     else:
         output = json.loads(done["output"])
         assert output["status"] == "READY" and output["next_action"] == "proceed"
         assert output["checks_summary"]["failed"] == 0 and output["run_id"] == "sfn-False"
+
+
+def _cause(execution_arn: str) -> dict:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    (failed,) = [e for e in events if e["type"] == "TaskFailed"
+                 and "waitForTaskToken" in e["taskFailedEventDetails"].get("resource", "")]
+    return json.loads(failed["taskFailedEventDetails"]["cause"])
+
+
+def test_an_early_exit_reports_its_reason(pipeline, local_repo):
+    """Item 7: a usage error, before any run exists, still says why (the SNS cause read "reason": null)."""
+    arn = create_machine(pipeline, "weekly-early-exit")
+    before = len(commands(SHELL_RUN))
+    execution = start(arn, {"shell_run": True})
+    command = next_command(SHELL_RUN, before)
+    token_of(command)
+    out = run_spot(PARAMETER.search(command_text(command)).group(1), local_repo, {}, "--no-such-flag")
+    assert out.returncode == 2 and wait_done(execution)["status"] == "FAILED"
+    assert history_errors(execution) == ["Preflight.Usage"]
+    assert "unknown flag: --no-such-flag" in _cause(execution)["reason"]
+

@@ -34,7 +34,8 @@ sfn_report() {
   local rc="$1"
   [[ -n "$FLAG_SFN_TOKEN" ]] || return 0
   sfn_heartbeat_stop
-  sfn_py sfn-report --exit-code "$rc" --summary "$RUN_SUMMARY"
+  sfn_py sfn-report --exit-code "$rc" --summary "$RUN_SUMMARY" --reason "${EXIT_REASON:-exit $rc}" \
+    --run-id "${RUN_ID:-}" --mode "${MODE:-${FLAG_MODE:-}}"
 }
 
 # sfn_heartbeat_start — SendTaskHeartbeat every SFN_HEARTBEAT_SECONDS (default 60, well inside the

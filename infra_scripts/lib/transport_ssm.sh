@@ -52,8 +52,8 @@ transport_plan() {
   ((rc == 0))
 }
 
-# transport_ssm_plan — the launch plan, before anything is written: a failure exits 2 (configuration)
-# or 3 (no candidate can exist) with every reason printed.
+# transport_ssm_plan — the launch plan, before anything is written: a failure exits 2 (configuration:
+# what no retry fixes) or 3 (only the spot price is in the way) with every reason printed.
 transport_ssm_plan() {
   local rc=0
   TS_PLAN="$(mktemp)"
@@ -78,13 +78,18 @@ transport_up() {
     TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
       "$PF_PY" -m preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
       rc=$?
-    ((rc == 0 || rc == 3)) || rc=5
+    ((rc == 0 || rc == 2 || rc == 3)) || rc=5
     ((rc == 0)) || fail "$rc" "could not launch a spot instance (see above)"
   fi
   TRANSPORT_TARGET="$TS_INSTANCE"
   transport_ssm_py wait-online --region "${CFG[AWS_REGION]}" --instance-id "$TS_INSTANCE" \
-    --timeout "$(run_budget_cap "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}")" ||
-    fail 4 "instance $TS_INSTANCE never reachable over SSM"
+    --timeout "$(run_budget_cap "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}")" || rc=$?
+  case "$rc" in
+    0) ;;
+    8) fail 8 "spot instance $TS_INSTANCE reclaimed by EC2 before SSM came online" ;;
+    3 | 5) fail "$rc" "instance $TS_INSTANCE ended before SSM came online (see above)" ;;
+    *) fail 4 "instance $TS_INSTANCE never reachable over SSM" ;;
+  esac
 }
 
 # transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).

@@ -2,7 +2,7 @@
 
 Config arrives as the orchestrator's resolved KEY/VALUE pairs (NUL-separated file), so the bash and
 Python sides never parse workflow.env twice. Exit codes follow DESIGN.md: 3 no capacity, 4
-unreachable, 5 launch/step problem (an account quota included), 7 teardown not confirmed,
+unreachable, 5 launch/step problem, 7 teardown not confirmed, 8 the spot instance was reclaimed,
 124 step timed out.
 """
 
@@ -31,7 +31,7 @@ def _say(text: str) -> None:
 def instance_profile(cfg: Config, mode: str) -> str:
     """The preflight host's read-only profile, or for smoke and training runs the training profile (which
     may write the project's outputs) when one is configured."""
-    training = cfg.text("EC2_TRAINING_INSTANCE_PROFILE")
+    training = cfg.values.get("EC2_TRAINING_INSTANCE_PROFILE", "")
     return training if training and mode != "preflight-only" else cfg.text("EC2_INSTANCE_PROFILE")
 
 
@@ -71,7 +71,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
     import json
 
     from preflight.aws.clients import client
-    from preflight.aws.ec2_launch import LaunchError, NoCapacity, RootDevice, launch
+    from preflight.aws.ec2_launch import LaunchError, NoCapacity, QuotaExceeded, RootDevice, launch
 
     cfg = Config(read_pairs(args.env_file), str(args.env_file))
     root, candidates = None, None
@@ -86,7 +86,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
     except NoCapacity as exc:
         _say(f"launch: {exc}")
         return 3
-    except LaunchError as exc:  # quotas included: only a quota increase fixes them, not a retry
+    except QuotaExceeded as exc:  # the plan's class for a quota: configuration, which no retry fixes
+        _say(f"launch failed: {exc}")
+        return 2
+    except LaunchError as exc:
         _say(f"launch failed: {exc}")
         return 5
     print(instance_id)
@@ -101,7 +104,7 @@ def cmd_wait_online(args: argparse.Namespace) -> int:
         wait_online(client("ec2", args.region), client("ssm", args.region), args.instance_id, args.timeout, _say)
     except Unreachable as exc:
         _say(f"ssm: {exc}")
-        return 4
+        return exc.exit_code
     return 0
 
 
@@ -236,7 +239,8 @@ def cmd_sfn_token(args: argparse.Namespace) -> int:
 def cmd_sfn_report(args: argparse.Namespace) -> int:
     from preflight.aws.sfn_report import report
 
-    report(*_sfn(args.region), args.exit_code, args.summary)
+    report(*_sfn(args.region), args.exit_code, args.summary,
+           {"reason": args.reason, "run_id": args.run_id, "mode": args.mode})
     _say(f"sfn: reported exit {args.exit_code} to Step Functions")
     return 0
 
@@ -287,6 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     sfn = sub.add_parser("sfn-report")
     sfn.add_argument("--exit-code", type=int, required=True)
     sfn.add_argument("--summary", required=True)
+    sfn.add_argument("--reason", default="", help="why the run ended, for an early exit that has no summary")
+    sfn.add_argument("--run-id", default="")
+    sfn.add_argument("--mode", default="")
     sfn.add_argument("--region", required=True)
     token = sub.add_parser("sfn-token")
     token.add_argument("--parameter", required=True)

@@ -90,7 +90,10 @@ def profile(answer: Answer, spec: LaunchSpec, add: Add) -> None:
             CONFIG, seconds)
         return
     if (problem := problem_of(reply, "iam:GetInstanceProfile")):
-        add("plan.instance_profile", "fail", problem, "grant iam:GetInstanceProfile to the launcher", CONFIG, seconds)
+        # A launcher scoped to its stack's profiles is refused a name outside them, existing or not.
+        add("plan.instance_profile", "fail", problem + f": either {name} is not one of the stack's instance "
+            "profiles (the launcher policy may read only those) or the launcher lacks iam:GetInstanceProfile",
+            "set EC2_INSTANCE_PROFILE to the stack's output SpotInstanceProfileName", CONFIG, seconds)
         return
     roles = reply["InstanceProfile"].get("Roles", [])
     if not roles or not _trusts_ec2(roles[0]):

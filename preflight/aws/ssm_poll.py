@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from preflight.aws.clients import backoff, error_code
-from preflight.aws.ssm_online import ENDED_STATES, instance_state
+from preflight.aws.ssm_online import ENDED_STATES, describe_state
 
 TERMINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut",
             "ExecutionTimedOut", "InvalidPlatform", "AccessDenied"}
@@ -32,6 +32,7 @@ class Outcome:
     exit_code: int
     stdout: str
     stderr: str
+    reason: str = ""  # StateReason.Code of an instance that ended under the command
 
 
 class CloudWatchTail:
@@ -131,8 +132,8 @@ def poll(ssm: Any, ec2: Any | None, command_id: str, instance_id: str, deadline_
             out.flush()
             return Outcome(status, inv.get("StatusDetails", ""), int(inv.get("ResponseCode", -1)), text,
                            inv.get("StandardErrorContent", "") or "")
-        if ec2 is not None and (state := instance_state(ec2, instance_id)) in ENDED_STATES:
-            return Outcome(INSTANCE_GONE, state, -1, "", "")
+        if ec2 is not None and (ended := describe_state(ec2, instance_id))[0] in ENDED_STATES:
+            return Outcome(INSTANCE_GONE, ended[0], -1, "", "", ended[1])
         elapsed = time.monotonic() - started
         if status != said[0] or elapsed - said[1] >= PROGRESS_EVERY_S:
             print(f"ssm: {step} {status} ({elapsed:.0f}s)", file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from tests.harness import calls
+from tests.harness.ec2_host import end
 from tests.harness.ssm_agent import Emulator, install
 
 
@@ -40,6 +41,8 @@ def main() -> int:
             if settings.pop("dump_calls", False):  # the tool's AWS calls so far, one JSON line
                 print(calls.dump(), flush=True)
                 continue
+            if ended := settings.pop("end_instance", None):  # {"id": ..., "code": "Server.SpotInstanceTermination"}
+                end(ended["id"], ended["code"])
             if settings.pop("reset", False):
                 emulator.reset()
             emulator.configure(**settings)

@@ -114,6 +114,25 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     installs the pinned uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the
     venv from the index. → T test_preflight_only_ready_terminated_no_training_no_writes (its
     bootstrap and deps logs name uv)
+18. An instance that ended carries StateReason.Code: "Server.SpotInstanceTermination: The instance was
+    terminated because the number of Spot requests ... exceeded available capacity or because of an
+    increase in the Spot price"; Client.* for a launch that failed (Client.VolumeLimitExceeded,
+    Client.InternalError — e.g. an unusable KMS key —, Client.InvalidSnapshot.NotFound) or a shutdown
+    someone asked for (Client.UserInitiatedShutdown via the API, Client.InstanceInitiatedShutdown from
+    the OS) (botocore data/ec2/2016-11-15/service-2.json, StateReason.Message). SendCommand to an
+    instance that is shutting down or terminated fails InvalidInstanceId ("Invalid states are:
+    Shutting-down and Terminated",
+    data/ssm/2014-11-06/service-2.json, InvalidInstanceId). → `end_instance` (a reclaim),
+    `boot_failure` (every new instance ends right after launch with that code), the watchdog's power-off
+    ends Client.InstanceInitiatedShutdown, SendCommand to a shutting-down/terminated instance raises
+    InvalidInstanceId. → F test_spot_reclaim_mid_step_is_its_own_outcome,
+    F test_reclaim_before_ssm_online_is_not_unreachable, F test_client_error_after_launch_is_a_launch_problem,
+    F test_reclaim_before_a_command_is_sent_is_reported_as_the_reclaim
+19. Step Functions: SendTaskFailure keeps its `cause` (botocore data/stepfunctions/2016-11-23/service-2.json,
+    SendTaskFailureInput.cause), which moto's response drops: the harness passes it on, so the Notify
+    state publishes what AWS would. An execution started without a name gets a generated one (UUID);
+    moto leaves $$.Execution.Name null, so tests/test_stepfunctions.py names each execution.
+    → tests/test_stepfunctions.py test_an_early_exit_reports_its_reason, test_sfn_task_token_end_to_end…
 
 Taken from moto as it is, because moto answers as AWS documents it (botocore data/<service>/*/service-2.json):
 - RunInstances with DryRun=True: "If you have the required permissions, the error response is
@@ -150,7 +169,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.harness.ec2_host import GONE, Hosts, root_device_errors, states
+from tests.harness.ec2_host import GONE, Hosts, end, root_device_errors, states
 
 SSM_STDOUT_LIMIT = 24000
 SSM_DOCUMENT_LIMIT = 64 * 1024
@@ -175,6 +194,9 @@ class Settings:
     # empty pages with a new token before each page that has events.
     logs_page_size: int = 0
     logs_empty_pages: int = 0
+    # Row 18: every new instance ends right after launch with this StateReason code (Client.*: a launch
+    # problem such as Client.VolumeLimitExceeded).
+    boot_failure: str = ""
 
 
 @dataclass
@@ -373,6 +395,9 @@ def install(emulator: Emulator) -> None:
 
     def send_command(self: Any) -> Any:
         parameters = self._get_param("Parameters", {})
+        for instance_id in self._get_param("InstanceIds", []) or []:
+            if states().get(instance_id) in GONE:  # row 18: a terminated instance is no target
+                raise RESTError("InvalidInstanceId", f"emulated: instance {instance_id} is not in a valid state")
         size = len(json.dumps(parameters).encode())
         if size > SSM_DOCUMENT_LIMIT:
             raise RESTError("MaxDocumentSizeExceeded", f"emulated: {size} bytes of parameters, over 64 KB")
@@ -435,6 +460,8 @@ def install(emulator: Emulator) -> None:
                 if mappings and root not in instance.block_device_mapping:
                     instance.add_block_device(snapshot_gb, root, None, False, True, None, volume_type="gp3")
                 emulator.hosts.boot(instance, emulator.settings.not_found_calls)
+                if emulator.settings.boot_failure:
+                    end(instance.id, emulator.settings.boot_failure)
         return result
 
     def hiding(self: Any) -> None:
@@ -467,6 +494,7 @@ def install(emulator: Emulator) -> None:
     InstanceResponse.terminate_instances = terminate_instances
     install_quotas(emulator)
     install_log_pages(emulator)
+    install_task_failure_cause()
 
 
 def install_quotas(emulator: Emulator) -> None:
@@ -515,3 +543,18 @@ def install_log_pages(emulator: Emulator) -> None:
         return json.dumps({"events": events, "nextBackwardToken": "b/0", "nextForwardToken": forward})
 
     LogsResponse.get_log_events = get_log_events
+
+
+def install_task_failure_cause() -> None:
+    """moto's SendTaskFailure drops `cause` (moto/stepfunctions/responses.py); AWS keeps it ("cause: A
+    more detailed explanation of the cause of the failure", botocore data/stepfunctions/2016-11-23/
+    service-2.json SendTaskFailureInput), and the Notify state publishes it."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                    cause=self._get_param("cause"))
+        return ActionResult({})
+
+    StepFunctionResponse.send_task_failure = send_task_failure
