@@ -131,6 +131,53 @@ def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
     wait_for(lambda: instances("ssm-unconfirmed")[instance_id] == "terminated", 40, "the watchdog's power-off")
 
 
+def test_teardown_retries_any_error_until_the_deadline(world, moto_harness):
+    """Item 11: throttling on terminate and describe is retried inside the deadline, never a give-up."""
+    instance_id = started_instance(world)
+    moto_harness.configure(terminate_errors=2, describe_errors=3)
+    states = terminate(ec2(), [instance_id], deadline_s=60)
+    assert states[instance_id] in ("shutting-down", "terminated")
+
+
+def test_known_ids_are_terminated_before_the_tag_lookup(world, moto_harness, tmp_path: Path, capsys):
+    """Item 11: a tag lookup that fails must not keep a known instance running."""
+    from preflight.aws.__main__ import main
+
+    instance_id = started_instance(world)
+    moto_harness.configure(describe_errors=4, transient_error="UnauthorizedOperation")
+    assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--instance-id", instance_id,
+                 "--deadline", "60"]) == 0
+    assert instances("faults")[instance_id] == "terminated"
+
+
+def test_without_an_id_the_tag_lookup_repeats(world, moto_harness):
+    """Item 11: a launcher that lost the id finds the instance by its RunId tag, looking again while a filter
+    may not list it yet."""
+    from preflight.aws.__main__ import main
+
+    instance_id = started_instance(world)
+    moto_harness.configure(tag_lookup_misses=2)
+    assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--deadline", "60",
+                 "--settle-seconds", "5"]) == 0
+    assert instances("faults")[instance_id] == "terminated"
+
+
+def test_teardown_failure_prints_the_manual_commands(world, moto_harness, capsys):
+    """Item 11: every teardown failure (here: no id, and the tag lookup never answers) says how to finish."""
+    from preflight.aws.__main__ import main
+
+    instance_id = started_instance(world)
+    moto_harness.configure(describe_errors=1000)
+    try:
+        assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--deadline", "2"]) == 7
+    finally:
+        moto_harness.reset()
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    err = capsys.readouterr().err
+    assert "NOT CONFIRMED" in err and "RequestLimitExceeded" in err
+    assert "aws ec2 describe-instances --region us-east-1 --filters Name=tag:RunId,Values=faults" in err
+
+
 # --- 3. the run budget, and what executionTimeout does -----------------------------------------------
 def test_budget_caps_each_step(world, tmp_path: Path):
     # Launch and the SSM wait take a few seconds of the 10 s budget: bootstrap cannot get its full 8 s.

@@ -7,6 +7,7 @@ TS_INSTANCE=""
 TS_ATTACHED=0
 TS_PAIRS=""
 TS_PLAN=""
+TS_LAUNCH="none" # none · pending (RunInstances may have started an instance we have no id of) · done
 
 transport_ssm_py() {
   PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
@@ -75,9 +76,13 @@ transport_up() {
       mv "$TS_PLAN" "$ARTIFACT_DIR/plan.json"
       plan=(--plan "$ARTIFACT_DIR/plan.json")
     fi
+    TS_LAUNCH="pending"
     TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
       "$PF_PY" -m preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
       rc=$?
+    # 0: the id is known; 2, 3, 5: every RunInstances answered an error. Anything else (a crash, a
+    # timeout) may have launched an instance whose id never came back: teardown looks for it by tag.
+    ((rc == 0 || rc == 2 || rc == 3 || rc == 5)) && TS_LAUNCH="done"
     ((rc == 0 || rc == 2 || rc == 3)) || rc=5
     ((rc == 0)) || fail "$rc" "could not launch a spot instance (see above)"
   fi
@@ -119,11 +124,22 @@ transport_down() {
     log "transport ssm: kept $TS_INSTANCE; terminate it with:"
     log "  PYTHONPATH=$ROOT $PF_PY -m preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
   else
-    transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "${ids[@]}" \
-      --deadline "${CFG[TEARDOWN_TIMEOUT_SECONDS]}" ||
-      { log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"; return 7; }
+    transport_ssm_terminate "${ids[@]}" || return 7
   fi
   transport_ssm_cost
+}
+
+# transport_ssm_terminate [--instance-id ID] — teardown by id and by RunId tag; when the launch may have
+# started an instance without its id coming back, the tag lookup repeats for 60 s (eventual consistency).
+transport_ssm_terminate() {
+  local settle=0
+  [[ "$TS_LAUNCH" == pending ]] && settle=60
+  transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "$@" \
+    --deadline "${CFG[TEARDOWN_TIMEOUT_SECONDS]}" --settle-seconds "$settle" && return 0
+  log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"
+  log "  aws ec2 describe-instances --region ${CFG[AWS_REGION]} --filters Name=tag:RunId,Values=$RUN_ID" \
+    "--query 'Reservations[].Instances[].[InstanceId,State.Name]'  # then terminate-instances each live one"
+  return 1
 }
 
 transport_ssm_cost() {

@@ -168,22 +168,25 @@ def cmd_command_size(args: argparse.Namespace) -> int:
 
 def cmd_terminate(args: argparse.Namespace) -> int:
     from preflight.aws.clients import client
-    from preflight.aws.ec2_terminate import TeardownUnconfirmed, run_instances_by_tag, terminate
+    from preflight.aws.ec2_terminate import TeardownUnconfirmed, teardown
 
     ec2 = client("ec2", args.region)
-    ids = sorted(set(args.instance_id) | set(run_instances_by_tag(ec2, args.run_id)))
-    if not ids:
-        _say("terminate: no instance of this run is alive")
-        return 0
     try:
-        states = terminate(ec2, ids, args.deadline)
+        states = teardown(ec2, sorted(set(args.instance_id)), args.run_id, args.deadline,
+                          settle_s=args.settle_seconds, say=_say)
     except TeardownUnconfirmed as exc:
+        ids = sorted(set(args.instance_id) | set(exc.states))
         _say(f"terminate: NOT CONFIRMED after {args.deadline:.0f}s: {exc}")
         _say("terminate: finish the job with:")
-        _say(f"  aws ec2 terminate-instances --region {args.region} --instance-ids {' '.join(ids)}")
-        _say(f"  aws ec2 describe-instances --region {args.region} --instance-ids {' '.join(ids)} "
-             "--query 'Reservations[].Instances[].State.Name'")
+        if ids:
+            _say(f"  aws ec2 terminate-instances --region {args.region} --instance-ids {' '.join(ids)}")
+        _say(f"  aws ec2 describe-instances --region {args.region} --filters Name=tag:RunId,Values={args.run_id} "
+             "Name=tag:Project,Values=spot-preflight --query 'Reservations[].Instances[].[InstanceId,State.Name]'")
+        _say("  (terminate every id still pending or running; the instance's watchdog ends it at MAX_RUNTIME_SECONDS)")
         return 7
+    if not states:
+        _say("terminate: no instance of this run is alive")
+        return 0
     _say("terminate: " + ", ".join(f"{i} {s}" for i, s in states.items()))
     return 0
 
@@ -284,6 +287,8 @@ def _parser() -> argparse.ArgumentParser:
     term.add_argument("--run-id", required=True)
     term.add_argument("--instance-id", action="append", default=[])
     term.add_argument("--deadline", type=float, default=180.0)
+    term.add_argument("--settle-seconds", type=float, default=0.0,
+                      help="look the RunId tag up again for this long (the launcher may have lost an id)")
     cost = sub.add_parser("cost")
     cost.add_argument("--region", required=True)
     cost.add_argument("--instance-id", required=True)

@@ -128,6 +128,15 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     InvalidInstanceId. → F test_spot_reclaim_mid_step_is_its_own_outcome,
     F test_reclaim_before_ssm_online_is_not_unreachable, F test_client_error_after_launch_is_a_launch_problem,
     F test_reclaim_before_a_command_is_sent_is_reported_as_the_reclaim
+20. Every API call may fail with a retryable error: "RequestLimitExceeded: The maximum request rate
+    permitted by the Amazon EC2 APIs has been exceeded" (EC2 API reference, "Error codes" /
+    "Request throttling"), a network error, or a short-lived UnauthorizedOperation while a new role's
+    policy propagates (IAM user guide, "Changes that I make are not always immediately visible").
+    Filter-based describes are eventually consistent too (row 3). → `terminate_errors`,
+    `describe_errors` (with `transient_error`), `tag_lookup_misses`.
+    → F test_teardown_retries_any_error_until_the_deadline,
+    F test_known_ids_are_terminated_before_the_tag_lookup, F test_without_an_id_the_tag_lookup_repeats,
+    F test_teardown_failure_prints_the_manual_commands
 19. Step Functions: SendTaskFailure keeps its `cause` (botocore data/stepfunctions/2016-11-23/service-2.json,
     SendTaskFailureInput.cause), which moto's response drops: the harness passes it on, so the Notify
     state publishes what AWS would. An execution started without a name gets a generated one (UUID);
@@ -197,6 +206,13 @@ class Settings:
     # Row 18: every new instance ends right after launch with this StateReason code (Client.*: a launch
     # problem such as Client.VolumeLimitExceeded).
     boot_failure: str = ""
+    # Row 20: the first N TerminateInstances / DescribeInstances calls fail with `transient_error`
+    # (throttling by default); the first N filter-based DescribeInstances (the RunId tag lookup) omit
+    # every instance, as a filter may miss a new instance for a while.
+    terminate_errors: int = 0
+    describe_errors: int = 0
+    transient_error: str = "RequestLimitExceeded"
+    tag_lookup_misses: int = 0
 
 
 @dataclass
@@ -223,6 +239,7 @@ class Emulator:
         self.polls: dict[str, int] = {}
         self.running: dict[tuple[str, str], Invocation] = {}
         self.lock = threading.Lock()
+        self.failures: dict[str, int] = {}
 
     def reset(self) -> None:
         self.settings = Settings()
@@ -230,6 +247,14 @@ class Emulator:
     def configure(self, **changes: Any) -> None:
         self.settings = Settings(**{**self.settings.__dict__, **changes})
         self.polls.clear()
+        self.failures: dict[str, int] = {}
+
+    def transient(self, kind: str, budget: int) -> bool:
+        """True for the first `budget` calls of this kind since the last configure (row 20)."""
+        with self.lock:
+            used = self.failures.get(kind, 0)
+            self.failures[kind] = used + 1
+            return used < budget
 
     def online(self) -> list[str]:
         if self.settings.never_online:
@@ -470,6 +495,11 @@ def install(emulator: Emulator) -> None:
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{missing}' does not exist")
 
     def describe_instances(self: Any) -> Any:
+        settings = emulator.settings
+        if emulator.transient("describe", settings.describe_errors):
+            raise EC2ClientError(settings.transient_error, "emulated: transient error")
+        if not self._get_param("InstanceIds") and emulator.transient("tag-lookup", settings.tag_lookup_misses):
+            return ActionResult({"Reservations": []})  # a filter that does not list the new instance yet
         hiding(self)
         return original_describe(self)
 
@@ -479,6 +509,8 @@ def install(emulator: Emulator) -> None:
 
     def terminate_instances(self: Any) -> Any:
         ids = self._get_param("InstanceIds", []) or []
+        if emulator.transient("terminate", emulator.settings.terminate_errors):
+            raise EC2ClientError(emulator.settings.transient_error, "emulated: transient error")
         if emulator.settings.terminate_not_found and ids:
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{ids[0]}' does not exist")
         hiding(self)
