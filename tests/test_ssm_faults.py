@@ -200,6 +200,18 @@ def test_execution_timeout_is_sigkill_no_trap_runs(world, moto_harness):
     assert not (moto_harness.hosts_root / instance_id / "trap-ran").exists()
 
 
+def test_a_step_timeout_below_5s_is_floored_at_5s(world):
+    """Item 12: the agent turns an executionTimeout below 5 s into 3600 s; what little budget is left must
+    stay little."""
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "exit 0\n", step="short", run_id="faults", delivery_s=30,
+                              execution_s=2)
+    ssm_poll.poll(ssm(), None, command_id, instance_id, 20, step="short")
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    (sent,) = [c for c in ssm().list_commands()["Commands"] if c["CommandId"] == command_id]
+    assert sent["Parameters"]["executionTimeout"] == ["5"]
+
+
 # --- 4. command size ---------------------------------------------------------------------------------
 def test_bootstrap_payload_over_64k_is_sent_in_pieces(world, tmp_path: Path):
     import shutil

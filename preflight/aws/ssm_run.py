@@ -16,6 +16,9 @@ from preflight.aws.ssm_online import SPOT_INTERRUPTED, describe_state, end_exit_
 from preflight.aws.ssm_poll import INSTANCE_GONE, CloudWatchTail, Outcome, poll
 
 TIMEOUT, OTHER = 124, 125
+# The agent replaces an executionTimeout outside [5, 172800] seconds with its default, 3600 (amazon-ssm-agent
+# agent/plugins/pluginutil/pluginutil.go ValidateExecutionTimeout): a 2 s step would get an hour.
+MIN_EXECUTION_S, MAX_EXECUTION_S = 5, 172800
 # How long past a step's timeout we still wait for SSM to report it (preflight/deadlines.py counts it).
 DISPATCH_GRACE_S = 30
 # The prelude turns a step's exit 137 into this: the agent reads any 137 as its own timeout kill.
@@ -34,7 +37,8 @@ def send(ssm: Any, instance_id: str, text: str, *, step: str, run_id: str, deliv
     request: dict[str, Any] = {
         "InstanceIds": [instance_id], "DocumentName": "AWS-RunShellScript",
         "Comment": f"spot-preflight {run_id} {step}"[:100], "TimeoutSeconds": delivery_s,
-        "Parameters": {"commands": [text], "executionTimeout": [str(execution_s)]},
+        "Parameters": {"commands": [text],
+                       "executionTimeout": [str(min(MAX_EXECUTION_S, max(MIN_EXECUTION_S, int(execution_s))))]},
     }
     if output_bucket:  # the one write this tool can make, and only when asked for
         request["OutputS3BucketName"] = output_bucket

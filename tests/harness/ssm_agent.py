@@ -137,6 +137,10 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     → F test_teardown_retries_any_error_until_the_deadline,
     F test_known_ids_are_terminated_before_the_tag_lookup, F test_without_an_id_the_tag_lookup_repeats,
     F test_teardown_failure_prints_the_manual_commands
+21. The agent validates executionTimeout: below 5 or above 172800 seconds it logs "'TimeoutSeconds' value
+    should be between 5 and 172800 ... Setting 'TimeoutSeconds' to default value 3600" and uses 3600
+    (amazon-ssm-agent agent/plugins/pluginutil/pluginutil.go, minExecutionTimeoutInSeconds = 5,
+    ValidateExecutionTimeout). → the same substitution. → F test_a_step_timeout_below_5s_is_floored_at_5s
 19. Step Functions: SendTaskFailure keeps its `cause` (botocore data/stepfunctions/2016-11-23/service-2.json,
     SendTaskFailureInput.cause), which moto's response drops: the harness passes it on, so the Notify
     state publishes what AWS would. An execution started without a name gets a generated one (UUID);
@@ -398,6 +402,15 @@ class Emulator:
         self.hosts.stop_all()
 
 
+def agent_execution_timeout(parameters: dict[str, Any]) -> float:
+    """Row 21: pluginutil.go ValidateExecutionTimeout: outside [5, 172800] the agent uses its default 3600."""
+    try:
+        value = int(float((parameters.get("executionTimeout") or ["3600"])[0]))
+    except ValueError:
+        return 3600.0
+    return float(value if 5 <= value <= 172800 else 3600)
+
+
 def _logs_backend(region: str) -> Any:
     from moto.logs.models import logs_backends
 
@@ -439,7 +452,7 @@ def install(emulator: Emulator) -> None:
             emulator.start(Invocation(
                 command.command_id, record["InstanceId"], self.region, record,
                 "\n".join(parameters.get("commands", [])),
-                float((parameters.get("executionTimeout") or ["3600"])[0]),
+                agent_execution_timeout(parameters),
                 float(self._get_int_param("TimeoutSeconds") or 3600), log_group))
         return result
 
