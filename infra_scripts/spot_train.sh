@@ -45,7 +45,9 @@ load_settings() {
 }
 
 print_header() {
-  log "spot_train $VERSION · config $CONFIG_FILE (sha256 ${CONFIG_SHA:0:16}) · mode $MODE · transport $TRANSPORT · run $RUN_ID"
+  local mode="$MODE"
+  ((FLAG_PLAN)) && mode="plan"
+  log "spot_train $VERSION · config $CONFIG_FILE (sha256 ${CONFIG_SHA:0:16}) · mode $mode · transport $TRANSPORT · run $RUN_ID"
 }
 
 # gate_training — real training refuses to start on a missing, stale, failed or mismatched artifact.

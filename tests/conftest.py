@@ -166,6 +166,18 @@ def run_cli(tmp_path: Path):
     return run
 
 
+def public_subnets(ec2, vpc: str, subnets: list[str]) -> None:
+    """What reaches SSM without endpoints: an internet gateway as the main route table's default route and a
+    public IP on launch (the launch plan's plan.ssm_reachable checks it)."""
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                              {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]
+    ec2.create_route(RouteTableId=main["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    for subnet in subnets:
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+
+
 @pytest.fixture(scope="session")
 def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket."""
@@ -178,6 +190,7 @@ def world(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     # Zones named: moto, like AWS, offers no t3 type in us-east-1e, and the launch plan prunes what cannot exist.
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")
                ["Subnet"]["SubnetId"] for i, zone in enumerate("abc")]
+    public_subnets(ec2, vpc, subnets)
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},

@@ -48,3 +48,56 @@ def test_teardown_unconfirmed_is_typed_never_retried_and_notified():
 def test_training_gates_on_latest_ready():
     command = branch("Train")[0]["Parameters"]["Parameters"]["commands.$"]
     assert "--require-preflight artifacts/preflight/latest-ready/preflight-readiness.json" in command
+
+
+def test_the_worst_case_counts_what_runs_outside_the_budget():
+    """Item 13: the token wait and the launch plan run before the budget starts, the artifact fetch after the
+    probe; none of them is capped by it, so each must be in the number executionTimeout is checked against."""
+    import re
+
+    from preflight import deadlines
+    from preflight.aws import plan_calls
+
+    config = make_config(TRANSPORT="ssm")
+    inside = (config.int("RUN_BUDGET_SECONDS") + deadlines.STEP_OVERRUN_S + config.int("TEARDOWN_TIMEOUT_SECONDS")
+              + deadlines.BOOKKEEPING_S)
+    plan = plan_calls.PLAN_ROUNDS * plan_calls.CALL_DEADLINE_S
+    fetch = deadlines.FETCH_TIMEOUT_S + deadlines.STEP_OVERRUN_S
+    assert worst_case_s(config, "preflight-only") >= inside + plan + fetch + deadlines.TOKEN_WAIT_S
+    transport = (ROOT / "infra_scripts" / "lib" / "transport_ssm.sh").read_text()
+    assert re.search(r"transport_run fetch \S+ (\d+)", transport).group(1) == str(deadlines.FETCH_TIMEOUT_S)
+
+
+def test_the_plan_dry_run_is_bounded(monkeypatch):
+    """Item 13: the DryRun is under the plan's per-call deadline like every other plan call (botocore's own
+    retries could take minutes): a call that never answers is a warning, not a hang."""
+    import threading
+
+    from preflight.aws import plan_calls
+    from preflight.aws.ec2_launch import RootDevice
+    from preflight.aws.plan import Candidate
+
+    monkeypatch.setattr(plan_calls, "CALL_DEADLINE_S", 0.2)
+    never = threading.Event()
+
+    class Hangs:
+        def run_instances(self, **_request):
+            never.wait()
+
+    verdicts: list[tuple] = []
+    done = threading.Thread(target=lambda: plan_calls.dry_run(
+        plan_calls.Clients(Hangs(), None, None), _spec(), RootDevice("/dev/xvda", 8),
+        Candidate("t3.micro", "subnet-1", "us-east-1a"), lambda *a, **k: verdicts.append(a)), daemon=True)
+    done.start()
+    done.join(timeout=60)
+    never.set()
+    assert not done.is_alive(), "the DryRun waited past its deadline"
+    assert verdicts[0][:2] == ("plan.permissions", "warn") and "no answer within" in verdicts[0][2]
+
+
+def _spec():
+    from preflight.aws.ec2_launch import LaunchSpec
+
+    return LaunchSpec(ami="ami-1", instance_types=["t3.micro"], subnets=["subnet-1"], security_groups=[],
+                      instance_profile="p", root_volume_gb=50, max_runtime_s=3600, spot_max_price="",
+                      tags={"Project": "spot-preflight"})

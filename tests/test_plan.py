@@ -26,7 +26,10 @@ def zone_e_subnet(world) -> str:
     """A subnet in us-east-1e, where moto (like AWS) offers no t3 types."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
     vpc = ec2.describe_subnets(SubnetIds=[world["subnets"][0]])["Subnets"][0]["VpcId"]
-    return ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.200.0/24", AvailabilityZone="us-east-1e")["Subnet"]["SubnetId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.200.0/24",
+                               AvailabilityZone="us-east-1e")["Subnet"]["SubnetId"]
+    ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    return subnet
 
 
 def _plan_json(world, run_id: str) -> dict:
@@ -111,3 +114,33 @@ def test_skip_plan_is_recorded(world):
     record = json.loads((world["repo"] / "artifacts" / "preflight" / "plan-skipped" / "run.json").read_text())
     assert record["plan"] == "skipped" and instances("plan-skipped") == {}
 
+
+
+def test_plan_refuses_a_subnet_that_cannot_reach_ssm(world, moto_harness):
+    """Item 8: no public IP on launch, no NAT route and no VPC endpoints for ssm, ssmmessages and ec2messages:
+    SSM would never come online; the plan says so (exit 2, naming the fix) instead of minutes of waiting."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    vpc = ec2.describe_subnets(SubnetIds=[world["subnets"][0]])["Subnets"][0]["VpcId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.210.0/24", AvailabilityZone="us-east-1a")["Subnet"]
+    out = spot(world, "--preflight-only", "--run-id", "plan-private", EC2_SUBNET_IDS=private["SubnetId"])
+    assert out.returncode == 2, out.stderr[-3000:]
+    assert f"{private['SubnetId']} cannot reach SSM" in out.stderr and "ssmmessages" in out.stderr
+    assert instances("plan-private") == {}
+    endpoints = [ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.us-east-1.{name}",
+                                         VpcEndpointType="Interface", SubnetIds=[private["SubnetId"]])
+                 ["VpcEndpoint"]["VpcEndpointId"] for name in ("ssm", "ssmmessages", "ec2messages")]
+    try:
+        alone = spot(world, "--plan", "--run-id", "plan-endpoints", EC2_SUBNET_IDS=private["SubnetId"])
+    finally:
+        ec2.delete_vpc_endpoints(VpcEndpointIds=endpoints)
+    assert alone.returncode == 0 and "PASS plan.ssm_reachable" in alone.stderr, alone.stderr[-3000:]
+
+
+def test_plan_without_credentials_says_so_once(world, tmp_path):
+    """Item 9: one line naming the missing credentials, before any AWS call; the header says mode plan."""
+    out = spot(world, "--plan", "--run-id", "plan-no-credentials", AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="",
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"),
+               PASS_ENV="AWS_ENDPOINT_URL")
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert out.stderr.count("no AWS credentials") == 1 and "not allowed" not in out.stderr
+    assert "plan.ami" not in out.stderr and " · mode plan · " in out.stderr

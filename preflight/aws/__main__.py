@@ -57,6 +57,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     cfg = Config(read_pairs(args.env_file), str(args.env_file))
     region = cfg.text("AWS_REGION")
+    if (problem := credentials_problem()):  # once, before any call: not seven failures with seven wrong fixes
+        _say(f"plan: {problem}")
+        return 2
     clients = Clients(client("ec2", region), client("iam", region), client("service-quotas", region))
     plan = make_plan(clients, _spec(cfg, args.run_id, args.mode), args.budget_seconds, cfg.text("SPOT_MAX_PRICE"))
     for line in check_lines([r.to_dict() for r in plan.results], use_color(os.environ, sys.stderr.isatty())):
@@ -65,6 +68,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
          f" · {plan.wall_s:.2f}s")
     args.out.write_text(json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return plan.exit_code
+
+
+def credentials_problem() -> str:
+    """Why boto3's credential chain has nothing, or "" when it has credentials (it makes no AWS call)."""
+    import boto3
+
+    try:
+        if boto3.session.Session().get_credentials() is not None:
+            return ""
+    except Exception as exc:  # botocore's ProfileNotFound and the like: the chain itself is misconfigured
+        return f"no AWS credentials: {exc}"
+    return ("no AWS credentials: boto3 found none (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+            "~/.aws/credentials, SSO, an instance role); set one up, e.g. `aws configure sso` or "
+            "`export AWS_PROFILE=...`, then run --plan again")
 
 
 def cmd_launch(args: argparse.Namespace) -> int:

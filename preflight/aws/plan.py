@@ -93,6 +93,8 @@ def make_plan(clients: calls.Clients, spec: LaunchSpec, budget_s: float, max_pri
     facts = calls.gather(clients, spec, plan.add)
     plan.root = facts.root
     if not plan.exit_code:
+        calls.reachability(clients, spec, facts, plan.add)
+    if not plan.exit_code:
         _verdict(plan, budget_s, _prune(plan, spec, facts, float(max_price) if max_price else None))
     if not plan.exit_code:
         calls.dry_run(clients, spec, plan.root, plan.candidates[0], plan.add)

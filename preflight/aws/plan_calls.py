@@ -9,10 +9,16 @@ from typing import Any
 
 from preflight.aws.clients import error_code
 from preflight.aws.ec2_launch import NEXT_CANDIDATE_ERRORS, LaunchSpec, RootDevice, launch_request
-from preflight.parallel import concurrently, timed
+from preflight.parallel import concurrently
 
 CALL_DEADLINE_S = 10.0
+# The plan makes its calls in three rounds (facts; the network's route to SSM; the DryRun), each at once
+# under CALL_DEADLINE_S: its worst case, which preflight/deadlines.py adds to the run's, is bounded.
+PLAN_ROUNDS = 3
+PLAN_WORST_S = PLAN_ROUNDS * CALL_DEADLINE_S + 10  # + the helper's start-up and the verdicts
 CONFIG, NO_CANDIDATE = 2, 3
+# What an instance needs to reach SSM without a public IP (SSM user guide, "Use VPC endpoints").
+SSM_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages")
 # Spot vCPU quotas by family ("Spot Instance quotas", EC2 user guide; codes as Service Quotas lists
 # them for service code ec2). Unlisted families count as Standard (A, C, D, H, I, M, R, T, Z).
 SPOT_QUOTA_CODES = {"standard": "L-34B43A08", "g": "L-3819A6DF", "vt": "L-3819A6DF", "p": "L-7212CCBC",
@@ -32,6 +38,8 @@ class Clients:
 @dataclass
 class Facts:
     root: RootDevice | None = None
+    vpc: str = ""
+    public_ip: dict[str, bool] = field(default_factory=dict)  # subnet -> MapPublicIpOnLaunch
     ami_arch: str = ""
     arch: dict[str, list[str]] = field(default_factory=dict)
     vcpus: dict[str, int] = field(default_factory=dict)
@@ -94,6 +102,53 @@ def gather(c: Clients, spec: LaunchSpec, add: Add) -> Facts:
     return facts
 
 
+def reachability(c: Clients, spec: LaunchSpec, facts: Facts, add: Add) -> None:
+    """Whether an instance in each subnet can reach SSM at all: a public IP and a route to an internet
+    gateway, a default route through a NAT (gateway, instance, transit gateway), or VPC endpoints for
+    ssm, ssmmessages and ec2messages. None of the three: SSM never comes online (exit 4 after minutes)."""
+    if not facts.vpc:
+        return
+    answers = concurrently({
+        "routes": lambda: c.ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [facts.vpc]}]),
+        "endpoints": lambda: c.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [facts.vpc]}]),
+    }, CALL_DEADLINE_S)
+    (routes, seconds), (endpoints, seconds2) = answers["routes"], answers["endpoints"]
+    for reply, action in ((routes, "ec2:DescribeRouteTables"), (endpoints, "ec2:DescribeVpcEndpoints")):
+        if (problem := problem_of(reply, action)):
+            add("plan.ssm_reachable", "warn", f"{problem}; whether the subnets reach SSM is not proven",
+                f"grant {action} to the launcher", seconds=max(seconds, seconds2))
+            return
+    services = {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints["VpcEndpoints"]
+                if e.get("State", "available").lower() == "available"}
+    missing = [s for s in SSM_ENDPOINTS if s not in services]
+    blind = [s for s in spec.subnets if not _default_route_reaches(routes["RouteTables"], s, facts.public_ip.get(s))]
+    if not missing or not blind:
+        how = "VPC endpoints for ssm, ssmmessages and ec2messages" if not missing else "a route out"
+        add("plan.ssm_reachable", "pass", f"every subnet reaches SSM ({how})", seconds=max(seconds, seconds2))
+        return
+    add("plan.ssm_reachable", "fail", f"{', '.join(blind)} cannot reach SSM: no public IP on launch with an "
+        f"internet gateway route, no NAT route, and no VPC endpoints for {', '.join(missing)} in {facts.vpc}",
+        "use subnets with MapPublicIpOnLaunch and an internet gateway route, or a NAT gateway route, or create "
+        f"interface VPC endpoints com.amazonaws.<region>.{{{','.join(SSM_ENDPOINTS)}}} (private DNS on) in "
+        f"{facts.vpc}", CONFIG, max(seconds, seconds2))
+
+
+def _default_route_reaches(tables: list[dict[str, Any]], subnet: str, public_ip: bool | None) -> bool:
+    """The subnet's route table (its own, else the VPC's main one) sends 0.0.0.0/0 somewhere that reaches
+    SSM's public endpoints: a NAT, or an internet gateway when the instance gets a public IP."""
+    own = [t for t in tables if any(a.get("SubnetId") == subnet for a in t.get("Associations", []))]
+    main = [t for t in tables if any(a.get("Main") for a in t.get("Associations", []))]
+    for table in own or main:
+        for route in table.get("Routes", []):
+            if route.get("DestinationCidrBlock") != "0.0.0.0/0" or route.get("State", "active") != "active":
+                continue
+            if route.get("NatGatewayId") or route.get("InstanceId") or route.get("TransitGatewayId"):
+                return True
+            if str(route.get("GatewayId", "")).startswith("igw-") and public_ip:
+                return True
+    return False
+
+
 def unfit(facts: Facts, instance_type: str, zone: str, price: float | None, max_price: float | None) -> str:
     """Why this candidate cannot launch, or "" when it can."""
     arch = facts.arch.get(instance_type, [])
@@ -111,9 +166,11 @@ def unfit(facts: Facts, instance_type: str, zone: str, price: float | None, max_
 
 def dry_run(c: Clients, spec: LaunchSpec, root: RootDevice | None, first: Any, add: Add) -> None:
     """RunInstances with DryRun=True: AWS checks every permission the real request needs (CreateTags and
-    PassRole included) and answers DryRunOperation instead of launching."""
+    PassRole included) and answers DryRunOperation instead of launching. Under the same deadline as every
+    other plan call (botocore's retries alone could take minutes)."""
     request = launch_request(spec, root or RootDevice("/dev/xvda", 0), first.instance_type, first.subnet)
-    answer, seconds = timed(lambda: c.ec2.run_instances(DryRun=True, **request))()
+    answer, seconds = concurrently({"dry": lambda: c.ec2.run_instances(DryRun=True, **request)},
+                                   CALL_DEADLINE_S)["dry"]
     code = error_code(answer) if isinstance(answer, BaseException) else "launched"
     if code == "DryRunOperation":
         add("plan.permissions", "pass", f"ec2:RunInstances would be allowed for {first.instance_type} in "
@@ -121,6 +178,9 @@ def dry_run(c: Clients, spec: LaunchSpec, root: RootDevice | None, first: Any, a
     elif code in NEXT_CANDIDATE_ERRORS:  # not expected from a dry run; the launch still tries every candidate
         add("plan.permissions", "warn", f"DryRun of ec2:RunInstances answered {code} for {first.instance_type} in "
             f"{first.subnet}: permissions not proven", seconds=seconds)
+    elif isinstance(answer, TimeoutError):
+        add("plan.permissions", "warn", f"DryRun of ec2:RunInstances: {answer}: permissions not proven",
+            seconds=seconds)
     elif code in _DENIED:
         add("plan.permissions", "fail", f"ec2:RunInstances is not allowed for the launching identity ({code}): "
             f"{answer}", "attach the launcher policy (infra_scripts/cfn/spot-preflight.yaml LauncherPolicy): "

@@ -60,11 +60,13 @@ def network(subnets: Answer, groups: Answer, spec: LaunchSpec, facts: Facts, add
             add("plan.network", "fail", problem, f"fix {key}: every id must exist in this region", CONFIG, seconds)
             return
     facts.zones = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets[0]["Subnets"]}
+    facts.public_ip = {s["SubnetId"]: bool(s.get("MapPublicIpOnLaunch")) for s in subnets[0]["Subnets"]}
     vpcs = {s["VpcId"] for s in subnets[0]["Subnets"]} | {g["VpcId"] for g in groups[0]["SecurityGroups"]}
     if len(vpcs) > 1:
         add("plan.network", "fail", f"subnets and security groups span {len(vpcs)} VPCs ({', '.join(sorted(vpcs))})",
             "use subnets and security groups of one VPC", CONFIG, seconds)
         return
+    facts.vpc = next(iter(vpcs), "")
     add("plan.network", "pass", ", ".join(f"{s} {facts.zones[s]}" for s in spec.subnets) +
         f" in {next(iter(vpcs), '?')}", seconds=seconds)
 
