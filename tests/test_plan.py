@@ -10,7 +10,8 @@ import pytest
 from tests.ssm_support import instances, live_instances, pairs_file, spot
 
 ALL_CHECKS = ("plan.ami", "plan.instance_types", "plan.network", "plan.instance_profile", "plan.offerings",
-              "plan.spot_price", "plan.quota", "plan.candidates", "plan.permissions", "plan.unprovable")
+              "plan.spot_price", "plan.quota", "plan.candidates", "plan.permissions", "plan.unprovable",
+              "plan.ssm_reachable")
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,7 @@ def test_plan_prints_every_verdict_and_the_ordered_candidates(world):
     assert plan["root_device"] == {"name": "/dev/sda1", "snapshot_gb": 15}
     assert "plan.permissions" in out.stderr and "DryRun" in out.stderr
     assert "launch would proceed" in out.stderr and instances("plan-ok") == {}
-    assert "WARN plan.quota" in out.stderr and "unreadable" in out.stderr  # moto has no EC2 quotas: a warning
+    assert "WARN plan.quota" in out.stderr and "no spot vCPU quota listed" in out.stderr  # none set: a warning
 
 
 def _other_vpc_group() -> str:
@@ -67,7 +68,7 @@ def _other_vpc_group() -> str:
     ("price", {"SPOT_MAX_PRICE": "0.000001"}, 3, "above SPOT_MAX_PRICE"),
     # Item 7: a quota, a zone's offerings, an architecture are configuration: exit 2, never "no capacity" (3,
     # which Step Functions retries); only a price above SPOT_MAX_PRICE may change by itself.
-    ("quota", {}, 2, "spot vCPU quota 0 is below its 2 vCPUs"),
+    ("quota", {}, 2, "spot vCPU quota 0 (L-34B43A08) is below its 2 vCPUs"),
     ("zone", {"EC2_SUBNET_IDS": "ZONE_E"}, 2, "not offered in this zone"),
 ])
 def test_plan_failure_classes(world, moto_harness, zone_e_subnet, case, overrides, code, reason):
@@ -144,3 +145,14 @@ def test_plan_without_credentials_says_so_once(world, tmp_path):
     assert out.returncode == 1, out.stderr[-2000:]
     assert out.stderr.count("no AWS credentials") == 1 and "not allowed" not in out.stderr
     assert "plan.ami" not in out.stderr and " · mode plan · " in out.stderr
+
+
+def test_p5_has_its_own_spot_quota(world, moto_harness):
+    """Item 10: P5 types count against "All P5 Spot Instance Requests", not the P4/P3/P2 quota; the codes come
+    from ListServiceQuotas (every page), not from a table."""
+    moto_harness.configure(spot_vcpu_quotas={"L-34B43A08": 64, "L-3819A6DF": 8, "L-7212CCBC": 1000,
+                                             "L-P5STANDIN": 0})
+    out = spot(world, "--plan", "--run-id", "plan-p5", EC2_INSTANCE_TYPES="p5.48xlarge",
+               EC2_SUBNET_IDS=world["subnets"][0])
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert "spot vCPU quota 0 (L-P5STANDIN) is below its 192 vCPUs" in out.stderr

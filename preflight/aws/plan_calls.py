@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,11 +21,6 @@ PLAN_WORST_S = PLAN_ROUNDS * CALL_DEADLINE_S + 10  # + the helper's start-up and
 CONFIG, NO_CANDIDATE = 2, 3
 # What an instance needs to reach SSM without a public IP (SSM user guide, "Use VPC endpoints").
 SSM_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages")
-# Spot vCPU quotas by family ("Spot Instance quotas", EC2 user guide; codes as Service Quotas lists
-# them for service code ec2). Unlisted families count as Standard (A, C, D, H, I, M, R, T, Z).
-SPOT_QUOTA_CODES = {"standard": "L-34B43A08", "g": "L-3819A6DF", "vt": "L-3819A6DF", "p": "L-7212CCBC",
-                    "f": "L-88CF9481", "inf": "L-B5D1601B", "x": "L-E3A00192", "dl": "L-85EED4F7",
-                    "trn": "L-6B0D517C"}
 _DENIED = ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "AuthFailure")
 Add = Callable[..., None]
 
@@ -46,15 +43,52 @@ class Facts:
     zones: dict[str, str] = field(default_factory=dict)
     offered: set[tuple[str, str]] | None = None
     prices: dict[tuple[str, str], float] = field(default_factory=dict)
-    quota: dict[str, float] = field(default_factory=dict)  # family -> vCPUs, when readable
+    quota: dict[str, tuple[str, float]] = field(default_factory=dict)  # type -> (quota code, vCPUs), if readable
+
+
+# "All <families> Spot Instance Requests": the spot vCPU quotas (EC2 user guide, "Spot Instance quotas":
+# Standard (A, C, D, H, I, M, R, T, Z), F, G and VT, Inf, P4, P3 and P2, P5, Trn, X, DL). Their codes are
+# read from Service Quotas, not from a table: a new family (P5 got its own) is then covered as listed.
+_SPOT_QUOTA = re.compile(r"^All (.+) Spot Instance Requests$")
+
+
+@functools.lru_cache(maxsize=8)
+def _listed_quotas(quotas: Any) -> tuple[tuple[str, str, float], ...]:
+    """(name, code, value) of every EC2 spot quota ListServiceQuotas lists, every page, once per run."""
+    found, token = [], None
+    while True:
+        page = quotas.list_service_quotas(ServiceCode="ec2", **({"NextToken": token} if token else {}))
+        found += [(q["QuotaName"], q["QuotaCode"], float(q["Value"])) for q in page.get("Quotas", [])
+                  if _SPOT_QUOTA.match(q.get("QuotaName", ""))]
+        token = page.get("NextToken")
+        if not token:
+            return tuple(found)
+
+
+def _families(name: str) -> list[str]:
+    """The type prefixes a quota's name covers, lower case: "Standard (A, C, ...)" -> a, c, ...;
+    "P4, P3 and P2" -> p4, p3, p2."""
+    inner = _SPOT_QUOTA.match(name).group(1)  # type: ignore[union-attr]
+    if inner.startswith("Standard"):
+        inner = inner[inner.find("(") + 1:inner.rfind(")")]
+    return [t.strip().lower() for t in re.split(r",|\band\b", inner) if t.strip()]
+
+
+def quota_of(listed: tuple[tuple[str, str, float], ...], instance_type: str) -> tuple[str, str, float] | None:
+    """The quota (name, code, vCPUs) whose family is the longest prefix of the type's (p5 before p, inf before i)."""
+    prefix = instance_type.split(".")[0].lower()
+    best: tuple[int, tuple[str, str, float]] | None = None
+    for quota in listed:
+        for fam in _families(quota[0]):
+            rest = prefix[len(fam):]
+            if prefix.startswith(fam) and (not rest or rest[0].isdigit() or fam[-1].isdigit() or len(fam) == 1) \
+                    and (best is None or len(fam) > best[0]):
+                best = (len(fam), quota)
+    return best[1] if best else None
 
 
 def family(instance_type: str) -> str:
-    letters = "".join(ch for ch in instance_type.split(".")[0] if not ch.isdigit())
-    for name in ("inf", "trn", "dl", "vt"):
-        if letters.startswith(name):
-            return name
-    return letters[:1] if letters[:1] in SPOT_QUOTA_CODES else "standard"
+    return instance_type.split(".")[0].lower()
 
 
 def problem_of(answer: Any, action: str) -> str | None:
@@ -81,9 +115,7 @@ def _calls(c: Clients, spec: LaunchSpec) -> dict[str, Callable[[], Any]]:
             InstanceTypes=types, StartTime=datetime.now(timezone.utc),
             ProductDescriptions=["Linux/UNIX", "Linux/UNIX (Amazon VPC)"]),
     }
-    for fam in sorted({family(t) for t in types}):
-        code = SPOT_QUOTA_CODES[fam]
-        work[f"quota:{fam}"] = lambda code=code: c.quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)
+    work["quotas"] = lambda: _listed_quotas(c.quotas)
     return work
 
 
@@ -98,7 +130,7 @@ def gather(c: Clients, spec: LaunchSpec, add: Add) -> Facts:
     verdicts.profile(answers["profile"], spec, add)
     verdicts.offerings(answers["offerings"], facts, add)
     verdicts.prices(answers["prices"], spec, facts, add)
-    verdicts.quotas({k[6:]: v for k, v in answers.items() if k.startswith("quota:")}, facts, add)
+    verdicts.quotas(answers["quotas"], spec, facts, add)
     return facts
 
 
@@ -156,9 +188,9 @@ def unfit(facts: Facts, instance_type: str, zone: str, price: float | None, max_
         return f"{'/'.join(arch)} type, {facts.ami_arch} AMI"
     if facts.offered is not None and (instance_type, zone) not in facts.offered:
         return "not offered in this zone"
-    quota = facts.quota.get(family(instance_type))
-    if quota is not None and quota < facts.vcpus.get(instance_type, 0):
-        return f"spot vCPU quota {quota:g} is below its {facts.vcpus[instance_type]} vCPUs"
+    quota = facts.quota.get(instance_type)
+    if quota is not None and quota[1] < facts.vcpus.get(instance_type, 0):
+        return f"spot vCPU quota {quota[1]:g} ({quota[0]}) is below its {facts.vcpus[instance_type]} vCPUs"
     if max_price is not None and price is not None and price > max_price:
         return f"spot price ${price:g}/h is above SPOT_MAX_PRICE ${max_price:g}"
     return ""

@@ -101,11 +101,13 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     Amazon Web Services account", service-2.json). → the run passes only AWS_SHARED_CREDENTIALS_FILE,
     a file of moto's keys on the (shared) host disk, by name.
     → T test_preflight_only_ready_terminated_no_training_no_writes (ListCommands holds no secret)
-16. GetServiceQuota(ServiceCode=ec2, QuotaCode) answers Quota.Value, for spot the vCPUs of one family
-    (Service Quotas API reference, GetServiceQuota; EC2 user guide, "Spot Instance quotas": vCPU-based,
-    per family group, defaults 0 for G/P and 5 for Standard on new accounts). moto has no EC2 quotas
-    (NoSuchResourceException). → `spot_vcpu_quotas` {code: vCPUs}; unset codes stay unreadable.
-    → tests/test_plan.py test_plan_failure_classes[quota]
+16. ListServiceQuotas(ServiceCode=ec2) pages the account's applied quotas, each with QuotaName,
+    QuotaCode and Value; for spot, the vCPUs of one family group named "All <families> Spot Instance
+    Requests", P5 its own since it launched (Service Quotas API reference, ListServiceQuotas; EC2 user
+    guide, "Spot Instance quotas": vCPU-based, defaults 0 for G/P and 5 for Standard on new accounts).
+    moto has neither EC2 quotas nor ListServiceQuotas. → `spot_vcpu_quotas` {code: vCPUs}, listed two
+    per page; unset codes are not listed. → tests/test_plan.py test_plan_failure_classes[quota],
+    test_p5_has_its_own_spot_quota
 17. A first boot has no uv: AL2023 ships Python modules as RPMs built for its system Python 3.9
     (AL2023 user guide, "Python in AL2023"), and uv is a PyPI install; runShellScript runs with the
     host's system PATH. (An assumption about stock AMIs, not a documented guarantee: an AMI with uv
@@ -542,21 +544,47 @@ def install(emulator: Emulator) -> None:
     install_task_failure_cause()
 
 
+# Row 16: the spot vCPU quotas as Service Quotas names them (EC2 user guide, "Spot Instance quotas").
+# Codes as the account's Service Quotas console shows them; P5's is a stand-in (the tool reads codes
+# from ListServiceQuotas and never names one).
+SPOT_QUOTAS = {"L-34B43A08": "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests",
+               "L-88CF9481": "All F Spot Instance Requests", "L-3819A6DF": "All G and VT Spot Instance Requests",
+               "L-B5D1601B": "All Inf Spot Instance Requests", "L-7212CCBC": "All P4, P3 and P2 Spot Instance Requests",
+               "L-P5STANDIN": "All P5 Spot Instance Requests", "L-6B0D517C": "All Trn Spot Instance Requests",
+               "L-E3A00192": "All X Spot Instance Requests", "L-85EED4F7": "All DL Spot Instance Requests"}
+QUOTA_PAGE = 2  # small pages, so a reader that ignores NextToken misses quotas
+
+
 def install_quotas(emulator: Emulator) -> None:
-    """Row 16: GetServiceQuota answers the configured EC2 spot vCPU quotas; others stay moto's."""
+    """Row 16: GetServiceQuota and ListServiceQuotas (paginated) answer the configured EC2 spot vCPU quotas;
+    a quota with no applied value is not listed ("If the applied quota value is not available for a quota,
+    the quota is not retrieved", Service Quotas API reference, ListServiceQuotas)."""
     from moto.servicequotas.responses import ServiceQuotasResponse
 
     original = ServiceQuotasResponse.get_service_quota
+
+    def quota(code: str) -> dict[str, Any]:
+        return {"ServiceCode": "ec2", "QuotaCode": code, "QuotaName": SPOT_QUOTAS.get(code, code), "Unit": "None",
+                "Adjustable": True, "Value": emulator.settings.spot_vcpu_quotas[code]}
 
     def get_service_quota(self: Any) -> Any:
         params = json.loads(self.body or "{}")
         code = params.get("QuotaCode", "")
         if params.get("ServiceCode") == "ec2" and code in emulator.settings.spot_vcpu_quotas:
-            return json.dumps({"Quota": {"ServiceCode": "ec2", "QuotaCode": code, "Unit": "None", "Adjustable": True,
-                                         "Value": emulator.settings.spot_vcpu_quotas[code]}})
+            return json.dumps({"Quota": quota(code)})
         return original(self)
 
+    def list_service_quotas(self: Any) -> Any:
+        params = json.loads(self.body or "{}")
+        codes = sorted(emulator.settings.spot_vcpu_quotas) if params.get("ServiceCode") == "ec2" else []
+        start = int(params.get("NextToken") or 0)
+        page = {"Quotas": [quota(c) for c in codes[start:start + QUOTA_PAGE]]}
+        if start + QUOTA_PAGE < len(codes):
+            page["NextToken"] = str(start + QUOTA_PAGE)
+        return json.dumps(page)
+
     ServiceQuotasResponse.get_service_quota = get_service_quota
+    ServiceQuotasResponse.list_service_quotas = list_service_quotas
 
 
 def install_log_pages(emulator: Emulator) -> None:
