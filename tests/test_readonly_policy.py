@@ -221,3 +221,33 @@ def test_plan_dry_run_names_a_missing_run_instances_permission(launcher_server, 
     code, checks = plan(refused)
     assert code == 2 and checks["plan.permissions"]["status"] == "fail"
     assert "ec2:RunInstances is not allowed" in checks["plan.permissions"]["message"]
+
+
+class _Sts:
+    """Records AssumeRole's DurationSeconds; refuses more than `max_s` as AWS does (ValidationError)."""
+
+    def __init__(self, max_s: int) -> None:
+        self.max_s, self.asked = max_s, []
+
+    def assume_role(self, **request):
+        self.asked.append(request["DurationSeconds"])
+        if request["DurationSeconds"] > self.max_s:
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": "The requested DurationSeconds "
+                                         "exceeds the MaxSessionDuration set for this role."}}, "AssumeRole")
+        return {"Credentials": {"AccessKeyId": "a", "SecretAccessKey": "s", "SessionToken": "t"}}
+
+
+def test_the_read_only_session_lasts_as_long_as_the_probe_can():
+    """Item 15: DurationSeconds from the probe's budget (it was a fixed 900 s, shorter than a 20-minute probe),
+    up to what the role allows."""
+    from preflight.aws.readonly_role import assume
+
+    long_probe = _Sts(max_s=43200)
+    assume("arn:aws:iam::1:role/r", "us-east-1", long_probe, probe_seconds=2400)
+    assert long_probe.asked == [2460]
+    capped = _Sts(max_s=3600)  # the template's MaxSessionDuration
+    assume("arn:aws:iam::1:role/r", "us-east-1", capped, probe_seconds=7200)
+    assert capped.asked == [7260, 3600]
+    short = _Sts(max_s=3600)
+    assume("arn:aws:iam::1:role/r", "us-east-1", short, probe_seconds=60)
+    assert short.asked == [900]
