@@ -205,3 +205,27 @@ def test_training_runs_launch_with_the_training_profile(mode, profile):
 
     cfg = make_config(TRANSPORT="ssm", EC2_INSTANCE_PROFILE="read-only", EC2_TRAINING_INSTANCE_PROFILE="trainer")
     assert _spec(cfg, "r", mode).instance_profile == profile
+
+
+def test_a_changed_definition_reaches_the_stack(tmp_path):
+    """Item 18: deploy.sh uploads the definition under a key named after its content and deploys with that
+    key, so a changed definition is a changed parameter and CloudFormation updates the state machine."""
+    import shutil
+    import subprocess
+
+    shutil.copytree(ROOT / "infra_scripts", tmp_path / "infra_scripts")
+    script = tmp_path / "infra_scripts" / "deploy.sh"
+
+    def deploy() -> str:
+        run = subprocess.run([str(script), "proj-a", "defs", "ControllerInstanceId=i-1"], capture_output=True,
+                             text=True, env={**os.environ, "DEPLOY_DRY_RUN": "1"}, check=True)
+        return run.stdout
+
+    first = deploy()
+    key = re.search(r"DefinitionKey=(\S+)", first).group(1)
+    assert key.startswith("spot-preflight/proj-a/weekly_training-") and f"s3://defs/{key}" in first
+    assert "--stack-name proj-a" in first and "ControllerInstanceId=i-1" in first
+    assert deploy() == first  # unchanged: the same key, nothing to update
+    asl = tmp_path / "infra_scripts" / "stepfunctions" / "weekly_training.asl.json"
+    asl.write_text(asl.read_text().replace('"HeartbeatSeconds": 300', '"HeartbeatSeconds": 301'))
+    assert re.search(r"DefinitionKey=(\S+)", deploy()).group(1) != key
