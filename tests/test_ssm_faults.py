@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -240,6 +241,47 @@ def test_step_command_over_the_limit_is_refused_before_launch(world, moto_harnes
     assert out.returncode == 2, out.stderr[-2000:]
     assert "over SSM's 64 KB document limit" in out.stderr and "PASS_ENV" in out.stderr
     assert instances("ssm-oversize") == {}
+
+
+def test_payload_never_ships_vcs_state_venvs_or_data(tmp_path: Path):
+    """Item 14: .git, .preflight/, venvs (any name: a pyvenv.cfg) and data directories stay home; a Python
+    package called data does not."""
+    import base64
+    import io
+    import tarfile
+
+    project = tmp_path / "project"
+    for directory in (".git", ".preflight/image", "env/lib", "data", "src/pkg/data", "checkpoints"):
+        (project / directory).mkdir(parents=True)
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "data" / "prices.parquet").write_bytes(b"x")
+    (project / "checkpoints" / "ckpt.pt").write_bytes(b"x")
+    (project / "src" / "pkg" / "data" / "__init__.py").write_text("")
+    (project / "train.py").write_text("print(1)\n")
+    text = ssm_command.payload(ROOT, project)
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(text)), mode="r:gz") as tar:
+        names = tar.getnames()
+    assert "project/train.py" in names and "project/src/pkg/data/__init__.py" in names
+    shipped = [n for n in names if n.startswith("project/")]
+    for never in (".git", ".preflight", "env", "data/prices.parquet", "checkpoints"):
+        assert not any(n.startswith(f"project/{never}") for n in shipped), never
+
+
+def test_a_payload_over_40_pieces_is_refused_before_launch_naming_what_to_leave_out(world, tmp_path: Path, capsys):
+    """Item 14: the piece count is measured before launch; over the limit, exit 2 naming the largest entries."""
+    from preflight.aws.__main__ import main
+
+    project = tmp_path / "heavy"
+    shutil.copytree(world["repo"] / "examples" / "predictor", project)
+    (project / "blobs").mkdir()
+    (project / "blobs" / "weights.bin").write_bytes(os.urandom(2_600_000))  # incompressible: ~3.5 MB of base64
+    pairs = pairs_file(world, tmp_path, REMOTE_WORK_DIR="/opt/x", REPO_URL="")
+    try:
+        rc = main(["command-size", "--env-file", str(pairs), "--scripts", str(ROOT / "infra_scripts" / "remote"),
+                   "--tool-root", str(ROOT), "--project-dir", str(project)])
+    except SystemExit as exc:  # an older helper that does not know the flags
+        rc = exc.code
+    assert rc == 2 and "blobs (2.6 MB)" in capsys.readouterr().err
 
 
 # --- 5. launch errors and 6. the root volume -----------------------------------------------------------

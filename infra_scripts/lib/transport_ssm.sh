@@ -30,8 +30,9 @@ transport_ssm_plan_to() {
 # 64 KB limit, which only the whole step environment decides; then the launch plan.
 transport_check() {
   transport_ssm_pairs
-  transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" ||
-    { rm -f "$TS_PAIRS"; die 2 "the step environment does not fit an SSM command (nothing launched)"; }
+  transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" \
+    --tool-root "$ROOT" --project-dir "$(config_project_dir)" ||
+    { rm -f "$TS_PAIRS"; die 2 "what the steps would send does not fit SSM commands (nothing launched)"; }
   [[ -z "$FLAG_INSTANCE_ID" ]] || return 0
   if ((FLAG_SKIP_PLAN)); then
     PLAN_STATE="skipped"

@@ -169,6 +169,16 @@ def cmd_command_size(args: argparse.Namespace) -> int:
     from preflight.aws import ssm_command
 
     cfg = read_pairs(args.env_file)
+    if args.tool_root:  # the payload: measured before launch, not discovered piece by piece after it
+        project = None if cfg.get("REPO_URL") else Path(args.project_dir)
+        count = ssm_command.pieces(ssm_command.payload(Path(args.tool_root), project))
+        if count > ssm_command.MAX_PAYLOAD_PIECES:
+            biggest = ", ".join(f"{name} ({size / 1e6:.1f} MB)" for name, size in
+                                ssm_command.largest_entries(project)) if project else "the tool itself"
+            _say(f"ssm: the project would travel as {count} commands of 48 KB (over "
+                 f"{ssm_command.MAX_PAYLOAD_PIECES}): it holds more than code. Largest entries: {biggest}. "
+                 "Move data out of REPO_DIR (read it from S3 on the host) or set REPO_URL to clone on the host")
+            return 2
     common = {"work_dir": cfg["REMOTE_WORK_DIR"], "run_id": "r" * 64, "mode": "preflight-only",
               "instance_id": "i-" + "0" * 17}
     prelude = (args.scripts / "prelude.sh").read_text()  # steps_script ships prelude + body
@@ -299,6 +309,8 @@ def _parser() -> argparse.ArgumentParser:
     size = sub.add_parser("command-size")
     size.add_argument("--env-file", type=Path, required=True)
     size.add_argument("--scripts", type=Path, required=True)
+    size.add_argument("--tool-root", default="", help="with --project-dir: measure the bootstrap payload too")
+    size.add_argument("--project-dir", default="")
     term = sub.add_parser("terminate")
     term.add_argument("--region", required=True)
     term.add_argument("--run-id", required=True)
