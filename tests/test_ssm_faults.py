@@ -159,7 +159,7 @@ def test_without_an_id_the_tag_lookup_repeats(world, moto_harness):
     instance_id = started_instance(world)
     moto_harness.configure(tag_lookup_misses=2)
     assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--deadline", "60",
-                 "--settle-seconds", "5"]) == 0
+                 "--settle-seconds", "2"]) == 0
     assert instances("faults")[instance_id] == "terminated"
 
 

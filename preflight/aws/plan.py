@@ -93,7 +93,7 @@ def make_plan(clients: calls.Clients, spec: LaunchSpec, budget_s: float, max_pri
     facts = calls.gather(clients, spec, plan.add)
     plan.root = facts.root
     if not plan.exit_code:
-        calls.reachability(clients, spec, facts, plan.add)
+        calls.reachability(spec, facts, plan.add)
     if not plan.exit_code:
         _verdict(plan, budget_s, _prune(plan, spec, facts, float(max_price) if max_price else None))
     if not plan.exit_code:

@@ -14,9 +14,9 @@ from preflight.aws.ec2_launch import NEXT_CANDIDATE_ERRORS, LaunchSpec, RootDevi
 from preflight.parallel import concurrently
 
 CALL_DEADLINE_S = 10.0
-# The plan makes its calls in three rounds (facts; the network's route to SSM; the DryRun), each at once
-# under CALL_DEADLINE_S: its worst case, which preflight/deadlines.py adds to the run's, is bounded.
-PLAN_ROUNDS = 3
+# The plan makes its calls in two rounds (every read at once; then the DryRun), each under CALL_DEADLINE_S:
+# its worst case, which preflight/deadlines.py adds to the run's, is bounded.
+PLAN_ROUNDS = 2
 PLAN_WORST_S = PLAN_ROUNDS * CALL_DEADLINE_S + 10  # + the helper's start-up and the verdicts
 CONFIG, NO_CANDIDATE = 2, 3
 # What an instance needs to reach SSM without a public IP (SSM user guide, "Use VPC endpoints").
@@ -37,6 +37,7 @@ class Facts:
     root: RootDevice | None = None
     vpc: str = ""
     public_ip: dict[str, bool] = field(default_factory=dict)  # subnet -> MapPublicIpOnLaunch
+    route_answers: dict[str, Any] = field(default_factory=dict)  # routes, main_routes, endpoints: (reply, s)
     ami_arch: str = ""
     arch: dict[str, list[str]] = field(default_factory=dict)
     vcpus: dict[str, int] = field(default_factory=dict)
@@ -116,6 +117,13 @@ def _calls(c: Clients, spec: LaunchSpec) -> dict[str, Callable[[], Any]]:
             ProductDescriptions=["Linux/UNIX", "Linux/UNIX (Amazon VPC)"]),
     }
     work["quotas"] = lambda: _listed_quotas(c.quotas)
+    # The route to SSM, read with the rest: the subnets' own route tables, every main one, every endpoint
+    # (narrowed to the subnets' VPC afterwards, when DescribeSubnets has said which VPC that is).
+    work["routes"] = lambda: c.ec2.describe_route_tables(Filters=[
+        {"Name": "association.subnet-id", "Values": spec.subnets}])
+    work["main_routes"] = lambda: c.ec2.describe_route_tables(Filters=[{"Name": "association.main",
+                                                                          "Values": ["true"]}])
+    work["endpoints"] = lambda: c.ec2.describe_vpc_endpoints()
     return work
 
 
@@ -131,38 +139,39 @@ def gather(c: Clients, spec: LaunchSpec, add: Add) -> Facts:
     verdicts.offerings(answers["offerings"], facts, add)
     verdicts.prices(answers["prices"], spec, facts, add)
     verdicts.quotas(answers["quotas"], spec, facts, add)
+    facts.route_answers = {k: answers[k] for k in ("routes", "main_routes", "endpoints")}
     return facts
 
 
-def reachability(c: Clients, spec: LaunchSpec, facts: Facts, add: Add) -> None:
+def reachability(spec: LaunchSpec, facts: Facts, add: Add) -> None:
     """Whether an instance in each subnet can reach SSM at all: a public IP and a route to an internet
     gateway, a default route through a NAT (gateway, instance, transit gateway), or VPC endpoints for
     ssm, ssmmessages and ec2messages. None of the three: SSM never comes online (exit 4 after minutes)."""
-    if not facts.vpc:
+    if not facts.vpc or not facts.route_answers:
         return
-    answers = concurrently({
-        "routes": lambda: c.ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [facts.vpc]}]),
-        "endpoints": lambda: c.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [facts.vpc]}]),
-    }, CALL_DEADLINE_S)
-    (routes, seconds), (endpoints, seconds2) = answers["routes"], answers["endpoints"]
-    for reply, action in ((routes, "ec2:DescribeRouteTables"), (endpoints, "ec2:DescribeVpcEndpoints")):
-        if (problem := problem_of(reply, action)):
+    answers = facts.route_answers
+    seconds = max(s for _, s in answers.values())
+    for key, action in (("routes", "ec2:DescribeRouteTables"), ("main_routes", "ec2:DescribeRouteTables"),
+                        ("endpoints", "ec2:DescribeVpcEndpoints")):
+        if (problem := problem_of(answers[key][0], action)):
             add("plan.ssm_reachable", "warn", f"{problem}; whether the subnets reach SSM is not proven",
-                f"grant {action} to the launcher", seconds=max(seconds, seconds2))
+                f"grant {action} to the launcher", seconds=seconds)
             return
-    services = {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints["VpcEndpoints"]
-                if e.get("State", "available").lower() == "available"}
+    tables = answers["routes"][0]["RouteTables"] + [t for t in answers["main_routes"][0]["RouteTables"]
+                                                     if t.get("VpcId") == facts.vpc]
+    services = {e["ServiceName"].rsplit(".", 1)[-1] for e in answers["endpoints"][0]["VpcEndpoints"]
+                if e.get("VpcId") == facts.vpc and e.get("State", "available").lower() == "available"}
     missing = [s for s in SSM_ENDPOINTS if s not in services]
-    blind = [s for s in spec.subnets if not _default_route_reaches(routes["RouteTables"], s, facts.public_ip.get(s))]
+    blind = [s for s in spec.subnets if not _default_route_reaches(tables, s, facts.public_ip.get(s))]
     if not missing or not blind:
         how = "VPC endpoints for ssm, ssmmessages and ec2messages" if not missing else "a route out"
-        add("plan.ssm_reachable", "pass", f"every subnet reaches SSM ({how})", seconds=max(seconds, seconds2))
+        add("plan.ssm_reachable", "pass", f"every subnet reaches SSM ({how})", seconds=seconds)
         return
     add("plan.ssm_reachable", "fail", f"{', '.join(blind)} cannot reach SSM: no public IP on launch with an "
         f"internet gateway route, no NAT route, and no VPC endpoints for {', '.join(missing)} in {facts.vpc}",
         "use subnets with MapPublicIpOnLaunch and an internet gateway route, or a NAT gateway route, or create "
         f"interface VPC endpoints com.amazonaws.<region>.{{{','.join(SSM_ENDPOINTS)}}} (private DNS on) in "
-        f"{facts.vpc}", CONFIG, max(seconds, seconds2))
+        f"{facts.vpc}", CONFIG, seconds)
 
 
 def _default_route_reaches(tables: list[dict[str, Any]], subnet: str, public_ip: bool | None) -> bool:

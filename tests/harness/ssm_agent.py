@@ -165,10 +165,12 @@ Taken from moto as it is, because moto answers as AWS documents it (botocore dat
   support for the Resource and Condition parts of IAM policies"): the launcher-policy test widens its
   copy to Resource "*" and proves the actions only.
 
-Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
-document versions, run-as users, plugins other than aws:runShellScript, reboot on exit 194, spot
-interruption notices (IMDS), filter-based Describe calls missing a new instance, a real OS image
-(the "instance" is this machine, its sandbox directory is the working directory).
+Not emulated: Delayed state and retries of delivery, throttling of calls other than Terminate/Describe
+(row 20), S3 output upload, document versions, run-as users, plugins other than aws:runShellScript,
+reboot on exit 194, spot interruption notices (IMDS, the two-minute warning), IAM evaluation (moto
+ignores Resource and Condition: tests/iam_offline.py proves the policies offline instead), KMS for
+SecureString parameters, a real OS image (the "instance" is this machine, its sandbox directory is the
+working directory).
 """
 
 from __future__ import annotations
