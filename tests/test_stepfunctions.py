@@ -27,9 +27,12 @@ def pipeline(aws_env_module) -> dict[str, str]:
     controller = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="pipeline-notify")["TopicArn"]
     iam = boto3.client("iam", region_name="us-east-1")
-    role = iam.create_role(RoleName="sfn-weekly", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "states.amazonaws.com"}}]}))["Role"]["Arn"]
+    try:  # a second module on this xdist worker (test_stepfunctions_modules) shares its moto server
+        role = iam.create_role(RoleName="sfn-weekly", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "states.amazonaws.com"}}]}))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName="sfn-weekly")["Role"]["Arn"]
     return {"controller": controller, "topic": topic, "role": role}
 
 
