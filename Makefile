@@ -10,7 +10,7 @@ ASL_STAMP := $(VENV)/.asl-validator-installed
 PY39 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9.*/bin/python3.9) $(shell command -v python3.9 2>/dev/null))
 PY39_STAMP := .venv39/.probe-requirements-installed
 ASL := infra_scripts/stepfunctions/weekly_training.asl.json
-BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/preflight_all.sh infra_scripts/remote/*.sh
+BASH_SCRIPTS := infra_scripts/spot_train.sh infra_scripts/preflight_all.sh infra_scripts/deploy.sh infra_scripts/remote/*.sh
 BASH_LIBS := infra_scripts/lib/*.sh
 # `$(call INSTALL,PYTHON,ARGS)`: install into PYTHON's venv with uv when it can be had (PATH, or installed
 # once into the local image, where the local transport finds it too), else with pip; python3 is all it needs.
@@ -19,7 +19,7 @@ INSTALL = echo "installing $(2) for $(1)"; uv="$$($(PYTHON) -m preflight.install
   if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(1) $(2); \
   else $(1) -m pip install --disable-pip-version-check --quiet $(2); fi
 
-.PHONY: preflight demo-seed test lint pytest bats bench bench-smoke clean
+.PHONY: install preflight demo-seed test lint pytest bats bench bench-smoke clean
 
 $(RUNTIME_STAMP): pyproject.toml preflight/uv-requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ $(DEV_STAMP): $(RUNTIME_STAMP) pyproject.toml
 $(ASL_STAMP): $(DEV_STAMP)
 	$(VENV)/bin/npm install --prefix $(VENV)/asl --no-audit --no-fund --loglevel=error asl-validator@4.0.0
 	touch $@
+
+# The controller host (or any machine that launches): the tool's own venv, nothing else — no demo data.
+install: $(RUNTIME_STAMP)
+	@echo "spot-preflight installed in $(VENV); run infra_scripts/spot_train.sh --plan --transport ssm to check AWS"
 
 demo-seed: $(RUNTIME_STAMP)
 	$(PY) -m preflight demo-seed --config workflow.env

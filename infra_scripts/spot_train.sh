@@ -63,7 +63,9 @@ load_settings() {
 }
 
 print_header() {
-  log "spot_train $VERSION · config $CONFIG_FILE (sha256 ${CONFIG_SHA:0:16}) · mode $MODE · transport $TRANSPORT · run $RUN_ID"
+  local mode="$MODE"
+  ((FLAG_PLAN)) && mode="plan"
+  log "spot_train $VERSION · config $CONFIG_FILE (sha256 ${CONFIG_SHA:0:16}) · mode $mode · transport $TRANSPORT · run $RUN_ID"
 }
 
 # gate_training — real training refuses to start on a missing, stale, failed or mismatched artifact.
@@ -84,6 +86,7 @@ gate_training() {
 main() {
   PF_PY="$(pick_python)"
   trap sfn_early_exit EXIT
+  sfn_token_resolve
   flags_parse "$@"
   check_environment
   reports_check
@@ -102,8 +105,8 @@ main() {
   sfn_heartbeat_start
   TRANSPORT_STARTED="$(steps_now)"
   transport_up || fail "$?" "transport $TRANSPORT did not come up"
-  run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || fail 5 "bootstrap step failed"
-  run_step deps "${CFG[DEPS_TIMEOUT_SECONDS]}" || fail 5 "deps step failed"
+  run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || step_failed bootstrap "$?"
+  run_step deps "${CFG[DEPS_TIMEOUT_SECONDS]}" || step_failed deps "$?"
   local rc=0
   run_step probe "${CFG[PROBE_TIMEOUT_SECONDS]}" || rc=$?
   probe_result "$rc" || exit 1
@@ -111,10 +114,10 @@ main() {
     exit 0
   fi
   if [[ "$MODE" != full-only ]]; then
-    run_step smoke "${CFG[SMOKE_TIMEOUT_SECONDS]}" || fail 5 "smoke step failed"
+    run_step smoke "${CFG[SMOKE_TIMEOUT_SECONDS]}" || step_failed smoke "$?"
   fi
   if [[ "$MODE" != smoke-only ]]; then
-    run_step train "${CFG[TRAIN_TIMEOUT_SECONDS]}" || fail 5 "train step failed"
+    run_step train "${CFG[TRAIN_TIMEOUT_SECONDS]}" || step_failed train "$?"
   fi
 }
 

@@ -111,7 +111,8 @@ def _probe_results(config: Config, guard_log: str) -> list[Any]:
         from preflight.aws.readonly_role import apply, assume
 
         try:  # before the guard: AssumeRole is not a read, and it is ours, not the project's
-            apply(os.environ, assume(role, config.text("AWS_REGION")))
+            probe_s = max(config.float("PROBE_TIMEOUT_SECONDS"), config.float("PROBE_DEADLINE_SECONDS"))
+            apply(os.environ, assume(role, config.text("AWS_REGION"), probe_seconds=probe_s))
         except Exception as exc:  # noqa: BLE001 - any failure means no hard guarantee: run nothing
             return [readonly.role_failure(role, f"{type(exc).__name__}: {exc}")]
     results, refused = _checks_with_guard(config, guard_log)

@@ -92,6 +92,7 @@ KEYS: dict[str, Key] = {
     "EC2_SUBNET_IDS": Key("", "list"),
     "EC2_SECURITY_GROUP_IDS": Key("", "list"),
     "EC2_INSTANCE_PROFILE": Key("", "str"),
+    "EC2_TRAINING_INSTANCE_PROFILE": Key("", "str"),
     "EC2_ROOT_VOLUME_GB": Key("50", "int+"),
     "EC2_OWNER": Key("", "str"),
     "SPOT_MAX_PRICE": Key("", "price"),

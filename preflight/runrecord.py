@@ -17,6 +17,32 @@ _NUMBERS = ("exit_code", "instance_seconds", "estimated_cost_usd")
 # system reads which checks failed and why from the summary alone.
 LISTED_CHECKS = 40
 LISTED_TEXT = 600
+# The failing step's log, bounded: its last lines, each cut, are what a failure report shows.
+MAX_LINES, MAX_LINE = 20, 200
+
+
+def failing_step(run_dir: Path, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last step that failed, with the last lines of its log (the readiness frame left out)."""
+    from preflight.artifact import _shorten  # standard library only, like this module
+
+    failed = [s for s in steps if s.get("exit_code") not in (0, None)]
+    if not failed:
+        return None
+    step = failed[-1]
+    try:
+        text = (run_dir / "logs" / f"{step['step']}.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    lines: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("-----BEGIN PREFLIGHT"):
+            inside = True
+        elif inside:
+            inside = not line.startswith("-----END PREFLIGHT")
+        else:
+            lines.append(_shorten(line, MAX_LINE))
+    return {"step": step["step"], "exit_code": step["exit_code"], "last_lines": lines[-MAX_LINES:]}
 
 
 def read_steps(path: Path) -> list[dict[str, Any]]:
@@ -43,6 +69,7 @@ def build(run_dir: Path, fields: dict[str, str]) -> dict[str, Any]:
             record["readiness"]["checks"], record["readiness"]["checks_omitted"] = flagged_checks(artifact)
         except (OSError, json.JSONDecodeError):
             record["readiness"] = {"status": "unreadable"}
+    record["failed_step"] = failing_step(run_dir, record["steps"])
     return record
 
 
@@ -65,7 +92,8 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
             "artifact": record.get("artifact"), "results": record.get("results"),
             "checks_summary": readiness.get("checks_summary"), "checks": readiness.get("checks", []),
             "checks_omitted": readiness.get("checks_omitted", 0),
-            "next_action": readiness.get("next_action"), "reason": record.get("reason")}
+            "next_action": readiness.get("next_action"), "reason": record.get("reason"),
+            "target": record.get("target"), "failed_step": record.get("failed_step")}
 
 
 def write(run_dir: Path, record: dict[str, Any]) -> None:

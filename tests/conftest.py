@@ -22,6 +22,20 @@ FAKE_AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-se
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
+# The AWS calls of every moto server already stopped in this session (tests/test_iam_offline.py).
+STOPPED_CALLS: list[dict] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "last_in_session: run after every other test of the session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that judge what the whole session did (the AWS calls it recorded) run last."""
+    last = [item for item in items if item.get_closest_marker("last_in_session")]
+    items[:] = [item for item in items if item not in last] + last
+
+
 class MotoHarness:
     """The moto server process and the control line of its SSM agent emulator."""
 
@@ -46,12 +60,24 @@ class MotoHarness:
         self.proc.stdin.flush()
         assert self.proc.stdout.readline().strip() == "OK"
 
+    def calls(self) -> list[dict]:
+        """Every AWS call the tool made against this server so far (tests/harness/calls.py)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write('{"dump_calls": true}\n')
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def end_instance(self, instance_id: str, code: str) -> None:
+        """EC2 ends the instance with this StateReason code (a spot reclaim: Server.SpotInstanceTermination)."""
+        self.configure(end_instance={"id": instance_id, "code": code})
+
     def reset(self) -> None:
         """Every emulator setting back to its default (the real-AWS-like baseline)."""
         self.configure(reset=True)
 
     def stop(self) -> None:
         assert self.proc.stdin is not None
+        STOPPED_CALLS.extend(self.calls())  # the offline IAM test judges every server's calls at the end
         self.proc.stdin.close()
         self.proc.wait(timeout=20)
 
@@ -153,6 +179,18 @@ def run_cli(tmp_path: Path):
     return run
 
 
+def public_subnets(ec2, vpc: str, subnets: list[str]) -> None:
+    """What reaches SSM without endpoints: an internet gateway as the main route table's default route and a
+    public IP on launch (the launch plan's plan.ssm_reachable checks it)."""
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                              {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]
+    ec2.create_route(RouteTableId=main["RouteTableId"], DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    for subnet in subnets:
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+
+
 @pytest.fixture(scope="session")
 def world_setup(moto_harness, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A copy of the repo, a VPC with three subnets, an instance profile, an AMI, a data bucket; built
@@ -179,6 +217,7 @@ def _build_world(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
     # Zones named: moto, like AWS, offers no t3 type in us-east-1e, and the launch plan prunes what cannot exist.
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")
                ["Subnet"]["SubnetId"] for i, zone in enumerate("abc")]
+    public_subnets(ec2, vpc, subnets)
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_instance_profile(InstanceProfileName="spot-preflight-instance")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},

@@ -30,10 +30,22 @@ def test_the_most_severe_code_wins(codes, signal, expected):
     assert fleet_exit(codes, signal) == expected
 
 
+# What ListServiceQuotas lists for the classes used here (names from the EC2 user guide, "Spot Instance quotas").
+QUOTA = {"g": ("G and VT", "L-3819A6DF"), "vt": ("G and VT", "L-3819A6DF"), "m": ("Standard", "L-34B43A08"),
+         "t": ("Standard", "L-34B43A08")}
+
+
 def _plan(*types: str, vcpus: dict[str, int], quotas: dict[str, float] | None = None, exit_code: int = 0,
           pruned: list[str] | None = None) -> dict:
+    """A plan.json as the launch plan writes it; `quotas`: family → the listed quota value for its class."""
+    listed = {}
+    for instance_type in vcpus:
+        fam = instance_type.split(".")[0].rstrip("0123456789")
+        if fam in (quotas or {}):
+            name, code = QUOTA[fam]
+            listed[instance_type] = {"class": name, "code": code, "vcpus": quotas[fam]}
     return {"exit_code": exit_code, "candidates": [{"instance_type": t, "subnet": "s", "zone": "z"} for t in types],
-            "vcpus": vcpus, "spot_vcpu_quotas": quotas or {}, "pruned": pruned or [], "checks": []}
+            "vcpus": vcpus, "spot_vcpu_quotas": listed, "pruned": pruned or [], "checks": []}
 
 
 def test_demand_is_summed_per_quota_class_and_region_and_lowers_concurrency():
@@ -42,13 +54,13 @@ def test_demand_is_summed_per_quota_class_and_region_and_lowers_concurrency():
         "a": ("us-east-1", _plan("g5.xlarge", "g5.2xlarge", vcpus=g, quotas={"g": 16, "vt": 16})),  # 8: its largest
         "b": ("us-east-1", _plan("vt1.3xlarge", vcpus=g, quotas={"vt": 16})),  # G and VT share one quota
         "c": ("us-east-1", _plan("g5.xlarge", vcpus=g, quotas={"g": 16})),
-        "d": ("us-east-1", _plan("m5.large", vcpus=g, quotas={"standard": 640})),
+        "d": ("us-east-1", _plan("m5.large", vcpus=g, quotas={"m": 640})),
         "e": ("eu-west-1", _plan("g5.2xlarge", vcpus=g, quotas={"g": 8})),  # another region, another quota
     }
     result = fleet_plan(plans, requested=4)
     classes = {(c.region, c.code): c.to_dict(result.concurrency) for c in result.classes}
     gvt = classes[("us-east-1", "L-3819A6DF")]
-    assert (gvt["quota_class"], gvt["demand_vcpus"], gvt["quota_vcpus"], gvt["fits_at_once"]) == ("G/VT", 24, 16, 1)
+    assert (gvt["quota_class"], gvt["demand_vcpus"], gvt["quota_vcpus"], gvt["fits_at_once"]) == ("G and VT", 24, 16, 1)
     assert classes[("eu-west-1", "L-3819A6DF")]["fits_at_once"] == 1
     assert classes[("us-east-1", "L-34B43A08")]["fits_at_once"] == 1  # one project: fits
     assert result.exit_code == 0 and result.concurrency == 1
@@ -68,17 +80,22 @@ def test_an_unreadable_quota_is_not_compared_and_keeps_the_concurrency():
     result = fleet_plan({p: ("r", _plan("t3.micro", vcpus={"t3.micro": 2})) for p in "abc"}, requested=3)
     assert (result.exit_code, result.concurrency) == (0, 3)
     assert "quota is unreadable: not compared" in result.lines[0]
-    assert result.to_dict()["classes"][0]["quota_vcpus"] is None
+    (unlisted,) = result.to_dict()["classes"]
+    assert (unlisted["quota_vcpus"], unlisted["quota_code"], unlisted["quota_class"]) == (None, None, "t3 (not listed)")
 
 
 def test_a_project_over_the_quota_alone_is_exit_2_and_other_plan_failures_keep_their_class():
-    over = _plan(vcpus={}, exit_code=3, pruned=["g5.12xlarge in s (z): spot vCPU quota 8 is below its 48 vCPUs"])
-    zone = _plan(vcpus={}, exit_code=3, pruned=["t3.micro in s (us-east-1e): not offered in this zone"])
+    # The codes the launch plan gives (issue 21 item 7): quota and zone are configuration (2), price alone 3.
+    over = _plan(vcpus={}, exit_code=2, pruned=["g5.12xlarge in s (z): spot vCPU quota 8 is below its 48 vCPUs"])
+    zone = _plan(vcpus={}, exit_code=2, pruned=["t3.micro in s (us-east-1e): not offered in this zone"])
+    price = _plan(vcpus={}, exit_code=3, pruned=["t3.micro in s (us-east-1a): spot price 0.02 above 0.01"])
     fits = _plan("t3.micro", vcpus={"t3.micro": 2})
     assert fleet_plan({"big": ("r", over), "ok": ("r", fits)}, 4).exit_code == 2
     assert "big alone does not fit the spot vCPU quota" in fleet_plan({"big": ("r", over)}, 4).problems[0]
-    assert fleet_plan({"z": ("r", zone), "ok": ("r", fits)}, 4).exit_code == 3
-    assert fleet_plan({"z": ("r", zone), "big": ("r", over)}, 4).exit_code == 2
+    assert fleet_plan({"z": ("r", zone), "ok": ("r", fits)}, 4).exit_code == 2
+    assert fleet_plan({"p": ("r", price), "ok": ("r", fits)}, 4).exit_code == 3
+    assert "spot price cap" in fleet_plan({"p": ("r", price)}, 4).problems[0]
+    assert fleet_plan({"p": ("r", price), "big": ("r", over)}, 4).exit_code == 2
     assert fleet_plan({"z": ("r", zone)}, 4).concurrency == 0
 
 

@@ -88,7 +88,7 @@ def test_a_project_over_the_quota_alone_exit_2_nothing_launched(world, moto_harn
     out = preflight_all(world, "--json", *configs(world, "fleet-big"), EC2_INSTANCE_TYPES="t3.xlarge")
     assert out.returncode == 2, out.stderr[-3000:]
     assert "fleet-big alone does not fit the spot vCPU quota" in out.stderr
-    assert "spot vCPU quota 2 is below its 4 vCPUs" in out.stderr and "nothing launched" in out.stderr
+    assert "spot vCPU quota 2 (L-34B43A08) is below its 4 vCPUs" in out.stderr and "nothing launched" in out.stderr
     summary = summary_of(world, out.stdout)
     assert summary["projects"][0]["status"] == "NOT_STARTED" and summary["concurrency"]["used"] == 0
     assert instances(summary["projects"][0]["run_id"]) == {}

@@ -12,44 +12,27 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 from botocore.exceptions import ClientError
 
 from preflight.checks.arctic import check_freshness, check_library
 from preflight.checks.aws_env import check_s3
 from preflight.demo import seed
-from tests.conftest import FAKE_AWS, ROOT, MotoHarness, make_context
+from tests.conftest import FAKE_AWS, ROOT, MotoHarness, make_context, public_subnets
 
-TEMPLATE = ROOT / "infra_scripts" / "cfn" / "spot-preflight.yaml"
 BUCKET = "training-data"
 MOTO_HEAD_BUCKET_BRIDGE = {"Sid": "MotoQuirkHeadBucket", "Effect": "Allow", "Action": "s3:HeadBucket",
                            "Resource": f"arn:aws:s3:::{BUCKET}"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Sub, !Ref, !GetAtt) read as plain values."""
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node)
-                                 if isinstance(node, yaml.ScalarNode) else loader.construct_sequence(node))
-
-
-# What CloudFormation would substitute in the template's policies, for this test account.
-SUBSTITUTIONS = {"${AWS::Partition}": "aws", "${AWS::Region}": "us-east-1", "${AWS::AccountId}": "123456789012",
-                 "${DataBucketName}": BUCKET, "${DataPrefix}": "",
-                 "${StepLogGroup.Arn}": "arn:aws:logs:us-east-1:123456789012:log-group:x",
-                 "SpotInstanceRole.Arn": "arn:aws:iam::123456789012:role/spot-host"}
-
-
 def template_policy(resource: str) -> dict:
-    """The policy document of one IAM resource in the shipped template (its first inline policy for a role)."""
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    properties = template["Resources"][resource]["Properties"]
-    policy = properties.get("PolicyDocument") or properties["Policies"][0]["PolicyDocument"]
-    text = json.dumps(policy)
-    for name, value in SUBSTITUTIONS.items():
-        text = text.replace(name, value)
-    return json.loads(text)
+    """The policy document of one IAM resource in the shipped template (its first inline policy for a role),
+    with parameters, conditions and intrinsic functions resolved as CloudFormation would (tests/iam_offline.py)."""
+    from tests.iam_offline import Stack
+
+    stack = Stack(parameters={"ControllerInstanceId": "i-0c0c0c0c0c0c0c0c0", "ControllerRoleName": "controller",
+                              "DefinitionBucket": "definitions", "DataBucketName": BUCKET, "DataPrefix": ""})
+    properties = stack.resolve(stack.template["Resources"][resource]["Properties"])
+    return properties.get("PolicyDocument") or properties["Policies"][0]["PolicyDocument"]
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +190,7 @@ def test_plan_dry_run_names_a_missing_run_instances_permission(launcher_server, 
     ec2, iam = boto3.client("ec2", region_name="us-east-1"), boto3.client("iam", region_name="us-east-1")
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    public_subnets(ec2, vpc, [subnet])
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                     "Principal": {"Service": "ec2.amazonaws.com"}}]}
     iam.create_role(RoleName="spot-host", AssumeRolePolicyDocument=json.dumps(trust))
@@ -237,3 +221,33 @@ def test_plan_dry_run_names_a_missing_run_instances_permission(launcher_server, 
     code, checks = plan(refused)
     assert code == 2 and checks["plan.permissions"]["status"] == "fail"
     assert "ec2:RunInstances is not allowed" in checks["plan.permissions"]["message"]
+
+
+class _Sts:
+    """Records AssumeRole's DurationSeconds; refuses more than `max_s` as AWS does (ValidationError)."""
+
+    def __init__(self, max_s: int) -> None:
+        self.max_s, self.asked = max_s, []
+
+    def assume_role(self, **request):
+        self.asked.append(request["DurationSeconds"])
+        if request["DurationSeconds"] > self.max_s:
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": "The requested DurationSeconds "
+                                         "exceeds the MaxSessionDuration set for this role."}}, "AssumeRole")
+        return {"Credentials": {"AccessKeyId": "a", "SecretAccessKey": "s", "SessionToken": "t"}}
+
+
+def test_the_read_only_session_lasts_as_long_as_the_probe_can():
+    """Item 15: DurationSeconds from the probe's budget (it was a fixed 900 s, shorter than a 20-minute probe),
+    up to what the role allows."""
+    from preflight.aws.readonly_role import assume
+
+    long_probe = _Sts(max_s=43200)
+    assume("arn:aws:iam::1:role/r", "us-east-1", long_probe, probe_seconds=2400)
+    assert long_probe.asked == [2460]
+    capped = _Sts(max_s=3600)  # the template's MaxSessionDuration
+    assume("arn:aws:iam::1:role/r", "us-east-1", capped, probe_seconds=7200)
+    assert capped.asked == [7260, 3600]
+    short = _Sts(max_s=3600)
+    assume("arn:aws:iam::1:role/r", "us-east-1", short, probe_seconds=60)
+    assert short.asked == [900]

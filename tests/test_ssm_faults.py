@@ -11,15 +11,18 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
 import pytest
 
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
+from preflight.aws.clients import client
 from preflight.aws.ec2_terminate import terminate
 from tests.conftest import ROOT, need_python39, python39
 from tests.ssm_support import instances, live_instances, pairs_file, running, slow_python, spot, ssm_env, wait_for
@@ -112,10 +115,58 @@ def test_terminate_keeps_answering_not_found_exit_7(world, moto_harness):
     assert out.returncode == 7, out.stderr[-3000:]  # 7 wins over the run's own exit 4
     assert "aws ec2 terminate-instances --region us-east-1 --instance-ids i-" in out.stderr
     summary = json.loads(out.stdout)
-    assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
     (instance_id,) = instances("ssm-unconfirmed")
+    assert summary["status"] == "TEARDOWN_UNCONFIRMED" and "exit 4" in summary["reason"]
+    assert instance_id in summary["reason"] and summary["target"] == instance_id  # item 7: exit 7 names it
     moto_harness.configure(hold_power_off=False)
     wait_for(lambda: instances("ssm-unconfirmed")[instance_id] == "terminated", 40, "the watchdog's power-off")
+
+
+def test_teardown_retries_any_error_until_the_deadline(world, moto_harness):
+    """Item 11: throttling on terminate and describe is retried inside the deadline, never a give-up."""
+    instance_id = started_instance(world)
+    moto_harness.configure(terminate_errors=2, describe_errors=3)
+    states = terminate(ec2(), [instance_id], deadline_s=60)
+    assert states[instance_id] in ("shutting-down", "terminated")
+
+
+def test_known_ids_are_terminated_before_the_tag_lookup(world, moto_harness, tmp_path: Path, capsys):
+    """Item 11: a tag lookup that fails must not keep a known instance running."""
+    from preflight.aws.__main__ import main
+
+    instance_id = started_instance(world)
+    moto_harness.configure(describe_errors=4, transient_error="UnauthorizedOperation")
+    assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--instance-id", instance_id,
+                 "--deadline", "60"]) == 0
+    assert instances("faults")[instance_id] == "terminated"
+
+
+def test_without_an_id_the_tag_lookup_repeats(world, moto_harness):
+    """Item 11: a launcher that lost the id finds the instance by its RunId tag, looking again while a filter
+    may not list it yet."""
+    from preflight.aws.__main__ import main
+
+    instance_id = started_instance(world)
+    moto_harness.configure(tag_lookup_misses=2)
+    assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--deadline", "60",
+                 "--settle-seconds", "2"]) == 0
+    assert instances("faults")[instance_id] == "terminated"
+
+
+def test_teardown_failure_prints_the_manual_commands(world, moto_harness, capsys):
+    """Item 11: every teardown failure (here: no id, and the tag lookup never answers) says how to finish."""
+    from preflight.aws.__main__ import main
+
+    instance_id = started_instance(world)
+    moto_harness.configure(describe_errors=1000)
+    try:
+        assert main(["terminate", "--region", "us-east-1", "--run-id", "faults", "--deadline", "2"]) == 7
+    finally:
+        moto_harness.reset()
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    err = capsys.readouterr().err
+    assert "NOT CONFIRMED" in err and "RequestLimitExceeded" in err
+    assert "aws ec2 describe-instances --region us-east-1 --filters Name=tag:RunId,Values=faults" in err
 
 
 # --- 3. the run budget, and what executionTimeout does -----------------------------------------------
@@ -145,9 +196,20 @@ def test_execution_timeout_is_sigkill_no_trap_runs(world, moto_harness):
     assert not (moto_harness.hosts_root / instance_id / "trap-ran").exists()
 
 
+def test_a_step_timeout_below_5s_is_floored_at_5s(world):
+    """Item 12: the agent turns an executionTimeout below 5 s into 3600 s; what little budget is left must
+    stay little."""
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "exit 0\n", step="short", run_id="faults", delivery_s=30,
+                              execution_s=2)
+    ssm_poll.poll(ssm(), None, command_id, instance_id, 20, step="short")
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    (sent,) = [c for c in ssm().list_commands()["Commands"] if c["CommandId"] == command_id]
+    assert sent["Parameters"]["executionTimeout"] == ["5"]
+
+
 # --- 4. command size ---------------------------------------------------------------------------------
 def test_bootstrap_payload_over_64k_is_sent_in_pieces(world, tmp_path: Path):
-    import shutil
 
     project = tmp_path / "big-project"
     shutil.copytree(world["repo"] / "examples" / "predictor", project)
@@ -175,6 +237,47 @@ def test_step_command_over_the_limit_is_refused_before_launch(world, moto_harnes
     assert instances("ssm-oversize") == {}
 
 
+def test_payload_never_ships_vcs_state_venvs_or_data(tmp_path: Path):
+    """Item 14: .git, .preflight/, venvs (any name: a pyvenv.cfg) and data directories stay home; a Python
+    package called data does not."""
+    import base64
+    import io
+    import tarfile
+
+    project = tmp_path / "project"
+    for directory in (".git", ".preflight/image", "env/lib", "data", "src/pkg/data", "checkpoints"):
+        (project / directory).mkdir(parents=True)
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "data" / "prices.parquet").write_bytes(b"x")
+    (project / "checkpoints" / "ckpt.pt").write_bytes(b"x")
+    (project / "src" / "pkg" / "data" / "__init__.py").write_text("")
+    (project / "train.py").write_text("print(1)\n")
+    text = ssm_command.payload(ROOT, project)
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(text)), mode="r:gz") as tar:
+        names = tar.getnames()
+    assert "project/train.py" in names and "project/src/pkg/data/__init__.py" in names
+    shipped = [n for n in names if n.startswith("project/")]
+    for never in (".git", ".preflight", "env", "data/prices.parquet", "checkpoints"):
+        assert not any(n.startswith(f"project/{never}") for n in shipped), never
+
+
+def test_a_payload_over_40_pieces_is_refused_before_launch_naming_what_to_leave_out(world, tmp_path: Path, capsys):
+    """Item 14: the piece count is measured before launch; over the limit, exit 2 naming the largest entries."""
+    from preflight.aws.__main__ import main
+
+    project = tmp_path / "heavy"
+    shutil.copytree(world["repo"] / "examples" / "predictor", project)
+    (project / "blobs").mkdir()
+    (project / "blobs" / "weights.bin").write_bytes(os.urandom(2_600_000))  # incompressible: ~3.5 MB of base64
+    pairs = pairs_file(world, tmp_path, REMOTE_WORK_DIR="/opt/x", REPO_URL="")
+    try:
+        rc = main(["command-size", "--env-file", str(pairs), "--scripts", str(ROOT / "infra_scripts" / "remote"),
+                   "--tool-root", str(ROOT), "--project-dir", str(project)])
+    except SystemExit as exc:  # an older helper that does not know the flags
+        rc = exc.code
+    assert rc == 2 and "blobs (2.6 MB)" in capsys.readouterr().err
+
+
 # --- 5. launch errors and 6. the root volume -----------------------------------------------------------
 def test_unsupported_and_full_subnet_move_on(world, moto_harness):
     a, b = world["subnets"][:2]
@@ -192,7 +295,8 @@ def test_quota_is_not_capacity(world, moto_harness, tmp_path: Path):
     with pytest.raises(ec2_launch.QuotaExceeded, match="Service Quotas"):
         ec2_launch.launch(ec2(), spec(world), say=lambda _line: None)
     pairs = pairs_file(world, tmp_path, EC2_SUBNET_IDS=world["subnets"][0])
-    assert main(["launch", "--env-file", str(pairs), "--run-id", "quota", "--mode", "preflight-only"]) == 5
+    # Item 7: the same class as the plan's quota verdict (configuration, 2), not a step failure.
+    assert main(["launch", "--env-file", str(pairs), "--run-id", "quota", "--mode", "preflight-only"]) == 2
     assert instances("quota") == {}
 
 
@@ -206,23 +310,57 @@ def test_root_volume_follows_the_ami(world, configured: int, expected: int):
     assert sizes == {"/dev/sda1": expected}  # moto's AMIs: root /dev/sda1, 15 GB snapshot (like Ubuntu's)
 
 
-# --- 7. spot interruption ----------------------------------------------------------------------------
-def test_spot_interruption_mid_step_ends_the_step_at_once(world, tmp_path: Path):
+# --- 7. spot interruption -----------------------------------------------------------------------------
+RECLAIM = "Server.SpotInstanceTermination"
+
+
+def test_spot_reclaim_mid_step_is_its_own_outcome(world, moto_harness, tmp_path: Path):
+    """Item 6: EC2 reclaims the spot host mid-step: exit 8 (Preflight.SpotInterrupted, retried), at once."""
     python, sleeping = slow_python(tmp_path, 3053)
     env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
     proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
                              "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    wait_for(lambda: running(sleeping), 60, "bootstrap to start")
-    ec2().terminate_instances(InstanceIds=list(instances("ssm-reclaimed")))  # EC2 reclaims the spot host
+    wait_for(lambda: running(sleeping) and instances("ssm-reclaimed"), 60, "bootstrap to start")
+    (instance_id,) = instances("ssm-reclaimed")
+    moto_harness.end_instance(instance_id, RECLAIM)
     try:
         _out, err = proc.communicate(timeout=60)  # bootstrap's own timeout is 300 s: waiting for it fails here
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.communicate()
-    assert proc.returncode == 5, err[-3000:]
-    assert "spot interruption or the instance was terminated" in err
+    assert proc.returncode == 8, err[-3000:]
+    assert f"{RECLAIM}: EC2 reclaimed the spot instance" in err and "reclaimed by EC2 during the bootstrap" in err
+
+
+def test_reclaim_before_ssm_online_is_not_unreachable(world, moto_harness, tmp_path: Path):
+    from preflight.aws.__main__ import main
+
+    moto_harness.configure(never_online=True)
+    instance_id = started_instance(world)
+    moto_harness.end_instance(instance_id, RECLAIM)
+    assert main(["wait-online", "--region", "us-east-1", "--instance-id", instance_id, "--timeout", "20"]) == 8
+
+
+def test_client_error_after_launch_is_a_launch_problem(world, moto_harness):
+    """Item 6: an instance that ends at launch with Client.* (KMS key, EBS limit) is exit 5, not unreachable (4,
+    which Step Functions would retry in vain)."""
+    moto_harness.configure(boot_failure="Client.VolumeLimitExceeded")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-client-error")
+    assert out.returncode == 5, out.stderr[-3000:]
+    assert "Client.VolumeLimitExceeded: a launch problem, not capacity" in out.stderr
+    assert set(instances("ssm-client-error").values()) == {"terminated"}
+
+
+def test_reclaim_before_a_command_is_sent_is_reported_as_the_reclaim(world, moto_harness, capsys):
+    """Item 6: the probe's artifact fetch after a reclaim meets InvalidInstanceId from SendCommand: report the
+    reclaim (8), not "artifact missing"."""
+    instance_id = started_instance(world)
+    moto_harness.end_instance(instance_id, RECLAIM)
+    rc = ssm_run.run_step(ssm(), ec2(), instance_id, "cat artifact.json\n", step="fetch", run_id="faults",
+                          timeout_s=30, delivery_s=30)
+    assert rc == 8 and "InvalidInstanceId" in capsys.readouterr().err
 
 
 # --- 8. output does not stream -----------------------------------------------------------------------
@@ -301,6 +439,110 @@ def test_cloudwatch_output_streams_while_the_step_runs(world, tmp_path: Path):
     assert outcome.status == "Success"
     assert [line for line, _ in out.lines] == ["first", "second"]
     assert out.lines[0] == ("first", "InProgress"), "the first line is shown while the step still runs"
+
+
+class Stamped:
+    """A stdout that records when each line arrived."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> None:
+        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
+
+    def flush(self) -> None:
+        pass
+
+
+class Pages:
+    """A CloudWatch Logs client whose GetLogEvents answers the given pages, then the end."""
+
+    def __init__(self, pages: list[list[str]], error: Exception | None = None) -> None:
+        self.pages, self.error, self.calls = pages, error, 0
+
+    def get_log_events(self, **kwargs: object) -> dict:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        index = int(str(kwargs.get("nextToken") or "t0")[1:])
+        if index >= len(self.pages):
+            return {"events": [], "nextForwardToken": f"t{index}"}  # the end: the token passed in
+        return {"events": [{"message": m} for m in self.pages[index]], "nextForwardToken": f"t{index + 1}"}
+
+
+def test_cloudwatch_tail_drains_partial_and_empty_pages_until_the_token_stops():
+    """Item 5: a page may be partly full or empty before the end; one pump reads to the end."""
+    tail = ssm_poll.CloudWatchTail(Pages([[], ["a"], ["b", "c"], [], ["d"]]), "g", "cmd", "i-1")
+    out = Stamped()
+    tail.pump(out)
+    assert [line for _, line in out.lines] == ["a", "b", "c", "d"] and tail.token == "t5"
+
+
+def test_cloudwatch_pages_from_the_emulator_are_drained(world, moto_harness):
+    """Rows 10b/10c: the agent creates the group, streams each line; pages of one event after an empty one."""
+    moto_harness.configure(logs_page_size=1, logs_empty_pages=1)
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo a\necho b\necho c\n", step="pages", run_id="faults",
+                              delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="pages", out=Stamped())
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    tail = ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps", command_id, instance_id)
+    out = Stamped()
+    tail.pump(out)
+    assert [line for _, line in out.lines] == ["a", "b", "c"]
+
+
+def test_tail_access_denied_warns_once_and_falls_back_to_ssm_output(world, capsys):
+    """Item 5: a tail that cannot read (AccessDenied, any error) stops with one warning; the output still comes."""
+    from botocore.exceptions import ClientError
+
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetLogEvents")
+    logs = Pages([], denied)
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo a\necho b\n", step="denied", run_id="faults",
+                              delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    out = Stamped()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="denied", out=out,
+                            tail=ssm_poll.CloudWatchTail(logs, "spot-preflight-steps", command_id, instance_id))
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert outcome.status == "Success" and [line for _, line in out.lines] == ["a", "b"]
+    assert capsys.readouterr().err.count("live output from CloudWatch Logs stopped (AccessDeniedException") == 1
+    assert logs.calls == 1
+
+
+def test_agent_that_can_neither_create_nor_describe_the_group_streams_nothing(world, moto_harness):
+    """Row 10b (iohandler.go): CreateLogGroup, then DescribeLogGroups on error; both denied: no stream at all,
+    and the step's output comes from SSM."""
+    moto_harness.configure(logs_denied=["CreateLogGroup", "DescribeLogGroups"])
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo a\n", step="nogroup", run_id="faults", delivery_s=30,
+                              execution_s=30, log_group="spot-preflight-steps")
+    out = Stamped()
+    try:
+        ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="nogroup", out=out,
+                      tail=ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps", command_id,
+                                                   instance_id))
+    finally:
+        ec2().terminate_instances(InstanceIds=[instance_id])
+    assert [line for _, line in out.lines] == ["a"]
+    streams = boto3.client("logs", region_name="us-east-1").describe_log_streams(
+        logGroupName="spot-preflight-steps", logStreamNamePrefix=command_id)["logStreams"]
+    assert streams == []
+
+
+def test_failed_step_prints_the_ssm_output_tail_after_the_live_lines(world):
+    """Item 5: CloudWatch lags; the lines that say why a step failed are printed from SSM too."""
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, "echo working\necho why-it-failed\nexit 3\n", step="fails",
+                              run_id="faults", delivery_s=30, execution_s=30, log_group="spot-preflight-steps")
+    out = Stamped()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="fails", out=out,
+                            tail=ssm_poll.CloudWatchTail(client("logs", "us-east-1"), "spot-preflight-steps",
+                                                         command_id, instance_id))
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    lines = [line for _, line in out.lines]
+    assert outcome.status == "Failed" and lines.count("why-it-failed") == 2, lines
+    assert lines[-1] == "why-it-failed"
 
 
 # --- 9. status mapping -------------------------------------------------------------------------------

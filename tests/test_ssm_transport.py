@@ -41,15 +41,20 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
                                                                Type="SecureString", Overwrite=True)
     # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
     shutil.rmtree(world["image"] / "venvs" / "ssm-uv", ignore_errors=True)
+    # And one given the container way: PASS_ENV HF_TOKEN_FILE names a file on the host (a path, not a secret).
+    hf_token = world["remote_work_dir"].parent / "hf-token"
+    hf_token.write_text("hf_host_file_token_for_tests_only\n")
     out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv",
-               SECRETS="WANDB_API_KEY=ssm:/team/wandb", PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY")
+               SECRETS="WANDB_API_KEY=ssm:/team/wandb", PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY,HF_TOKEN",
+               PASS_ENV="AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE,AWS_EC2_METADATA_DISABLED,HF_TOKEN_FILE",
+               HF_TOKEN_FILE=str(hf_token))
     assert out.returncode == 0, out.stderr[-4000:]
     results = world["repo"] / "artifacts" / "preflight" / "ssm-uv" / "ssm-ready"
     logs = results / "logs"
     assert "deps installer uv " in (logs / "bootstrap.log").read_text()
     assert "with uv" in (logs / "deps.log").read_text()
-    assert "WANDB_API_KEY resolved into the step environment" in (logs / "bootstrap.log").read_text()
-    assert secret not in out.stdout + out.stderr
+    assert "WANDB_API_KEY, HF_TOKEN resolved into the step environment" in (logs / "bootstrap.log").read_text()
+    assert secret not in out.stdout + out.stderr and "hf_host_file_token" not in out.stdout + out.stderr
     assert not any(secret.encode() in p.read_bytes() for p in results.rglob("*") if p.is_file())
     artifact = results / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()

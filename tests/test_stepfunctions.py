@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import ROOT
 
 ASL = ROOT / "infra_scripts" / "stepfunctions" / "weekly_training.asl.json"
-TOKEN = re.compile(r"export SFN_TASK_TOKEN=(\S+)")
+PARAMETER = re.compile(r"export SFN_TASK_TOKEN_PARAMETER=(\S+)")
 SHELL_RUN = "spot-preflight friday shell-run"
 TRAINING = "spot-preflight weekly training"
 
@@ -25,7 +25,7 @@ def pipeline(aws_env_module) -> dict[str, str]:
     ec2 = boto3.client("ec2", region_name="us-east-1")
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     controller = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="pipeline-notify")["TopicArn"]
+    topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="spot-preflight-notify")["TopicArn"]
     iam = boto3.client("iam", region_name="us-east-1")
     try:  # a second module on this xdist worker (test_stepfunctions_modules) shares its moto server
         role = iam.create_role(RoleName="sfn-weekly", AssumeRolePolicyDocument=json.dumps({
@@ -39,12 +39,15 @@ def pipeline(aws_env_module) -> dict[str, str]:
 def create_machine(pipeline: dict[str, str], name: str, retry_interval: int | None = None) -> str:
     text = ASL.read_text()
     for key, value in {"ControllerInstanceId": pipeline["controller"], "RepoPath": "/opt/repo",
-                       "NotifyTopicArn": pipeline["topic"]}.items():
+                       "NotifyTopicArn": pipeline["topic"], "TokenParameterPrefix": "/spot-preflight/task-token",
+                       "ConfigPath": "projects/predictor.env"}.items():
         text = text.replace("${" + key + "}", value)
+    assert "${" not in text, "a DefinitionSubstitution the test does not know"
     definition = json.loads(text)
     if retry_interval is not None:  # the shipped 300 s interval, shortened so the test stays quick
         for state in ("Preflight", "Train"):
-            definition["States"][state]["Retry"][0]["IntervalSeconds"] = retry_interval
+            for rule in definition["States"][state]["Retry"]:
+                rule["IntervalSeconds"] = retry_interval
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     return sfn.create_state_machine(name=name, definition=json.dumps(definition),
                                     roleArn=pipeline["role"])["stateMachineArn"]
@@ -78,18 +81,36 @@ def wait_done(execution_arn: str, timeout: float = 30) -> dict:
 
 
 def start(arn: str, payload: dict) -> str:
+    """Named as AWS names an execution started without one (a UUID); moto leaves $$.Execution.Name null."""
+    import uuid
+
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    return sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    return sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload), name=str(uuid.uuid4()))["executionArn"]
 
 
 def command_text(command: dict) -> str:
     return "\n".join(command["Parameters"]["commands"])
 
 
+def token_of(command: dict, timeout: float = 30) -> str:
+    """The task token of a sent command: read from the parameter it names (the waiting state writes it)."""
+    name = PARAMETER.search(command_text(command)).group(1)
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            time.sleep(0.2)
+    raise AssertionError(f"no task token in {name}")
+
+
 def history_errors(execution_arn: str) -> list[str]:
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-    return [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"]
+    # The waiting states' failures (what spot_train.sh reported), not ForgetToken's best-effort cleanup.
+    return [e["taskFailedEventDetails"]["error"] for e in events if e["type"] == "TaskFailed"
+            and "waitForTaskToken" in e["taskFailedEventDetails"].get("resource", "")]
 
 
 def test_shell_run_true_always_runs_preflight_only_and_success_completes(pipeline):
@@ -97,10 +118,11 @@ def test_shell_run_true_always_runs_preflight_only_and_success_completes(pipelin
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     before = len(commands(SHELL_RUN))
     execution = start(arn, {"shell_run": True})
-    text = command_text(next_command(SHELL_RUN, before))
+    command = next_command(SHELL_RUN, before)
+    text = command_text(command)
     assert "spot_train.sh --preflight-only" in text and "--require-preflight" not in text
     summary = {"status": "READY", "run_id": "r1", "checks_summary": {"total": 1}, "next_action": "proceed"}
-    sfn.send_task_success(taskToken=TOKEN.search(text).group(1), output=json.dumps(summary))
+    sfn.send_task_success(taskToken=token_of(command), output=json.dumps(summary))
     done = wait_done(execution)
     assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == summary
 
@@ -111,10 +133,11 @@ def test_not_a_shell_run_runs_gated_training(pipeline, payload):
     arn = create_machine(pipeline, name)
     before = len(commands(TRAINING))
     execution = start(arn, payload)
-    text = command_text(next_command(TRAINING, before))
+    command = next_command(TRAINING, before)
+    text = command_text(command)
     assert "--require-preflight" in text and "--preflight-only" not in text
     boto3.client("stepfunctions", region_name="us-east-1").send_task_failure(
-        taskToken=TOKEN.search(text).group(1), error="Preflight.ArtifactInvalid", cause="test")
+        taskToken=token_of(command), error="Preflight.ArtifactInvalid", cause="test")
     assert wait_done(execution)["status"] == "FAILED"
 
 
@@ -126,31 +149,62 @@ def test_non_retryable_failures_are_caught_and_notified(pipeline, error):
     execution = start(arn, {"shell_run": True})
     command = next_command(SHELL_RUN, before)
     boto3.client("stepfunctions", region_name="us-east-1").send_task_failure(
-        taskToken=TOKEN.search(command_text(command)).group(1), error=error, cause="{}")
+        taskToken=token_of(command), error=error, cause="{}")
     done = wait_done(execution)
     assert done["status"] == "FAILED" and done.get("error") == "Pipeline.NotReady"
     assert history_errors(execution) == [error]  # no retry
 
 
-@pytest.mark.parametrize("error", ["Preflight.NoCapacity", "Preflight.Unreachable"])
-def test_capacity_and_unreachable_are_retried_then_caught(pipeline, error):
+@pytest.mark.parametrize("error, tries", [("Preflight.NoCapacity", 3), ("Preflight.SpotInterrupted", 3),
+                                          ("Preflight.Unreachable", 2)])
+def test_capacity_reclaim_and_unreachable_are_retried_then_caught(pipeline, error, tries):
+    """NoCapacity and SpotInterrupted: the first try and two retries; Unreachable (items 6, 8): one retry."""
     arn = create_machine(pipeline, f"weekly-retry-{error.split('.')[1]}", retry_interval=1)
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     before = len(commands(SHELL_RUN))
     execution = start(arn, {"shell_run": True})
-    for attempt in range(3):  # the first try and MaxAttempts=2 retries, each a new command and token
+    for attempt in range(tries):  # each try a new command and a new token
         command = next_command(SHELL_RUN, before + attempt)
-        sfn.send_task_failure(taskToken=TOKEN.search(command_text(command)).group(1), error=error, cause="{}")
+        sfn.send_task_failure(taskToken=token_of(command), error=error, cause="{}")
     done = wait_done(execution, timeout=60)
-    assert done["status"] == "FAILED" and history_errors(execution) == [error] * 3
+    assert done["status"] == "FAILED" and history_errors(execution) == [error] * tries
 
 
-def run_spot(token: str, repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _tasks(states: dict):
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            yield name, state
+        for branch in state.get("Branches", []) + [state.get("ItemProcessor", {"States": {}})]:
+            yield from _tasks(branch["States"])
+
+
+def test_the_task_token_never_travels_in_the_command_text(pipeline):
+    """Item 16: SSM keeps every command's text (ListCommands); the token goes to a SecureString parameter
+    named in the command, which the controller reads and deletes."""
+    definition = json.loads(ASL.read_text())
+    for name, task in _tasks(definition["States"]):
+        if "sendCommand" in task["Resource"]:
+            assert "Task.Token" not in json.dumps(task["Parameters"]), name
+        if task["Resource"].endswith(".waitForTaskToken"):
+            assert task["Resource"] == "arn:aws:states:::aws-sdk:ssm:putParameter.waitForTaskToken", name
+            assert task["Parameters"]["Type"] == "SecureString" and task["Parameters"]["Value.$"] == "$$.Task.Token"
+    arn = create_machine(pipeline, "weekly-token-out-of-history")
+    before = len(commands(SHELL_RUN))
+    execution = start(arn, {"shell_run": True})
+    command = next_command(SHELL_RUN, before)
+    token = token_of(command)
+    history = json.dumps(boto3.client("ssm", region_name="us-east-1").list_commands()["Commands"], default=str)
+    assert token not in history and "--config projects/predictor.env" in command_text(command)
+    boto3.client("stepfunctions", region_name="us-east-1").send_task_success(taskToken=token, output="{}")
+    assert wait_done(execution)["status"] == "SUCCEEDED"
+
+
+def run_spot(parameter: str, repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     full = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFLIGHT_")}, **env,
-            "NO_COLOR": "1", "PREFLIGHT_IMAGE_DIR": str(ROOT / ".preflight" / "test-image")}
-    return subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--sfn-task-token",
-                           token, *args], env=full, capture_output=True, text=True, timeout=600,
-                          stdin=subprocess.DEVNULL)
+            "NO_COLOR": "1", "PREFLIGHT_IMAGE_DIR": str(ROOT / ".preflight" / "test-image"),
+            "SFN_TASK_TOKEN_PARAMETER": parameter}
+    return subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", *args], env=full,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("stale, expected", [(False, "SUCCEEDED"), (True, "FAILED")])
@@ -160,17 +214,50 @@ def test_sfn_task_token_end_to_end_on_local_transport(pipeline, local_repo, stal
     arn = create_machine(pipeline, f"weekly-token-{stale}")
     before = len(commands(SHELL_RUN))
     execution = start(arn, {"shell_run": True})
-    token = TOKEN.search(command_text(next_command(SHELL_RUN, before))).group(1)
+    command = next_command(SHELL_RUN, before)
+    token_of(command)  # written by the waiting state
+    parameter = PARAMETER.search(command_text(command)).group(1)
     seed = [sys.executable, "-m", "preflight", "demo-seed", "--config", str(local_repo / "workflow.env")]
     subprocess.run(seed + (["--stale", "ES:3d"] if stale else []), cwd=local_repo, check=True, capture_output=True,
                    env={**os.environ, "PYTHONPATH": str(local_repo)})
-    out = run_spot(token, local_repo, {"SFN_HEARTBEAT_SECONDS": "1"}, "--run-id", f"sfn-{stale}")
+    out = run_spot(parameter, local_repo, {"SFN_HEARTBEAT_SECONDS": "1"}, "--run-id", f"sfn-{stale}")
     assert out.returncode == (1 if stale else 0), out.stderr[-3000:]
     done = wait_done(execution)
     assert done["status"] == expected
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    assert ssm.get_parameters(Names=[parameter])["InvalidParameters"] == [parameter], "the controller deletes it"
     if stale:
         assert history_errors(execution) == ["Preflight.ChecksFailed"]
+        # Item 19: the cause (the SNS message) names each failing check with its remediation, the failing
+        # step's last lines and where the results are, not only next_action.
+        cause = _cause(execution)
+        (failure,) = [f for f in cause["failures"] if f["id"] == "arcticdb.freshness"]
+        assert "ES" in failure["message"] and failure["remediation"]
+        assert cause["failed_step"]["step"] == "probe" and cause["failed_step"]["last_lines"]
+        assert cause["results"].endswith("artifacts/preflight/predictor/sfn-True")
     else:
         output = json.loads(done["output"])
         assert output["status"] == "READY" and output["next_action"] == "proceed"
         assert output["checks_summary"]["failed"] == 0 and output["run_id"] == "sfn-False"
+
+
+def _cause(execution_arn: str) -> dict:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    (failed,) = [e for e in events if e["type"] == "TaskFailed"
+                 and "waitForTaskToken" in e["taskFailedEventDetails"].get("resource", "")]
+    return json.loads(failed["taskFailedEventDetails"]["cause"])
+
+
+def test_an_early_exit_reports_its_reason(pipeline, local_repo):
+    """Item 7: a usage error, before any run exists, still says why (the SNS cause read "reason": null)."""
+    arn = create_machine(pipeline, "weekly-early-exit")
+    before = len(commands(SHELL_RUN))
+    execution = start(arn, {"shell_run": True})
+    command = next_command(SHELL_RUN, before)
+    token_of(command)
+    out = run_spot(PARAMETER.search(command_text(command)).group(1), local_repo, {}, "--no-such-flag")
+    assert out.returncode == 2 and wait_done(execution)["status"] == "FAILED"
+    assert history_errors(execution) == ["Preflight.Usage"]
+    assert "unknown flag: --no-such-flag" in _cause(execution)["reason"]
+

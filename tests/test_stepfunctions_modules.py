@@ -17,7 +17,6 @@ import pytest
 from tests.conftest import ROOT
 from tests.test_stepfunctions import (  # noqa: F401  (pipeline is a fixture)
     SHELL_RUN,
-    TOKEN,
     TRAINING,
     command_text,
     commands,
@@ -25,6 +24,7 @@ from tests.test_stepfunctions import (  # noqa: F401  (pipeline is a fixture)
     next_command,
     pipeline,
     start,
+    token_of,
     wait_done,
 )
 
@@ -56,8 +56,9 @@ def sent(comment: str, before: int, count: int) -> dict[str, str]:
     """config → task token of the next `count` commands with this comment."""
     found = {}
     for n in range(count):
-        text = command_text(next_command(comment, before + n))
-        found[base64.b64decode(CONFIG.search(text).group(1)).decode()] = TOKEN.search(text).group(1)
+        command = next_command(comment, before + n)
+        assert "SFN_TASK_TOKEN=" not in command_text(command), "the task token must stay out of SSM's command history"
+        found[base64.b64decode(CONFIG.search(command_text(command)).group(1)).decode()] = token_of(command)
     return found
 
 
@@ -154,17 +155,67 @@ def test_the_module_command_runs_one_config_whatever_its_name(pipeline, local_re
 
 
 def test_each_module_task_keeps_the_single_tasks_deadlines_and_retries():
-    """The Map's tasks nest their deadlines exactly as Preflight and Train do (tests/test_deadlines.py)."""
+    """The Map's tasks nest their deadlines and keep the token out of the command exactly as Preflight and
+    Train do (tests/test_deadlines.py): the same retries, the same two tasks with the same limits."""
     from tests.test_stepfunctions import ASL
 
     states = json.loads(ASL.read_text())["States"]
+
+    def tasks(parallel: dict) -> dict[str, dict]:
+        (only,) = parallel["Branches"]
+        return {task["Resource"]: task for task in only["States"].values()}
+
     for single, fleet, inner in (("Preflight", "PreflightModules", "PreflightModule"),
                                  ("Train", "TrainModules", "TrainModule")):
-        task = states[fleet]["ItemProcessor"]["States"][inner]
-        for key in ("TimeoutSeconds", "HeartbeatSeconds", "Retry", "Resource"):
-            assert task[key] == states[single][key], (inner, key)
-        for key in ("TimeoutSeconds", "DocumentName", "InstanceIds"):
-            assert task["Parameters"][key] == states[single]["Parameters"][key], (inner, key)
-        assert task["Parameters"]["Parameters"]["executionTimeout"] == \
-            states[single]["Parameters"]["Parameters"]["executionTimeout"]
+        module = states[fleet]["ItemProcessor"]["States"][inner]
+        assert module["Type"] == states[single]["Type"] == "Parallel" and module["Retry"] == states[single]["Retry"]
+        mine, theirs = tasks(module), tasks(states[single])
+        assert mine.keys() == theirs.keys(), inner
+        for resource, task in mine.items():
+            for key in ("TimeoutSeconds", "HeartbeatSeconds"):
+                assert task.get(key) == theirs[resource].get(key), (inner, resource, key)
+            if resource.endswith(":ssm:sendCommand"):
+                for key in ("TimeoutSeconds", "DocumentName", "InstanceIds"):
+                    assert task["Parameters"][key] == theirs[resource]["Parameters"][key], (inner, key)
+                assert task["Parameters"]["Parameters"]["executionTimeout"] == \
+                    theirs[resource]["Parameters"]["Parameters"]["executionTimeout"]
+            else:
+                assert task["Parameters"] == {**theirs[resource]["Parameters"]}, (inner, resource)
+        assert states[fleet]["ItemSelector"]["token_parameter.$"].startswith("States.Format('{}/{}', $.token_parameter")
         assert states[fleet]["MaxConcurrencyPath"] == "$.run.max_concurrency"
+
+
+@pytest.mark.parametrize("schedule, shell_run", [("FridayShellRun", True), ("SaturdayTraining", False)])
+def test_the_schedules_pass_the_stacks_modules(schedule: str, shell_run: bool):
+    """The template's Modules parameter reaches both schedules' input, as JSON the state machine reads; without
+    it, the single-project input is unchanged."""
+    from tests import iam_offline as iam
+
+    params = {"ControllerInstanceId": "i-1", "ControllerRoleName": "r", "DefinitionBucket": "d", "DataBucketName": "b"}
+
+    def schedule_input(**extra: str) -> dict:
+        stack = iam.Stack(parameters={**params, **extra})
+        return json.loads(stack.resources("AWS::Scheduler::Schedule")[schedule]["Target"]["Input"])
+
+    assert schedule_input() == {"shell_run": shell_run}
+    given = schedule_input(Modules="modules/alpha.env,modules/beta gamma.env", MaxConcurrency="2")
+    assert given == {"shell_run": shell_run, "max_concurrency": 2,
+                     "modules": ["modules/alpha.env", "modules/beta gamma.env"]}
+
+
+def test_a_scheduled_modules_input_runs_the_map(pipeline):  # noqa: F811
+    """What the Friday schedule sends (the template resolved) starts one command per module in moto's Step Functions."""
+    from tests import iam_offline as iam
+
+    stack = iam.Stack(parameters={"ControllerInstanceId": "i-1", "ControllerRoleName": "r", "DefinitionBucket": "d",
+                                  "DataBucketName": "b", "Modules": "one.env,two.env"})
+    payload = json.loads(stack.resources("AWS::Scheduler::Schedule")["FridayShellRun"]["Target"]["Input"])
+    arn = create_machine(pipeline, "weekly-modules-scheduled")
+    before = len(commands(SHELL_RUN))
+    execution = start(arn, payload)
+    tokens = sent(SHELL_RUN, before, 2)
+    assert set(tokens) == {"one.env", "two.env"}
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    for config, token in tokens.items():
+        sfn.send_task_success(taskToken=token, output=json.dumps({"status": "READY", "run_id": config}))
+    assert wait_done(execution)["status"] == "SUCCEEDED"

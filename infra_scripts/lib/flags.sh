@@ -44,7 +44,7 @@ usage: spot_train.sh [--preflight-only | --smoke-only | --full-only] [options]
 
 exit codes: 0 ready · 1 checks failed · 2 usage/config · 3 no spot capacity · 4 unreachable
             5 step failed or timed out · 6 artifact missing or corrupt · 7 teardown not confirmed
-            130/143 interrupted
+            8 spot instance reclaimed · 130/143 interrupted
 USAGE
 }
 

@@ -26,6 +26,7 @@ log_fail() {
 die() {
   local code="$1"
   shift
+  EXIT_REASON="$*" # what Step Functions hears, even before a run exists
   log "spot_train: $*"
   exit "$code"
 }

@@ -7,10 +7,13 @@ probe_result() {
   if ((rc == 124)); then
     fail 5 "probe step timed out after ${CFG[PROBE_TIMEOUT_SECONDS]}s"
   fi
+  ((rc == 8)) && step_failed probe 8
   if ! status="$(probe_unframe "$log")"; then
     log "probe: $(<"$ARTIFACT_DIR/logs/unframe.err"); fetching the artifact file from the host"
-    if ! transport_fetch_artifact >"$ARTIFACT_DIR/logs/fetch.log" 2>"$ARTIFACT_DIR/logs/fetch.err" ||
-      ! status="$(probe_unframe "$ARTIFACT_DIR/logs/fetch.log")"; then
+    local fetched=0
+    transport_fetch_artifact >"$ARTIFACT_DIR/logs/fetch.log" 2>"$ARTIFACT_DIR/logs/fetch.err" || fetched=$?
+    ((fetched == 8)) && { cat "$ARTIFACT_DIR/logs/fetch.err" >&2; step_failed "probe's artifact fetch" 8; }
+    if ((fetched != 0)) || ! status="$(probe_unframe "$ARTIFACT_DIR/logs/fetch.log")"; then
       log_tail "$log"
       fail 6 "readiness artifact missing or corrupt: $(<"$ARTIFACT_DIR/logs/unframe.err") (probe exit $rc)"
     fi

@@ -73,6 +73,15 @@ run_budget_cap() {
     'BEGIN { left = int(budget - (now - t0)); if (left < 0) left = 0; print (want < left ? want : left) }'
 }
 
+# step_failed STEP RC — 8 when EC2 reclaimed the spot instance under the step (its own outcome, retried
+# by Step Functions), else 5.
+step_failed() {
+  if (($2 == 8)); then
+    fail 8 "spot instance ${TRANSPORT_TARGET:-?} reclaimed by EC2 during the $1 step"
+  fi
+  fail 5 "$1 step failed"
+}
+
 # fail CODE REASON — leave the run with a reason; cleanup still runs.
 fail() {
   EXIT_REASON="$2"
@@ -91,7 +100,7 @@ run_cleanup() {
   if [[ -n "$TRANSPORT_STARTED" ]]; then
     transport_down || down=$?
     if ((down == 7)); then
-      EXIT_REASON="teardown not confirmed (the run itself ended with exit $rc${EXIT_REASON:+: $EXIT_REASON})"
+      EXIT_REASON="teardown of ${TRANSPORT_TARGET:-the instances tagged RunId=$RUN_ID} not confirmed (the run itself ended with exit $rc${EXIT_REASON:+: $EXIT_REASON})"
       rc=7
     elif ((down)); then
       log_fail "cleanup: transport_down failed — check for a leftover sandbox"

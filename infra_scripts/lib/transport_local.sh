@@ -31,9 +31,11 @@ transport_up() {
   # The step environment may hold PASS_ENV secrets: a 0600 file read by exec_env.sh, never argv.
   TL_ENV_FILE="${TL_HOST%/host}/step-env"
   (umask 077 && config_step_env >"$TL_ENV_FILE")
-  if [[ -n "${CFG[SECRETS]}" ]]; then  # resolved with this shell's credentials, straight into the 0600 file
-    PYTHONPATH="$ROOT" "$PF_PY" -m preflight.secrets --spec "${CFG[SECRETS]}" --region "${CFG[AWS_REGION]}" \
-      --out "$TL_ENV_FILE" --format nul >&2 || { log "transport local: SECRETS could not be resolved (above)"; return 2; }
+  # SECRETS and PASS_ENV's NAME_FILE entries, read with this shell's credentials straight into the 0600 file.
+  if [[ -n "${CFG[SECRETS]}" || ",${CFG[PASS_ENV]// /}," == *_FILE,* ]]; then
+    PYTHONPATH="$ROOT" "$PF_PY" -m preflight.secrets --spec "${CFG[SECRETS]}" --pass-env "${CFG[PASS_ENV]}" \
+      --required "${CFG[PREFLIGHT_REQUIRED_ENV]}" --region "${CFG[AWS_REGION]}" --out "$TL_ENV_FILE" --format nul >&2 ||
+      { log "transport local: SECRETS could not be resolved (above)"; return 2; }
   fi
   TRANSPORT_TARGET="$TL_HOST"
   log "transport local: host sandbox $TL_HOST"

@@ -7,6 +7,7 @@ TS_INSTANCE=""
 TS_ATTACHED=0
 TS_PAIRS=""
 TS_PLAN=""
+TS_LAUNCH="none" # none · pending (RunInstances may have started an instance we have no id of) · done
 
 transport_ssm_py() {
   PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
@@ -29,8 +30,9 @@ transport_ssm_plan_to() {
 # 64 KB limit, which only the whole step environment decides; then the launch plan.
 transport_check() {
   transport_ssm_pairs
-  transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" ||
-    { rm -f "$TS_PAIRS"; die 2 "the step environment does not fit an SSM command (nothing launched)"; }
+  transport_ssm_py command-size --env-file "$TS_PAIRS" --scripts "$ROOT/infra_scripts/remote" \
+    --tool-root "$ROOT" --project-dir "$(config_project_dir)" ||
+    { rm -f "$TS_PAIRS"; die 2 "what the steps would send does not fit SSM commands (nothing launched)"; }
   [[ -z "$FLAG_INSTANCE_ID" ]] || return 0
   if ((FLAG_SKIP_PLAN)); then
     PLAN_STATE="skipped"
@@ -52,8 +54,8 @@ transport_plan() {
   ((rc == 0))
 }
 
-# transport_ssm_plan — the launch plan, before anything is written: a failure exits 2 (configuration)
-# or 3 (no candidate can exist) with every reason printed.
+# transport_ssm_plan — the launch plan, before anything is written: a failure exits 2 (configuration:
+# what no retry fixes) or 3 (only the spot price is in the way) with every reason printed.
 transport_ssm_plan() {
   local rc=0
   TS_PLAN="$(mktemp)"
@@ -75,16 +77,25 @@ transport_up() {
       mv "$TS_PLAN" "$ARTIFACT_DIR/plan.json"
       plan=(--plan "$ARTIFACT_DIR/plan.json")
     fi
+    TS_LAUNCH="pending"
     TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
       "$PF_PY" -m preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
       rc=$?
-    ((rc == 0 || rc == 3)) || rc=5
+    # 0: the id is known; 2, 3, 5: every RunInstances answered an error. Anything else (a crash, a
+    # timeout) may have launched an instance whose id never came back: teardown looks for it by tag.
+    ((rc == 0 || rc == 2 || rc == 3 || rc == 5)) && TS_LAUNCH="done"
+    ((rc == 0 || rc == 2 || rc == 3)) || rc=5
     ((rc == 0)) || fail "$rc" "could not launch a spot instance (see above)"
   fi
   TRANSPORT_TARGET="$TS_INSTANCE"
   transport_ssm_py wait-online --region "${CFG[AWS_REGION]}" --instance-id "$TS_INSTANCE" \
-    --timeout "$(run_budget_cap "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}")" ||
-    fail 4 "instance $TS_INSTANCE never reachable over SSM"
+    --timeout "$(run_budget_cap "${CFG[SSM_ONLINE_TIMEOUT_SECONDS]}")" || rc=$?
+  case "$rc" in
+    0) ;;
+    8) fail 8 "spot instance $TS_INSTANCE reclaimed by EC2 before SSM came online" ;;
+    3 | 5) fail "$rc" "instance $TS_INSTANCE ended before SSM came online (see above)" ;;
+    *) fail 4 "instance $TS_INSTANCE never reachable over SSM" ;;
+  esac
 }
 
 # transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
@@ -114,11 +125,22 @@ transport_down() {
     log "transport ssm: kept $TS_INSTANCE; terminate it with:"
     log "  PYTHONPATH=$ROOT $PF_PY -m preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
   else
-    transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "${ids[@]}" \
-      --deadline "${CFG[TEARDOWN_TIMEOUT_SECONDS]}" ||
-      { log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"; return 7; }
+    transport_ssm_terminate "${ids[@]}" || return 7
   fi
   transport_ssm_cost
+}
+
+# transport_ssm_terminate [--instance-id ID] — teardown by id and by RunId tag; when the launch may have
+# started an instance without its id coming back, the tag lookup repeats for 60 s (eventual consistency).
+transport_ssm_terminate() {
+  local settle=0
+  [[ "$TS_LAUNCH" == pending ]] && settle=60
+  transport_ssm_py terminate --region "${CFG[AWS_REGION]}" --run-id "$RUN_ID" "$@" \
+    --deadline "${CFG[TEARDOWN_TIMEOUT_SECONDS]}" --settle-seconds "$settle" && return 0
+  log_fail "transport ssm: TERMINATION NOT CONFIRMED for run $RUN_ID ${TS_INSTANCE}"
+  log "  aws ec2 describe-instances --region ${CFG[AWS_REGION]} --filters Name=tag:RunId,Values=$RUN_ID" \
+    "--query 'Reservations[].Instances[].[InstanceId,State.Name]'  # then terminate-instances each live one"
+  return 1
 }
 
 transport_ssm_cost() {

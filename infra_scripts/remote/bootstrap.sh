@@ -131,9 +131,12 @@ PYTHONPATH=$pythonpath
 ENV
 printf '%s\n' "${installer_env[@]}" >>"$work/step.env"
 # On ssm a credential never travels in the command: SECRETS names where it is, the host reads it with
-# the instance role. (Locally the launcher resolved them into the step environment already.)
-if [[ "${TRANSPORT:-}" == ssm && -n "${SECRETS:-}" ]]; then
-  PYTHONPATH="$work/tool" "$tool_python" -m preflight.secrets --spec "$SECRETS" --region "$AWS_REGION" \
-    --out "$work/step.env" --format lines || { echo "bootstrap: SECRETS could not be read (above)" >&2; exit 1; }
+# the instance role, and a PASS_ENV NAME_FILE names a file on this host. (Locally the launcher resolved
+# both into the step environment already.)
+passed="${PASS_ENV:-}"
+if [[ "${TRANSPORT:-}" == ssm && ( -n "${SECRETS:-}" || ",${passed// /}," == *_FILE,* ) ]]; then
+  PYTHONPATH="$work/tool" "$tool_python" -m preflight.secrets --spec "${SECRETS:-}" --pass-env "${PASS_ENV:-}" \
+    --required "${PREFLIGHT_REQUIRED_ENV:-}" --region "$AWS_REGION" --out "$work/step.env" --format lines --on-host ||
+    { echo "bootstrap: SECRETS could not be read (above)" >&2; exit 1; }
 fi
 echo "bootstrap done: project $project, venv $venv, tool venv ${tool_python%/bin/python}"

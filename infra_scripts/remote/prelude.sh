@@ -13,11 +13,12 @@ fi
 # The SSM agent reads some exit codes as its own (agent/plugins/pluginutil/pluginutil_unix.go,
 # runpluginutil.go): 194 reboots the host, 168 means Success, 137 means "I killed it at
 # executionTimeout" (TimedOut). A step's own 137 is a SIGKILLed child, most often the OOM killer:
-# report it as 86 so it reads as a kill, not a timeout.
+# report it as 86 so it reads as a kill, not a timeout. 8 is the run's "spot instance reclaimed".
 pf_exit_code() {
   local rc="$1"
   case "$rc" in
     194 | 168) echo "step exited $rc (an SSM agent control code); reporting 1" >&2; exit 1 ;;
+    8) echo "step exited 8 (reserved: the spot instance was reclaimed); reporting 1" >&2; exit 1 ;;
     137) echo "step exited 137: a process was killed by SIGKILL (out of memory?); reporting 86" >&2; exit 86 ;;
   esac
 }

@@ -7,13 +7,28 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+# The tool names itself in every request's User-Agent ("app/spot-preflight.launcher"), which CloudTrail
+# records as userAgent: an account can tell the tool's calls apart, and the tests record them by it.
+LAUNCHER, PROBE = "spot-preflight.launcher", "spot-preflight.probe"
 
-def client(service: str, region: str) -> Any:
+
+def named(config: Any, component: str) -> Any:
+    """`config` (a botocore Config, or None) that names the component in the User-Agent."""
+    from botocore.config import Config
+
+    try:
+        extra = Config(user_agent_appid=component)
+    except TypeError:  # botocore before 1.31 (an old host venv) has no app id; the extra part is the same text
+        extra = Config(user_agent_extra=f"app/{component}")
+    return extra if config is None else config.merge(extra)
+
+
+def client(service: str, region: str, component: str = LAUNCHER) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 4, "mode": "standard"})
-    return boto3.session.Session(region_name=region).client(service, config=config)
+    return boto3.session.Session(region_name=region).client(service, config=named(config, component))
 
 
 def error_code(exc: BaseException) -> str:
@@ -48,4 +63,4 @@ class SharedSession:
                 import boto3
 
                 self._session = boto3.session.Session()
-            return self._session.client(service, region_name=region, config=config)
+            return self._session.client(service, region_name=region, config=named(config, PROBE))

@@ -3,8 +3,9 @@
 `spot_train.sh --plan` prints it; every ssm run computes it before launching anything and launches
 from its ordered, pruned candidate list with the root device it found. Independent calls run
 concurrently (preflight/aws/plan_calls.py), each under a deadline. Exit classes: 2 a configuration
-problem (no such AMI, subnet, profile or type; a missing permission), 3 no candidate can exist (not
-offered in any subnet's zone, over SPOT_MAX_PRICE, over a spot vCPU quota).
+problem (no such AMI, subnet, profile or type; a missing permission; no candidate can exist because of
+its type's architecture, its zone's offerings or a spot vCPU quota — no retry changes those), 3 no
+candidate is left only because the spot price is above SPOT_MAX_PRICE (a market that may move).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Plan:
     estimated_cost_usd: float | None = None
     wall_s: float = 0.0
     vcpus: dict[str, int] = field(default_factory=dict)  # per type; with the quotas, for preflight_all's sum
-    quota: dict[str, float] = field(default_factory=dict)  # spot vCPU quota per family, where readable
+    quota: dict[str, dict[str, Any]] = field(default_factory=dict)  # type -> its spot vCPU quota, where listed
 
     def add(self, check_id: str, status: str, message: str, remediation: str = "", exit_code: int = 0,
             seconds: float = 0.0, **details: Any) -> None:
@@ -55,8 +56,10 @@ class Plan:
                 "spot_vcpu_quotas": self.quota}
 
 
-def _prune(plan: Plan, spec: LaunchSpec, facts: calls.Facts, max_price: float | None) -> None:
-    """Every type x subnet in the order it will be tried, minus what cannot exist, each with its reason."""
+def _prune(plan: Plan, spec: LaunchSpec, facts: calls.Facts, max_price: float | None) -> bool:
+    """Every type x subnet in the order it will be tried, minus what cannot exist, each with its reason.
+    True when some candidate was pruned for its price alone (the one reason a later retry may not meet)."""
+    priced_out = False
     for instance_type in spec.instance_types:
         for subnet in spec.subnets:
             zone = facts.zones.get(subnet, "")
@@ -64,15 +67,18 @@ def _prune(plan: Plan, spec: LaunchSpec, facts: calls.Facts, max_price: float | 
             reason = calls.unfit(facts, instance_type, zone, price, max_price)
             if reason:
                 plan.pruned.append(f"{instance_type} in {subnet} ({zone}): {reason}")
+                priced_out = priced_out or reason.startswith("spot price")
             else:
                 plan.candidates.append(Candidate(instance_type, subnet, zone, price))
+    return priced_out
 
 
-def _verdict(plan: Plan, budget_s: float) -> None:
+def _verdict(plan: Plan, budget_s: float, priced_out: bool) -> None:
     if not plan.candidates:
         plan.add("plan.candidates", "fail", "no candidate can launch: " + "; ".join(plan.pruned),
-                 "add instance types or subnets whose zones offer them, raise SPOT_MAX_PRICE, or request a "
-                 "spot vCPU quota increase", NO_CANDIDATE)
+                 "add instance types of the AMI's architecture or subnets whose zones offer them, request a "
+                 "spot vCPU quota increase (Service Quotas), or raise SPOT_MAX_PRICE",
+                 NO_CANDIDATE if priced_out else calls.CONFIG)
         return
     order = ", ".join(f"{c.instance_type}@{c.subnet}({c.zone})" for c in plan.candidates)
     first = plan.candidates[0]
@@ -90,8 +96,9 @@ def make_plan(clients: calls.Clients, spec: LaunchSpec, budget_s: float, max_pri
     facts = calls.gather(clients, spec, plan.add)
     plan.root, plan.vcpus, plan.quota = facts.root, dict(facts.vcpus), dict(facts.quota)
     if not plan.exit_code:
-        _prune(plan, spec, facts, float(max_price) if max_price else None)
-        _verdict(plan, budget_s)
+        calls.reachability(spec, facts, plan.add)
+    if not plan.exit_code:
+        _verdict(plan, budget_s, _prune(plan, spec, facts, float(max_price) if max_price else None))
     if not plan.exit_code:
         calls.dry_run(clients, spec, plan.root, plan.candidates[0], plan.add)
     plan.wall_s = time.monotonic() - started

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 from preflight.aws.clients import error_code
 from preflight.aws.ec2_launch import LaunchSpec, root_of_image
-from preflight.aws.plan_calls import CONFIG, SPOT_QUOTA_CODES, Add, Facts, problem_of
+from preflight.aws.plan_calls import CONFIG, Add, Facts, problem_of, quota_class, quota_of
 
 Answer = tuple[Any, float]
 
@@ -60,11 +60,13 @@ def network(subnets: Answer, groups: Answer, spec: LaunchSpec, facts: Facts, add
             add("plan.network", "fail", problem, f"fix {key}: every id must exist in this region", CONFIG, seconds)
             return
     facts.zones = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets[0]["Subnets"]}
+    facts.public_ip = {s["SubnetId"]: bool(s.get("MapPublicIpOnLaunch")) for s in subnets[0]["Subnets"]}
     vpcs = {s["VpcId"] for s in subnets[0]["Subnets"]} | {g["VpcId"] for g in groups[0]["SecurityGroups"]}
     if len(vpcs) > 1:
         add("plan.network", "fail", f"subnets and security groups span {len(vpcs)} VPCs ({', '.join(sorted(vpcs))})",
             "use subnets and security groups of one VPC", CONFIG, seconds)
         return
+    facts.vpc = next(iter(vpcs), "")
     add("plan.network", "pass", ", ".join(f"{s} {facts.zones[s]}" for s in spec.subnets) +
         f" in {next(iter(vpcs), '?')}", seconds=seconds)
 
@@ -90,7 +92,10 @@ def profile(answer: Answer, spec: LaunchSpec, add: Add) -> None:
             CONFIG, seconds)
         return
     if (problem := problem_of(reply, "iam:GetInstanceProfile")):
-        add("plan.instance_profile", "fail", problem, "grant iam:GetInstanceProfile to the launcher", CONFIG, seconds)
+        # A launcher scoped to its stack's profiles is refused a name outside them, existing or not.
+        add("plan.instance_profile", "fail", problem + f": either {name} is not one of the stack's instance "
+            "profiles (the launcher policy may read only those) or the launcher lacks iam:GetInstanceProfile",
+            "set EC2_INSTANCE_PROFILE to the stack's output SpotInstanceProfileName", CONFIG, seconds)
         return
     roles = reply["InstanceProfile"].get("Roles", [])
     if not roles or not _trusts_ec2(roles[0]):
@@ -131,18 +136,24 @@ def prices(answer: Answer, spec: LaunchSpec, facts: Facts, add: Add) -> None:
         "" if shown else "no spot price history for these types: the cost estimate is unknown", seconds=seconds)
 
 
-def quotas(answers: dict[str, Answer], facts: Facts, add: Add) -> None:
-    readable, unreadable = [], []
-    for fam, (reply, _) in sorted(answers.items()):
-        if isinstance(reply, BaseException):
-            unreadable.append(f"{fam} ({SPOT_QUOTA_CODES[fam]}: {error_code(reply)})")
-            continue
-        facts.quota[fam] = float(reply["Quota"]["Value"])
-        readable.append(f"{fam} {facts.quota[fam]:g} vCPUs")
-    seconds = max((s for _, s in answers.values()), default=0.0)
-    if unreadable:
-        add("plan.quota", "warn", f"spot vCPU quota unreadable for {', '.join(unreadable)}"
-            + (f"; readable: {', '.join(readable)}" if readable else ""),
-            "grant servicequotas:GetServiceQuota to the launcher to check quotas before launching", seconds=seconds)
+def quotas(answer: Answer, spec: LaunchSpec, facts: Facts, add: Add) -> None:
+    reply, seconds = answer
+    if isinstance(reply, BaseException):
+        add("plan.quota", "warn", f"spot vCPU quotas unreadable (servicequotas:ListServiceQuotas: "
+            f"{error_code(reply)})", "grant servicequotas:ListServiceQuotas to the launcher to check quotas "
+            "before launching", seconds=seconds)
         return
-    add("plan.quota", "pass", f"spot vCPU quotas: {', '.join(readable)}", seconds=seconds)
+    readable, unlisted = [], []
+    for instance_type in spec.instance_types:
+        found = quota_of(reply, instance_type)
+        if found is None:
+            unlisted.append(instance_type)
+            continue
+        facts.quota[instance_type] = {"class": quota_class(found[0]), "code": found[1], "vcpus": found[2]}
+        readable.append(f"{instance_type} {found[2]:g} vCPUs ({found[1]} {found[0]})")
+    if unlisted:
+        add("plan.quota", "warn", f"no spot vCPU quota listed for {', '.join(unlisted)}"
+            + (f"; {'; '.join(readable)}" if readable else ""),
+            "Service Quotas lists only quotas with an applied value: check the quota in the console", seconds=seconds)
+        return
+    add("plan.quota", "pass", f"spot vCPU quotas: {'; '.join(readable)}", seconds=seconds)

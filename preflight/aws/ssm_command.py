@@ -22,22 +22,61 @@ from pathlib import Path
 MAX_COMMAND_BYTES = 60 * 1024
 # The payload travels as base64 pieces of this size, each written to its own file by its own command.
 PAYLOAD_CHUNK_CHARS = 48 * 1024
+# More pieces than this (about 2 MB of compressed code) is not a project's code any more: each piece is
+# a command, minutes of sending; the run stops before launch and names what to leave out.
+MAX_PAYLOAD_PIECES = 40
 CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Never shipped: version control, this tool's own state, caches; and venvs (a pyvenv.cfg) and data
+# directories (these names, unless they are Python packages) whatever they are called or wherever.
+_NEVER = {".git", ".hg", ".svn", ".preflight", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+          "node_modules", ".ipynb_checkpoints"}
+_DATA_DIRS = {"data", "datasets", "checkpoints", "wandb", "mlruns", "artifacts", "outputs", "lightning_logs"}
 
 
-def _skip(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    parts = Path(info.name).parts
-    return None if "__pycache__" in parts or any(p.startswith((".venv", ".git")) for p in parts) else info
+def _skip_dir(path: Path) -> bool:
+    name = path.name
+    if name in _NEVER or name.startswith(".venv") or (path / "pyvenv.cfg").exists():
+        return True
+    return name in _DATA_DIRS and not (path / "__init__.py").exists()
+
+
+def _filter(root: Path, arcname: str):
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        relative = Path(info.name).relative_to(arcname) if info.name != arcname else Path()
+        path = root
+        for part in relative.parts:
+            path = path / part
+            if path.is_dir() and _skip_dir(path):
+                return None
+        return info
+    return keep
 
 
 def payload(tool_root: Path, project_dir: Path | None) -> str:
-    """base64 of a tar.gz holding preflight/ and, when given, project/."""
+    """base64 of a tar.gz holding preflight/ and, when given, project/ (without what is never shipped)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(tool_root / "preflight", arcname="preflight", filter=_skip)
+        tar.add(tool_root / "preflight", arcname="preflight", filter=_filter(tool_root / "preflight", "preflight"))
         if project_dir is not None:
-            tar.add(project_dir, arcname="project", filter=_skip)
+            tar.add(project_dir, arcname="project", filter=_filter(project_dir, "project"))
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def pieces(payload_b64: str) -> int:
+    return -(-len(payload_b64) // PAYLOAD_CHUNK_CHARS)
+
+
+def largest_entries(project_dir: Path, count: int = 5) -> list[tuple[str, int]]:
+    """The project's biggest top-level entries that would be shipped (bytes), to say what to leave out."""
+    sizes = []
+    for entry in project_dir.iterdir():
+        if entry.is_dir() and _skip_dir(entry):
+            continue
+        files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()
+                                                     and not any(_skip_dir(d) for d in p.parents if entry in
+                                                                 [d, *d.parents])]
+        sizes.append((entry.name, sum(p.stat().st_size for p in files)))
+    return sorted(sizes, key=lambda item: -item[1])[:count]
 
 
 def _prologue(work_dir: str, run_id: str) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from preflight.aws.clients import backoff, error_code
-from preflight.aws.ssm_online import ENDED_STATES, instance_state
+from preflight.aws.ssm_online import ENDED_STATES, describe_state
 
 TERMINAL = {"Success", "Failed", "Cancelled", "TimedOut", "Undeliverable", "Terminated", "DeliveryTimedOut",
             "ExecutionTimedOut", "InvalidPlatform", "AccessDenied"}
@@ -32,32 +32,71 @@ class Outcome:
     exit_code: int
     stdout: str
     stderr: str
+    reason: str = ""  # StateReason.Code of an instance that ended under the command
 
 
 class CloudWatchTail:
-    """The invocation's stdout stream in CloudWatch Logs, read forward from where it was left."""
+    """The invocation's stdout stream in CloudWatch Logs, read forward from where it was left.
+
+    A GetLogEvents page "might only be partially full, or even empty"; only a nextForwardToken equal to
+    the token passed in means the end for now (botocore data/logs/2014-03-28/service-2.json), so each
+    pump drains pages until the token stops changing (at most MAX_PAGES: a stream written faster than it
+    is read never ends). Any error but a stream that does not exist yet (AccessDenied, throttling, a
+    network error) stops the tail for good, with one warning: the step's output then comes from SSM.
+    """
+
+    MAX_PAGES = 50
 
     def __init__(self, logs: Any, group: str, command_id: str, instance_id: str) -> None:
         self.logs, self.group = logs, group
         self.stream = f"{command_id}/{instance_id}/{PLUGIN}/stdout"
         self.token: str | None = None
         self.lines = 0
+        self.failed = ""
 
     def pump(self, out: TextIO) -> None:
-        kwargs: dict[str, Any] = {"logGroupName": self.group, "logStreamName": self.stream, "startFromHead": True}
-        if self.token:
-            kwargs["nextToken"] = self.token
-        try:
-            reply = self.logs.get_log_events(**kwargs)
-        except Exception as exc:  # the stream appears with the first line; until then there is nothing
-            if error_code(exc) == "ResourceNotFoundException":
+        for _ in range(self.MAX_PAGES):
+            if self.failed:
                 return
-            raise
-        for event in reply.get("events", []):
-            out.write(event["message"] + "\n")
-            self.lines += 1
-        out.flush()
-        self.token = reply.get("nextForwardToken", self.token)
+            kwargs: dict[str, Any] = {"logGroupName": self.group, "logStreamName": self.stream,
+                                      "startFromHead": True}
+            if self.token:
+                kwargs["nextToken"] = self.token
+            try:
+                reply = self.logs.get_log_events(**kwargs)
+            except Exception as exc:
+                if error_code(exc) == "ResourceNotFoundException":  # the stream appears with its first line
+                    return
+                self.failed = f"{error_code(exc)}: {exc}"
+                print(f"ssm: live output from CloudWatch Logs stopped ({self.failed}); the step's output "
+                      "comes from SSM when it ends", file=sys.stderr, flush=True)
+                return
+            for event in reply.get("events", []):
+                out.write(event["message"] + "\n")
+                self.lines += 1
+            out.flush()
+            token = reply.get("nextForwardToken")
+            if not token or token == self.token:
+                return
+            self.token = token
+
+    @property
+    def complete(self) -> bool:
+        """Whether the tail is the step's whole output: it ran without error and saw at least one line."""
+        return not self.failed and self.lines > 0
+
+
+def output_tail(text: str, lines: int = 40) -> str:
+    """The last lines of a step's SSM output, without a readiness frame (the CloudWatch copy holds it whole)."""
+    kept, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("-----BEGIN PREFLIGHT READINESS"):
+            inside = True
+        elif inside and line.startswith("-----END PREFLIGHT READINESS"):
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept[-lines:])
 
 
 def _get(ssm: Any, command_id: str, instance_id: str, started: float) -> dict[str, Any] | None:
@@ -84,13 +123,17 @@ def poll(ssm: Any, ec2: Any | None, command_id: str, instance_id: str, deadline_
             tail.pump(out)
         if inv and status in TERMINAL:
             text = inv.get("StandardOutputContent", "") or ""
-            if tail is None or not tail.lines:
+            if tail is not None:
+                tail.pump(out)  # what arrived since the last poll
+            if tail is None or not tail.complete:
                 out.write(text)
-                out.flush()
+            elif status != "Success" and text:  # CloudWatch lags: the lines that say why may not be there yet
+                out.write("--- the step's last output lines, from SSM ---\n" + output_tail(text) + "\n")
+            out.flush()
             return Outcome(status, inv.get("StatusDetails", ""), int(inv.get("ResponseCode", -1)), text,
                            inv.get("StandardErrorContent", "") or "")
-        if ec2 is not None and (state := instance_state(ec2, instance_id)) in ENDED_STATES:
-            return Outcome(INSTANCE_GONE, state, -1, "", "")
+        if ec2 is not None and (ended := describe_state(ec2, instance_id))[0] in ENDED_STATES:
+            return Outcome(INSTANCE_GONE, ended[0], -1, "", "", ended[1])
         elapsed = time.monotonic() - started
         if status != said[0] or elapsed - said[1] >= PROGRESS_EVERY_S:
             print(f"ssm: {step} {status} ({elapsed:.0f}s)", file=sys.stderr, flush=True)

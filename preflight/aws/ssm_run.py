@@ -11,9 +11,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from preflight.aws.clients import error_code
+from preflight.aws.ssm_online import SPOT_INTERRUPTED, describe_state, end_exit_code, ended_message
 from preflight.aws.ssm_poll import INSTANCE_GONE, CloudWatchTail, Outcome, poll
 
 TIMEOUT, OTHER = 124, 125
+# The agent replaces an executionTimeout outside [5, 172800] seconds with its default, 3600 (amazon-ssm-agent
+# agent/plugins/pluginutil/pluginutil.go ValidateExecutionTimeout): a 2 s step would get an hour.
+MIN_EXECUTION_S, MAX_EXECUTION_S = 5, 172800
 # How long past a step's timeout we still wait for SSM to report it (preflight/deadlines.py counts it).
 DISPATCH_GRACE_S = 30
 # The prelude turns a step's exit 137 into this: the agent reads any 137 as its own timeout kill.
@@ -32,7 +37,8 @@ def send(ssm: Any, instance_id: str, text: str, *, step: str, run_id: str, deliv
     request: dict[str, Any] = {
         "InstanceIds": [instance_id], "DocumentName": "AWS-RunShellScript",
         "Comment": f"spot-preflight {run_id} {step}"[:100], "TimeoutSeconds": delivery_s,
-        "Parameters": {"commands": [text], "executionTimeout": [str(execution_s)]},
+        "Parameters": {"commands": [text],
+                       "executionTimeout": [str(min(MAX_EXECUTION_S, max(MIN_EXECUTION_S, int(execution_s))))]},
     }
     if output_bucket:  # the one write this tool can make, and only when asked for
         request["OutputS3BucketName"] = output_bucket
@@ -43,6 +49,8 @@ def send(ssm: Any, instance_id: str, text: str, *, step: str, run_id: str, deliv
 
 
 def exit_code(outcome: Outcome) -> int:
+    if outcome.status == INSTANCE_GONE and end_exit_code(outcome.reason) == SPOT_INTERRUPTED:
+        return SPOT_INTERRUPTED
     if outcome.status == "Success":
         return 0
     if outcome.status == "Failed" and outcome.exit_code >= 0 and outcome.details not in _TIMEOUT_STATUSES:
@@ -55,8 +63,8 @@ def exit_code(outcome: Outcome) -> int:
 def explain(step: str, outcome: Outcome, instance_id: str) -> str | None:
     """One line for outcomes whose exit code alone would mislead."""
     if outcome.status == INSTANCE_GONE:
-        return (f"ssm: instance {instance_id} is {outcome.details} while {step} ran: spot interruption or the "
-                "instance was terminated; the step did not finish")
+        return f"ssm: {ended_message(instance_id, outcome.details, outcome.reason, f'while {step} ran')}; " \
+               "the step did not finish"
     if outcome.status == "Failed" and outcome.exit_code < 0:
         return (f"ssm: {step} was never run on {instance_id}: {outcome.details or 'Failed'} (SSM could not "
                 "deliver it: check the instance is managed, Online, Linux, and the launcher may SendCommand)")
@@ -81,8 +89,18 @@ def run_step(ssm: Any, ec2: Any, instance_id: str, text: str, *, step: str, run_
              delivery_s: int, output_bucket: str = "", logs: Any = None, log_group: str = "") -> int:
     # Delivery time counts against the step's timeout (the run budget is wall-clock time); SendCommand's
     # TimeoutSeconds has a floor of 30 (service model).
-    command_id = send(ssm, instance_id, text, step=step, run_id=run_id, delivery_s=max(30, min(delivery_s, timeout_s)),
-                      execution_s=timeout_s, output_bucket=output_bucket, log_group=log_group)
+    try:
+        command_id = send(ssm, instance_id, text, step=step, run_id=run_id,
+                          delivery_s=max(30, min(delivery_s, timeout_s)), execution_s=timeout_s,
+                          output_bucket=output_bucket, log_group=log_group)
+    except Exception as exc:
+        # A reclaimed instance is no longer a valid SendCommand target (InvalidInstanceId): say so.
+        state, reason = describe_state(ec2, instance_id) if ec2 is not None else ("", "")
+        if state and end_exit_code(reason) == SPOT_INTERRUPTED:
+            _say(f"ssm: {step} could not be sent ({error_code(exc)}): "
+                 f"{ended_message(instance_id, state, reason, 'already')}")
+            return SPOT_INTERRUPTED
+        raise
     _say(f"ssm: {step} sent as command {command_id}")
     tail = CloudWatchTail(logs, log_group, command_id, instance_id) if log_group and logs is not None else None
     try:

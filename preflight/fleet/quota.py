@@ -12,38 +12,45 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from preflight.aws.plan_calls import SPOT_QUOTA_CODES, family
-
-# Service Quotas' names for the spot vCPU classes ("All G and VT Spot Instance Requests", ...).
-CLASS_NAMES = {"L-34B43A08": "Standard", "L-3819A6DF": "G/VT", "L-7212CCBC": "P", "L-88CF9481": "F",
-               "L-B5D1601B": "Inf", "L-E3A00192": "X", "L-85EED4F7": "DL", "L-6B0D517C": "Trn"}
+# A type whose quota Service Quotas did not list: its own class, not compared (the plan warned about it).
+UNLISTED = "not listed"
 QUOTA_PRUNE = "spot vCPU quota"
 
 
-def quota_code(instance_type: str) -> str:
-    return SPOT_QUOTA_CODES[family(instance_type)]
+def _quota_of(plan: dict[str, Any], instance_type: str) -> dict[str, Any]:
+    """The plan's record of the type's spot vCPU quota (class, code, vcpus), read from ListServiceQuotas."""
+    found = (plan.get("spot_vcpu_quotas") or {}).get(instance_type)
+    if isinstance(found, dict) and found.get("code"):
+        return found
+    return {"class": f"{instance_type.split('.')[0]} ({UNLISTED})", "code": None, "vcpus": None}
 
 
-def demand(plan: dict[str, Any]) -> dict[str, int]:
-    """vCPUs this project may hold in each quota class (code → vCPUs)."""
+def demand(plan: dict[str, Any]) -> dict[tuple[str, str | None], int]:
+    """vCPUs this project may hold in each quota class ((class, code) → vCPUs)."""
     vcpus = plan.get("vcpus") or {}
-    per: dict[str, int] = {}
+    per: dict[tuple[str, str | None], int] = {}
     for candidate in plan.get("candidates", []):
-        code = quota_code(candidate["instance_type"])
-        per[code] = max(per.get(code, 0), int(vcpus.get(candidate["instance_type"], 0)))
+        quota = _quota_of(plan, candidate["instance_type"])
+        key = (quota["class"], quota["code"])
+        per[key] = max(per.get(key, 0), int(vcpus.get(candidate["instance_type"], 0)))
     return per
 
 
-def quotas(plan: dict[str, Any]) -> dict[str, float]:
-    """The quota values this plan read (code → vCPUs); unreadable quotas are absent."""
-    return {SPOT_QUOTA_CODES[fam]: float(value) for fam, value in (plan.get("spot_vcpu_quotas") or {}).items()
-            if fam in SPOT_QUOTA_CODES}
+def quotas(plan: dict[str, Any]) -> dict[tuple[str, str | None], float]:
+    """The quota values this plan read ((class, code) → vCPUs); unlisted quotas are absent."""
+    found = {}
+    for instance_type in plan.get("spot_vcpu_quotas") or {}:
+        quota = _quota_of(plan, instance_type)
+        if quota["code"] is not None and quota.get("vcpus") is not None:
+            found[(quota["class"], quota["code"])] = float(quota["vcpus"])
+    return found
 
 
 @dataclass
 class ClassDemand:
     region: str
-    code: str
+    code: str | None
+    name: str
     quota: float | None = None
     demands: dict[str, int] = field(default_factory=dict)  # project -> vCPUs
 
@@ -60,7 +67,7 @@ class ClassDemand:
 
     def to_dict(self, concurrency: int) -> dict[str, Any]:
         largest = sorted(self.demands.values(), reverse=True)[:concurrency]
-        return {"region": self.region, "quota_class": CLASS_NAMES.get(self.code, self.code), "quota_code": self.code,
+        return {"region": self.region, "quota_class": self.name, "quota_code": self.code,
                 "quota_vcpus": self.quota, "projects": sorted(self.demands),
                 "demand_vcpus": sum(self.demands.values()), "demand_at_concurrency_vcpus": sum(largest),
                 "fits_at_once": self.fits_at_once()}
@@ -82,21 +89,21 @@ class FleetPlan:
 
 
 def _alone(project: str, plan: dict[str, Any]) -> tuple[int, str]:
-    """A failed project plan: 2 for a configuration problem or a project over the quota even alone, 3
-    when no candidate can exist for another reason (zone, price)."""
-    code = int(plan.get("exit_code") or 2)
+    """A failed project plan keeps the plan's class: 2 for what no retry changes (configuration, a zone, an
+    architecture, a project over the quota even alone), 3 when only the spot price left no candidate."""
+    code = 3 if plan.get("exit_code") == 3 else 2
     pruned = [p for p in plan.get("pruned", []) if QUOTA_PRUNE in p]
-    if code == 3 and pruned:
+    if code == 2 and pruned:
         return 2, f"{project} alone does not fit the spot vCPU quota: {'; '.join(pruned)}"
     failed = [c["message"] for c in plan.get("checks", []) if c.get("status") == "fail"]
-    what = "a configuration problem" if code == 2 else "no candidate can launch"
-    return (2 if code != 3 else 3), f"{project}: its launch plan failed ({what}): {'; '.join(failed) or '?'}"
+    what = "a configuration problem" if code == 2 else "no candidate at the spot price cap"
+    return code, f"{project}: its launch plan failed ({what}): {'; '.join(failed) or '?'}"
 
 
 def fleet_plan(plans: dict[str, tuple[str, dict[str, Any]]], requested: int) -> FleetPlan:
     """plans: project → (region, plan.json). The concurrency at which every class fits, or an exit code."""
     result = FleetPlan(requested=requested, concurrency=requested)
-    by_class: dict[tuple[str, str], ClassDemand] = {}
+    by_class: dict[tuple[str, str, str | None], ClassDemand] = {}
     for project, (region, plan) in sorted(plans.items()):
         if plan.get("exit_code"):
             code, problem = _alone(project, plan)
@@ -104,18 +111,19 @@ def fleet_plan(plans: dict[str, tuple[str, dict[str, Any]]], requested: int) -> 
             result.exit_code = 2 if 2 in (code, result.exit_code) else code
             continue
         read = quotas(plan)
-        for code, need in demand(plan).items():
-            entry = by_class.setdefault((region, code), ClassDemand(region, code))
+        for (name, code), need in demand(plan).items():
+            entry = by_class.setdefault((region, name, code), ClassDemand(region, code, name))
             entry.demands[project] = need
-            if code in read:
-                entry.quota = read[code] if entry.quota is None else min(entry.quota, read[code])
-    result.classes = [by_class[key] for key in sorted(by_class)]
+            if (name, code) in read:
+                value = read[(name, code)]
+                entry.quota = value if entry.quota is None else min(entry.quota, value)
+    result.classes = [by_class[key] for key in sorted(by_class, key=lambda k: (k[0], k[1], k[2] or ""))]
     if result.exit_code:
         result.concurrency = 0
         return result
     tight: list[str] = []
     for entry in result.classes:
-        name = f"{CLASS_NAMES.get(entry.code, entry.code)} in {entry.region}"
+        name = f"{entry.name} in {entry.region}"
         wanted = sum(entry.demands.values())
         if entry.quota is None:
             result.lines.append(f"{name}: {wanted} spot vCPUs wanted, the quota is unreadable: not compared")

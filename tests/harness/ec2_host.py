@@ -151,7 +151,7 @@ class Hosts:
             return
         backend.stop_instances([instance_id])
         if instance.instance_initiated_shutdown_behavior == "terminate":
-            backend.terminate_instances([instance_id])
+            end(instance_id, "Client.InstanceInitiatedShutdown", "Instance initiated shutdown")
 
     def _reap(self, instance_id: str, proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -165,6 +165,20 @@ class Hosts:
             booted = list(self.user_data.items())
         for instance_id, proc in booted:
             self._reap(instance_id, proc)
+
+
+def end(instance_id: str, code: str, message: str = "") -> None:
+    """The instance ends with this StateReason, as EC2 reports it (botocore data/ec2/2016-11-15/
+    service-2.json, StateReason.Message: Server.SpotInstanceTermination for a reclaim, Client.* for a
+    launch that failed, e.g. Client.VolumeLimitExceeded or Client.InternalError for a KMS key)."""
+    from moto.ec2.models.instances import StateReason
+
+    backend, instance = find(instance_id)
+    if backend is None:
+        return
+    if instance.state not in GONE:
+        backend.terminate_instances([instance_id])
+    instance.state_reason = StateReason(f"{code}: {message or code}", code)
 
 
 def root_device_errors(backend: Any, image_id: str, mappings: list[dict[str, Any]]) -> tuple[str, int, str | None]:

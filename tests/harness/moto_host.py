@@ -2,7 +2,8 @@
 
 A separate process because ArcticDB's S3 client holds the GIL while it waits on the network: a
 moto server thread inside the test process could never answer it. Prints `READY <port>` once the
-server listens. Then each stdin line is a JSON object of emulator settings (answered `OK`); the
+server listens. Then each stdin line is a JSON object of emulator settings (answered `OK`), or `{"dump_calls": true}`
+(answered with the recorded calls of tests/harness/calls.py on one line); the
 process exits when its stdin closes (the test session ended), killing any script still running.
 """
 
@@ -17,6 +18,8 @@ from pathlib import Path
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
+from tests.harness import calls
+from tests.harness.ec2_host import end
 from tests.harness.ssm_agent import Emulator, install
 
 
@@ -24,6 +27,7 @@ def main() -> int:
     root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="ssm-hosts-"))
     emulator = Emulator(root)
     install(emulator)
+    calls.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     _host, port = server.get_host_and_port()
@@ -34,6 +38,11 @@ def main() -> int:
     for line in sys.stdin:
         if line.strip():
             settings = json.loads(line)
+            if settings.pop("dump_calls", False):  # the tool's AWS calls so far, one JSON line
+                print(calls.dump(), flush=True)
+                continue
+            if ended := settings.pop("end_instance", None):  # {"id": ..., "code": "Server.SpotInstanceTermination"}
+                end(ended["id"], ended["code"])
             if settings.pop("reset", False):
                 emulator.reset()
             emulator.configure(**settings)

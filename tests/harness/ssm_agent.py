@@ -55,6 +55,24 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     Amazon CloudWatch Logs for Run Command"). → no stdout before the end; with CloudWatch on, each
     line goes to that stream as it is written. → F test_progress_lines_and_no_output_before_the_end,
     F test_cloudwatch_output_streams_while_the_step_runs, T test_output_over_24000_chars…
+10b. With CloudWatchOutputConfig the agent calls CreateLogGroup first (ResourceAlreadyExists is fine);
+    on any other error it pages DescribeLogGroups for the group; when neither answers, it sets the
+    group name to "" and streams nothing (amazon-ssm-agent agent/framework/processor/executer/iohandler/
+    iohandler.go, "Stop CloudWatch Streaming on Error"; agent/agentlogstocloudwatch/
+    cloudwatchlogspublisher/cloudwatchlogsservice.go CreateLogGroup, IsLogGroupPresent). Those calls
+    are the instance role's. → the same order, each recorded as an instance call (tests/harness/
+    calls.py) for the offline IAM test; `logs_denied` names the calls that answer AccessDenied.
+    → F test_agent_that_can_neither_create_nor_describe_the_group_streams_nothing,
+    tests/test_iam_offline.py (the instance role grants CreateLogGroup and DescribeLogGroups)
+10c. "A returned page might only be partially full, or even empty ... As long as the nextForwardToken
+    returned is NOT equal to the nextToken that you passed into the API call, there might be more log
+    events available"; at the end "it returns the same token you passed in" (botocore
+    data/logs/2014-03-28/service-2.json, GetLogEvents, GetLogEventsResponse.nextForwardToken).
+    → `logs_page_size` events per page, `logs_empty_pages` empty pages (new token) before each page.
+    → F test_cloudwatch_pages_from_the_emulator_are_drained,
+    F test_cloudwatch_tail_drains_partial_and_empty_pages_until_the_token_stops,
+    F test_tail_access_denied_warns_once_and_falls_back_to_ssm_output,
+    F test_failed_step_prints_the_ssm_output_tail_after_the_live_lines
 11. An invocation whose instance died stays InProgress — the agent can no longer report — until the
     command expires: "If a command expires, it changes status to DeliveryTimedOut for all invocations
     that have the status InProgress, Pending, or Delayed. ExpiresAfter is calculated based on the
@@ -83,11 +101,13 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     Amazon Web Services account", service-2.json). → the run passes only AWS_SHARED_CREDENTIALS_FILE,
     a file of moto's keys on the (shared) host disk, by name.
     → T test_preflight_only_ready_terminated_no_training_no_writes (ListCommands holds no secret)
-16. GetServiceQuota(ServiceCode=ec2, QuotaCode) answers Quota.Value, for spot the vCPUs of one family
-    (Service Quotas API reference, GetServiceQuota; EC2 user guide, "Spot Instance quotas": vCPU-based,
-    per family group, defaults 0 for G/P and 5 for Standard on new accounts). moto has no EC2 quotas
-    (NoSuchResourceException). → `spot_vcpu_quotas` {code: vCPUs}; unset codes stay unreadable.
-    → tests/test_plan.py test_plan_failure_classes[quota]
+16. ListServiceQuotas(ServiceCode=ec2) pages the account's applied quotas, each with QuotaName,
+    QuotaCode and Value; for spot, the vCPUs of one family group named "All <families> Spot Instance
+    Requests", P5 its own since it launched (Service Quotas API reference, ListServiceQuotas; EC2 user
+    guide, "Spot Instance quotas": vCPU-based, defaults 0 for G/P and 5 for Standard on new accounts).
+    moto has neither EC2 quotas nor ListServiceQuotas. → `spot_vcpu_quotas` {code: vCPUs}, listed two
+    per page; unset codes are not listed. → tests/test_plan.py test_plan_failure_classes[quota],
+    test_p5_has_its_own_spot_quota
 17. A first boot has no uv: AL2023 ships Python modules as RPMs built for its system Python 3.9
     (AL2023 user guide, "Python in AL2023"), and uv is a PyPI install; runShellScript runs with the
     host's system PATH. (An assumption about stock AMIs, not a documented guarantee: an AMI with uv
@@ -96,6 +116,38 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     installs the pinned uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the
     venv from the index. → T test_preflight_only_ready_terminated_no_training_no_writes (its
     bootstrap and deps logs name uv)
+18. An instance that ended carries StateReason.Code: "Server.SpotInstanceTermination: The instance was
+    terminated because the number of Spot requests ... exceeded available capacity or because of an
+    increase in the Spot price"; Client.* for a launch that failed (Client.VolumeLimitExceeded,
+    Client.InternalError — e.g. an unusable KMS key —, Client.InvalidSnapshot.NotFound) or a shutdown
+    someone asked for (Client.UserInitiatedShutdown via the API, Client.InstanceInitiatedShutdown from
+    the OS) (botocore data/ec2/2016-11-15/service-2.json, StateReason.Message). SendCommand to an
+    instance that is shutting down or terminated fails InvalidInstanceId ("Invalid states are:
+    Shutting-down and Terminated",
+    data/ssm/2014-11-06/service-2.json, InvalidInstanceId). → `end_instance` (a reclaim),
+    `boot_failure` (every new instance ends right after launch with that code), the watchdog's power-off
+    ends Client.InstanceInitiatedShutdown, SendCommand to a shutting-down/terminated instance raises
+    InvalidInstanceId. → F test_spot_reclaim_mid_step_is_its_own_outcome,
+    F test_reclaim_before_ssm_online_is_not_unreachable, F test_client_error_after_launch_is_a_launch_problem,
+    F test_reclaim_before_a_command_is_sent_is_reported_as_the_reclaim
+20. Every API call may fail with a retryable error: "RequestLimitExceeded: The maximum request rate
+    permitted by the Amazon EC2 APIs has been exceeded" (EC2 API reference, "Error codes" /
+    "Request throttling"), a network error, or a short-lived UnauthorizedOperation while a new role's
+    policy propagates (IAM user guide, "Changes that I make are not always immediately visible").
+    Filter-based describes are eventually consistent too (row 3). → `terminate_errors`,
+    `describe_errors` (with `transient_error`), `tag_lookup_misses`.
+    → F test_teardown_retries_any_error_until_the_deadline,
+    F test_known_ids_are_terminated_before_the_tag_lookup, F test_without_an_id_the_tag_lookup_repeats,
+    F test_teardown_failure_prints_the_manual_commands
+21. The agent validates executionTimeout: below 5 or above 172800 seconds it logs "'TimeoutSeconds' value
+    should be between 5 and 172800 ... Setting 'TimeoutSeconds' to default value 3600" and uses 3600
+    (amazon-ssm-agent agent/plugins/pluginutil/pluginutil.go, minExecutionTimeoutInSeconds = 5,
+    ValidateExecutionTimeout). → the same substitution. → F test_a_step_timeout_below_5s_is_floored_at_5s
+19. Step Functions: SendTaskFailure keeps its `cause` (botocore data/stepfunctions/2016-11-23/service-2.json,
+    SendTaskFailureInput.cause), which moto's response drops: the harness passes it on, so the Notify
+    state publishes what AWS would. An execution started without a name gets a generated one (UUID);
+    moto leaves $$.Execution.Name null, so tests/test_stepfunctions.py names each execution.
+    → tests/test_stepfunctions.py test_an_early_exit_reports_its_reason, test_sfn_task_token_end_to_end…
 
 Taken from moto as it is, because moto answers as AWS documents it (botocore data/<service>/*/service-2.json):
 - RunInstances with DryRun=True: "If you have the required permissions, the error response is
@@ -113,10 +165,12 @@ Taken from moto as it is, because moto answers as AWS documents it (botocore dat
   support for the Resource and Condition parts of IAM policies"): the launcher-policy test widens its
   copy to Resource "*" and proves the actions only.
 
-Not emulated: Delayed state and retries of delivery, rate limits and throttling, S3 output upload,
-document versions, run-as users, plugins other than aws:runShellScript, reboot on exit 194, spot
-interruption notices (IMDS), filter-based Describe calls missing a new instance, a real OS image
-(the "instance" is this machine, its sandbox directory is the working directory).
+Not emulated: Delayed state and retries of delivery, throttling of calls other than Terminate/Describe
+(row 20), S3 output upload, document versions, run-as users, plugins other than aws:runShellScript,
+reboot on exit 194, spot interruption notices (IMDS, the two-minute warning), IAM evaluation (moto
+ignores Resource and Condition: tests/iam_offline.py proves the policies offline instead), KMS for
+SecureString parameters, a real OS image (the "instance" is this machine, its sandbox directory is the
+working directory).
 """
 
 from __future__ import annotations
@@ -132,7 +186,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.harness.ec2_host import GONE, Hosts, root_device_errors, states
+from tests.harness.ec2_host import GONE, Hosts, end, root_device_errors, states
 
 SSM_STDOUT_LIMIT = 24000
 SSM_DOCUMENT_LIMIT = 64 * 1024
@@ -152,6 +206,22 @@ class Settings:
     delivery_timeout_after_s: float = 0.0
     spot_vcpu_quotas: dict[str, float] = field(default_factory=dict)
     hold_power_off: bool = False  # a test control, not AWS: see ec2_host's docstring
+    # Row 10b: the instance role's CloudWatch Logs calls that answer AccessDeniedException.
+    logs_denied: list[str] = field(default_factory=list)
+    # Row 10c: GetLogEvents pages of at most this many events (0: moto's, everything), and this many
+    # empty pages with a new token before each page that has events.
+    logs_page_size: int = 0
+    logs_empty_pages: int = 0
+    # Row 18: every new instance ends right after launch with this StateReason code (Client.*: a launch
+    # problem such as Client.VolumeLimitExceeded).
+    boot_failure: str = ""
+    # Row 20: the first N TerminateInstances / DescribeInstances calls fail with `transient_error`
+    # (throttling by default); the first N filter-based DescribeInstances (the RunId tag lookup) omit
+    # every instance, as a filter may miss a new instance for a while.
+    terminate_errors: int = 0
+    describe_errors: int = 0
+    transient_error: str = "RequestLimitExceeded"
+    tag_lookup_misses: int = 0
 
 
 @dataclass
@@ -178,6 +248,7 @@ class Emulator:
         self.polls: dict[str, int] = {}
         self.running: dict[tuple[str, str], Invocation] = {}
         self.lock = threading.Lock()
+        self.failures: dict[str, int] = {}
 
     def reset(self) -> None:
         self.settings = Settings()
@@ -185,6 +256,14 @@ class Emulator:
     def configure(self, **changes: Any) -> None:
         self.settings = Settings(**{**self.settings.__dict__, **changes})
         self.polls.clear()
+        self.failures: dict[str, int] = {}
+
+    def transient(self, kind: str, budget: int) -> bool:
+        """True for the first `budget` calls of this kind since the last configure (row 20)."""
+        with self.lock:
+            used = self.failures.get(kind, 0)
+            self.failures[kind] = used + 1
+            return used < budget
 
     def online(self) -> list[str]:
         if self.settings.never_online:
@@ -214,7 +293,26 @@ class Emulator:
         time.sleep(min(inv.delivery_s, self.settings.delivery_timeout_after_s))
         inv.record.update(Status="TimedOut", StatusDetails="DeliveryTimedOut")
 
+    def _agent_log_group(self, inv: Invocation) -> str:
+        """Row 10b: the agent's iohandler creates the group first; on any error but AlreadyExists it asks
+        DescribeLogGroups whether the group is there; when neither works it streams nothing."""
+        from tests.harness import calls
+
+        if not inv.log_group:
+            return ""
+        backend = _logs_backend(inv.region)
+        calls.record("instance", "logs", "CreateLogGroup", {"logGroupName": inv.log_group})
+        if "CreateLogGroup" not in self.settings.logs_denied:
+            if inv.log_group not in backend.groups:
+                backend.create_log_group(inv.log_group, {})
+            return inv.log_group
+        calls.record("instance", "logs", "DescribeLogGroups", {"logGroupNamePrefix": inv.log_group})
+        if "DescribeLogGroups" not in self.settings.logs_denied and inv.log_group in backend.groups:
+            return inv.log_group
+        return ""
+
     def _run(self, inv: Invocation) -> None:
+        inv.log_group = self._agent_log_group(inv)
         home = self.hosts.sandbox(inv.instance_id)
         workdir = home / "ssm" / inv.command_id
         workdir.mkdir(parents=True, exist_ok=True)
@@ -278,14 +376,15 @@ class Emulator:
 
     @staticmethod
     def _to_cloudwatch(inv: Invocation, kind: str, line: str) -> None:
-        from moto.logs.models import logs_backends
+        from tests.harness import calls
 
-        backend = next(iter(logs_backends.values()))[inv.region]
+        backend = _logs_backend(inv.region)
         stream = f"{inv.command_id}/{inv.instance_id}/{PLUGIN}/{kind}"
-        if inv.log_group not in backend.groups:
-            backend.create_log_group(inv.log_group, {})
+        names = {"logGroupName": inv.log_group, "logStreamName": stream}
         if stream not in backend.groups[inv.log_group].streams:
+            calls.record("instance", "logs", "CreateLogStream", names)
             backend.create_log_stream(inv.log_group, stream)
+        calls.record("instance", "logs", "PutLogEvents", names)
         backend.put_log_events(inv.log_group, stream, [{"timestamp": int(time.time() * 1000), "message": line}])
 
     @staticmethod
@@ -308,6 +407,21 @@ class Emulator:
         self.hosts.stop_all()
 
 
+def agent_execution_timeout(parameters: dict[str, Any]) -> float:
+    """Row 21: pluginutil.go ValidateExecutionTimeout: outside [5, 172800] the agent uses its default 3600."""
+    try:
+        value = int(float((parameters.get("executionTimeout") or ["3600"])[0]))
+    except ValueError:
+        return 3600.0
+    return float(value if 5 <= value <= 172800 else 3600)
+
+
+def _logs_backend(region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    return next(iter(logs_backends.values()))[region]
+
+
 def install(emulator: Emulator) -> None:
     """Patch moto's SSM and EC2 response classes so the server behaves as described above."""
     from moto.core.responses import ActionResult
@@ -324,6 +438,9 @@ def install(emulator: Emulator) -> None:
 
     def send_command(self: Any) -> Any:
         parameters = self._get_param("Parameters", {})
+        for instance_id in self._get_param("InstanceIds", []) or []:
+            if states().get(instance_id) in GONE:  # row 18: a terminated instance is no target
+                raise RESTError("InvalidInstanceId", f"emulated: instance {instance_id} is not in a valid state")
         size = len(json.dumps(parameters).encode())
         if size > SSM_DOCUMENT_LIMIT:
             raise RESTError("MaxDocumentSizeExceeded", f"emulated: {size} bytes of parameters, over 64 KB")
@@ -340,7 +457,7 @@ def install(emulator: Emulator) -> None:
             emulator.start(Invocation(
                 command.command_id, record["InstanceId"], self.region, record,
                 "\n".join(parameters.get("commands", [])),
-                float((parameters.get("executionTimeout") or ["3600"])[0]),
+                agent_execution_timeout(parameters),
                 float(self._get_int_param("TimeoutSeconds") or 3600), log_group))
         return result
 
@@ -386,6 +503,8 @@ def install(emulator: Emulator) -> None:
                 if mappings and root not in instance.block_device_mapping:
                     instance.add_block_device(snapshot_gb, root, None, False, True, None, volume_type="gp3")
                 emulator.hosts.boot(instance, emulator.settings.not_found_calls)
+                if emulator.settings.boot_failure:
+                    end(instance.id, emulator.settings.boot_failure)
         return result
 
     def hiding(self: Any) -> None:
@@ -394,6 +513,11 @@ def install(emulator: Emulator) -> None:
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{missing}' does not exist")
 
     def describe_instances(self: Any) -> Any:
+        settings = emulator.settings
+        if emulator.transient("describe", settings.describe_errors):
+            raise EC2ClientError(settings.transient_error, "emulated: transient error")
+        if not self._get_param("InstanceIds") and emulator.transient("tag-lookup", settings.tag_lookup_misses):
+            return ActionResult({"Reservations": []})  # a filter that does not list the new instance yet
         hiding(self)
         return original_describe(self)
 
@@ -403,6 +527,8 @@ def install(emulator: Emulator) -> None:
 
     def terminate_instances(self: Any) -> Any:
         ids = self._get_param("InstanceIds", []) or []
+        if emulator.transient("terminate", emulator.settings.terminate_errors):
+            raise EC2ClientError(emulator.settings.transient_error, "emulated: transient error")
         if emulator.settings.terminate_not_found and ids:
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{ids[0]}' does not exist")
         hiding(self)
@@ -417,20 +543,94 @@ def install(emulator: Emulator) -> None:
     InstanceResponse.describe_instance_status = describe_instance_status
     InstanceResponse.terminate_instances = terminate_instances
     install_quotas(emulator)
+    install_log_pages(emulator)
+    install_task_failure_cause()
+
+
+# Row 16: the spot vCPU quotas as Service Quotas names them (EC2 user guide, "Spot Instance quotas").
+# Codes as the account's Service Quotas console shows them; P5's is a stand-in (the tool reads codes
+# from ListServiceQuotas and never names one).
+SPOT_QUOTAS = {"L-34B43A08": "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests",
+               "L-88CF9481": "All F Spot Instance Requests", "L-3819A6DF": "All G and VT Spot Instance Requests",
+               "L-B5D1601B": "All Inf Spot Instance Requests", "L-7212CCBC": "All P4, P3 and P2 Spot Instance Requests",
+               "L-P5STANDIN": "All P5 Spot Instance Requests", "L-6B0D517C": "All Trn Spot Instance Requests",
+               "L-E3A00192": "All X Spot Instance Requests", "L-85EED4F7": "All DL Spot Instance Requests"}
+QUOTA_PAGE = 2  # small pages, so a reader that ignores NextToken misses quotas
 
 
 def install_quotas(emulator: Emulator) -> None:
-    """Row 16: GetServiceQuota answers the configured EC2 spot vCPU quotas; others stay moto's."""
+    """Row 16: GetServiceQuota and ListServiceQuotas (paginated) answer the configured EC2 spot vCPU quotas;
+    a quota with no applied value is not listed ("If the applied quota value is not available for a quota,
+    the quota is not retrieved", Service Quotas API reference, ListServiceQuotas)."""
     from moto.servicequotas.responses import ServiceQuotasResponse
 
     original = ServiceQuotasResponse.get_service_quota
+
+    def quota(code: str) -> dict[str, Any]:
+        return {"ServiceCode": "ec2", "QuotaCode": code, "QuotaName": SPOT_QUOTAS.get(code, code), "Unit": "None",
+                "Adjustable": True, "Value": emulator.settings.spot_vcpu_quotas[code]}
 
     def get_service_quota(self: Any) -> Any:
         params = json.loads(self.body or "{}")
         code = params.get("QuotaCode", "")
         if params.get("ServiceCode") == "ec2" and code in emulator.settings.spot_vcpu_quotas:
-            return json.dumps({"Quota": {"ServiceCode": "ec2", "QuotaCode": code, "Unit": "None", "Adjustable": True,
-                                         "Value": emulator.settings.spot_vcpu_quotas[code]}})
+            return json.dumps({"Quota": quota(code)})
         return original(self)
 
+    def list_service_quotas(self: Any) -> Any:
+        params = json.loads(self.body or "{}")
+        codes = sorted(emulator.settings.spot_vcpu_quotas) if params.get("ServiceCode") == "ec2" else []
+        start = int(params.get("NextToken") or 0)
+        page = {"Quotas": [quota(c) for c in codes[start:start + QUOTA_PAGE]]}
+        if start + QUOTA_PAGE < len(codes):
+            page["NextToken"] = str(start + QUOTA_PAGE)
+        return json.dumps(page)
+
     ServiceQuotasResponse.get_service_quota = get_service_quota
+    ServiceQuotasResponse.list_service_quotas = list_service_quotas
+
+
+def install_log_pages(emulator: Emulator) -> None:
+    """Row 10c: "A returned page might only be partially full, or even empty ... As long as the
+    nextForwardToken returned is NOT equal to the nextToken that you passed ... there might be more log
+    events" (botocore data/logs/2014-03-28/service-2.json, GetLogEvents). Tokens stay opaque: an empty
+    page's token is `empty<N>/` before the real one, which the next call strips."""
+    from moto.logs.responses import LogsResponse
+
+    original = LogsResponse.get_log_events
+
+    def get_log_events(self: Any) -> Any:
+        settings = emulator.settings
+        if not (settings.logs_page_size or settings.logs_empty_pages):
+            return original(self)
+        body = json.loads(self.body or "{}")
+        token = body.get("nextToken") or ""
+        empties = int(token[5:token.index("/")]) if token.startswith("empty") else 0
+        real = token.split("/", 1)[1] if token.startswith("empty") else token
+        if empties < settings.logs_empty_pages:
+            return json.dumps({"events": [], "nextBackwardToken": "b/0",
+                               "nextForwardToken": f"empty{empties + 1}/{real}"})
+        events, _backward, forward = self.logs_backend.get_log_events(
+            log_group_name=body.get("logGroupName"), log_group_id=body.get("logGroupIdentifier"),
+            log_stream_name=body["logStreamName"], start_time=None, end_time=None,
+            limit=settings.logs_page_size or None, next_token=real or None, start_from_head=True)
+        if not events:  # the end: "it returns the same token you passed in"
+            forward = token or forward
+        return json.dumps({"events": events, "nextBackwardToken": "b/0", "nextForwardToken": forward})
+
+    LogsResponse.get_log_events = get_log_events
+
+
+def install_task_failure_cause() -> None:
+    """moto's SendTaskFailure drops `cause` (moto/stepfunctions/responses.py); AWS keeps it ("cause: A
+    more detailed explanation of the cause of the failure", botocore data/stepfunctions/2016-11-23/
+    service-2.json SendTaskFailureInput), and the Notify state publishes it."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                    cause=self._get_param("cause"))
+        return ActionResult({})
+
+    StepFunctionResponse.send_task_failure = send_task_failure
