@@ -44,11 +44,13 @@ def project(root: Path, lines: int) -> Path:
     return root
 
 
-def _probe(config: Path, cwd: Path, cache: Path) -> float:
+def _probe(config: Path, cwd: Path, cache: Path, seed: Path | None = None) -> float:
     started = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{cwd / 'src'}", "XDG_CACHE_HOME": str(cache)}
+    if seed is not None:  # the launcher's lint facts, as spot_train.sh hands them to the probe
+        env["PREFLIGHT_LINT_SEED"] = str(seed)
     subprocess.run([sys.executable, "-m", "preflight", "probe", "--config", str(config)], cwd=cwd, check=False,
-                   capture_output=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{cwd / 'src'}",
-                                             "XDG_CACHE_HOME": str(cache)})
+                   capture_output=True, env=env)
     return time.perf_counter() - started
 
 
@@ -82,12 +84,17 @@ def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
                                   "PREFLIGHT_REQUIRED_ENV=\nPREFLIGHT_PROJECT_CHECKS=predictor.preflight:TrainingPreflight\n")
     warm = work / "lint-cache-warm"
     lint_all(cache=warm)
-    walls: dict[str, list[float]] = {"off": [], "cold": [], "warm": []}
+    from preflight.lint.seed import write_seed
+
+    seed_file = work / "lint-seed" / "lint-seed.json"
+    seeding = median_time(lambda: write_seed(code, seed_file), 1)  # on the launcher, while the host boots
+    walls: dict[str, list[float]] = {"off": [], "cold": [], "warm": [], "seeded": []}
     for n in range(repeat):  # interleaved, so a slow moment on the machine lands on every side
         walls["off"].append(_probe(configs["off"], code, work / "lint-cache-off"))
         walls["cold"].append(_probe(configs["on"], code, work / f"lint-cache-cold-{n}"))
         walls["warm"].append(_probe(configs["on"], code, warm))
-    off, cold, hot = (statistics.median(walls[k]) for k in ("off", "cold", "warm"))
+        walls["seeded"].append(_probe(configs["on"], code, work / f"lint-cache-seeded-{n}", seed_file))
+    off, cold, hot, seeded = (statistics.median(walls[k]) for k in ("off", "cold", "warm", "seeded"))
     return [Row(f"lint, {counted:,} lines of training code (empty facts cache)", f"{alone:.2f} s", "—", "—", "≤ 1 s",
                 (alone <= 1.0) if judge else None),
             Row("lint's cost to the probe's wall time, empty facts cache (a fresh host, or all code changed)",
@@ -95,4 +102,11 @@ def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
                 (cold / off - 1 <= 0.10) if judge else None),
             Row("lint's cost to the probe's wall time, warm facts cache (a rerun, or a warm image)",
                 f"{hot:.2f} s with lint", f"{off:.2f} s without", f"{hot / off - 1:+.0%}", "≤ +10%",
-                (hot / off - 1 <= 0.10) if judge else None)]
+                (hot / off - 1 <= 0.10) if judge else None),
+            # Issue 25 item 5: the launcher parses while the host boots and installs (off the critical
+            # path: ssm boot is 30 s to minutes, deps longer); the cold host then parses nothing.
+            Row("lint's cost to the probe's wall time, cold host seeded by the launcher (spot_train.sh's way)",
+                f"{seeded:.2f} s with lint", f"{off:.2f} s without", f"{seeded / off - 1:+.1%}", "≤ +2%",
+                (seeded / off - 1 <= 0.02) if judge else None),
+            Row("the launcher's lint seed, beside the boot (not on the critical path)", f"{seeding:.2f} s", "—", "—",
+                "finishes before deps", None)]

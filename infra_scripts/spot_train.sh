@@ -21,6 +21,8 @@ VERSION="0.1.0"
 . "$ROOT/infra_scripts/lib/sfn.sh"
 # shellcheck source=lib/reports.sh
 . "$ROOT/infra_scripts/lib/reports.sh"
+# shellcheck source=lib/lint_seed.sh
+. "$ROOT/infra_scripts/lib/lint_seed.sh"
 
 pick_python() {
   if [[ -n "${PREFLIGHT_PYTHON:-}" ]]; then
@@ -102,12 +104,15 @@ main() {
   [[ "$MODE" == full ]] && STEP_TOTAL=5
   [[ "$MODE" == smoke-only || "$MODE" == full-only ]] && STEP_TOTAL=4
   run_start
+  lint_seed_start
   sfn_heartbeat_start
   TRANSPORT_STARTED="$(steps_now)"
   transport_up || fail "$?" "transport $TRANSPORT did not come up"
+  lint_seed_give bootstrap
   run_step bootstrap "${CFG[BOOTSTRAP_TIMEOUT_SECONDS]}" || step_failed bootstrap "$?"
   run_step deps "${CFG[DEPS_TIMEOUT_SECONDS]}" || step_failed deps "$?"
   local rc=0
+  lint_seed_give probe
   run_step probe "${CFG[PROBE_TIMEOUT_SECONDS]}" || rc=$?
   probe_result "$rc" || exit 1
   if [[ "$MODE" == preflight-only ]]; then

@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from preflight.aws.clients import LAUNCHER, PROBE
+from preflight.aws.clients import LOCAL, PROBE
 from preflight.secret_spec import parse
 
 MAX_SECRET_BYTES = 64 * 1024
@@ -46,7 +46,7 @@ def _client(service: str, region: str, component: str):
     return boto3.session.Session().client(service, region_name=region, config=named(config, component))
 
 
-def resolve(name: str, source: str, region: str, origin: str = "SECRETS", component: str = LAUNCHER) -> str:
+def resolve(name: str, source: str, region: str, origin: str = "SECRETS", component: str = LOCAL) -> str:
     """`origin` is what the user wrote, for the message: SECRETS, or the PASS_ENV name NAME_FILE."""
     kind, _, where = source.partition(":")
     try:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--format", choices=("nul", "lines"), default="nul")
-    parser.add_argument("--on-host", action="store_true", help="read as the host (the instance role), not the launcher")
+    parser.add_argument("--on-host", action="store_true", help="read as the ssm host (the instance role), not locally")
     args = parser.parse_args(argv)
     try:
         items = [(name, source, "SECRETS") for name, source in parse(args.spec)]
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         items += [(name, source, f"PASS_ENV {name}_FILE") for name, source in
                   file_variants(step_env(args.out, args.format, passed), passed, credentials,
                                 {name for name, _, _ in items})]
-        component = PROBE if args.on_host else LAUNCHER
+        component = PROBE if args.on_host else LOCAL
         values = {name: resolve(name, source, args.region, origin, component) for name, source, origin in items}
     except (ValueError, SecretError) as exc:
         print(f"secrets: {exc}", file=sys.stderr)

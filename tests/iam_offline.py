@@ -23,6 +23,7 @@ import functools
 import importlib.util
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -498,8 +499,9 @@ ROLE_NAMES = {"probe-read-only": "${ProbeReadOnlyRole}"}
 DATA_BUCKET = "training-data"
 
 
-def normalize(call: dict[str, Any], controller: str = "") -> dict[str, Any]:
-    """The authorization-relevant part of a recorded call, with the ids of one run masked."""
+def normalize(call: dict[str, Any], controllers: Collection[str] = ()) -> dict[str, Any]:
+    """The authorization-relevant part of a recorded call, with the ids of one run masked. `controllers`:
+    the instances the state machine sent commands to (each Step Functions test module has its own)."""
     action = iam_action(call)
     params = {k: v for k, v in call["params"].items() if k in KEEP.get(action, ())}
     principal = call["principal"]
@@ -510,8 +512,8 @@ def normalize(call: dict[str, Any], controller: str = "") -> dict[str, Any]:
         params["RoleArn"] = params["RoleArn"].rsplit("/", 1)[0] + "/" + ROLE_NAMES.get(name, name)
     if call["service"] == "s3" and principal != "launcher" and action != "s3:PutObject":
         params["Bucket"] = DATA_BUCKET
-    if action == "ssm:SendCommand" and call["principal"] == "state-machine" and controller:
-        params["InstanceIds"] = [IDS["controller"] if i == controller else i for i in params["InstanceIds"]]
+    if action == "ssm:SendCommand" and call["principal"] == "state-machine":
+        params["InstanceIds"] = [IDS["controller"] if i in controllers else i for i in params["InstanceIds"]]
     for spec in params.get("TagSpecifications", []):
         spec["Tags"] = [{"Key": t["Key"], "Value": "run" if t["Key"] in _RUN_TAGS else t["Value"]}
                         for t in spec["Tags"]]
@@ -524,7 +526,7 @@ def normalize(call: dict[str, Any], controller: str = "") -> dict[str, Any]:
     if "Name" in params and "/task-token/" in params["Name"]:
         params["Name"] = params["Name"].split("/task-token/")[0] + "/task-token/execution/0"
     tags = {i: {"Project": t["Project"]} if "Project" in t else {} for i, t in call.get("instance_tags", {}).items()}
-    if controller and controller in tags:
+    for controller in set(controllers) & set(tags):
         tags[IDS["controller"]] = tags.pop(controller)
     return _mask({"principal": principal, "service": call["service"], "operation": call["operation"],
                   "params": params, "instance_tags": tags})

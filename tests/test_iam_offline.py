@@ -142,7 +142,7 @@ def test_recorded_calls_are_checked_in(moto_harness):
     recorded = moto_harness.calls() + STOPPED_CALLS
     controllers = {c["params"]["InstanceIds"][0] for c in recorded
                    if c["principal"] == "state-machine" and c["operation"] == "SendCommand"}
-    normalized = iam.unique([iam.normalize(c, next(iter(controllers), "")) for c in recorded])
+    normalized = iam.unique([iam.normalize(c, controllers) for c in recorded])
     known = iam.checked_in_calls()
     new = [c for c in normalized if c not in [iam.bare(k) for k in known]]
     if os.environ.get("PREFLIGHT_RECORD_IAM_CALLS") == "1":

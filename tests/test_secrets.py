@@ -102,13 +102,19 @@ def test_local_transport_run_sees_the_secrets_and_writes_them_nowhere(tmp_path: 
            "PREFLIGHT_PYTHON": sys.executable, "NO_COLOR": "1", "EXTRA_TOKEN_FILE": str(extra),
            "PASS_ENV": "AWS_ENDPOINT_URL,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,EXTRA_TOKEN_FILE"}
     env.pop("PREFLIGHT_MODE", None)
+    temp = tmp_path / "tmp"  # the launcher's temporary files, the lint seed among them (issue 25 item 5)
+    temp.mkdir()
+    env["TMPDIR"] = str(temp)
     run = subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--run-id", "secrets"],
                          capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert list(temp.iterdir()) == [], "the run left temporary files behind"
     results = repo / "artifacts" / "preflight" / "predictor" / "secrets"
     artifact = json.loads((results / "preflight-readiness.json").read_text())
     checks = {c["id"]: c for c in artifact["checks"]}
     assert checks["env"]["status"] == "pass" and checks["wandb"]["status"] == "pass", checks["wandb"]
+    # The launcher parsed the project while the host bootstrapped: the cold host parses none of it again.
+    assert checks["entrypoint"]["details"]["files_parsed"] == 0 and checks["lint"]["details"]["parsed"] == 0
     written = [p.read_bytes() for p in results.rglob("*") if p.is_file()]
     for value in (SECRET, TOKEN, "extra-token-value-for-tests-only"):
         assert value not in run.stdout + run.stderr

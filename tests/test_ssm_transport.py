@@ -58,6 +58,8 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     assert not any(secret.encode() in p.read_bytes() for p in results.rglob("*") if p.is_file())
     artifact = results / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
+    checks = {c["id"]: c for c in json.loads(artifact.read_text())["checks"]}  # the lint seed came with the payload
+    assert checks["entrypoint"]["details"]["files_parsed"] == 0 and checks["lint"]["details"]["parsed"] == 0
     assert set(instances("ssm-ready").values()) == {"terminated"}
     assert not list(world["remote_work_dir"].rglob("*.ran")) and not list(world["image"].rglob("*.ran"))
     assert all_objects() == before
@@ -154,6 +156,8 @@ def test_output_over_24000_chars_still_recovers_the_artifact(world, tmp_path: Pa
     assert "fetching the artifact file from the host" in out.stderr
     artifact = world["repo"] / "artifacts" / "preflight" / "predictor" / "ssm-noisy" / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
+    checks = {c["id"]: c for c in json.loads(artifact.read_text())["checks"]}  # the lint seed came with the payload
+    assert checks["entrypoint"]["details"]["files_parsed"] == 0 and checks["lint"]["details"]["parsed"] == 0
 
 
 def test_keep_leaves_it_running_and_instance_id_never_terminates(world):

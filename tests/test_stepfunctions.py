@@ -261,3 +261,36 @@ def test_an_early_exit_reports_its_reason(pipeline, local_repo):
     assert history_errors(execution) == ["Preflight.Usage"]
     assert "unknown flag: --no-such-flag" in _cause(execution)["reason"]
 
+
+
+def test_a_stale_token_is_cleared_before_the_command_is_sent(pipeline):
+    """An attempt whose command never ran leaves its token in the parameter; the next attempt's command
+    must never read it (it would report to a dead task, and the live one would wait for its timeout).
+    moto runs the waiting state too quickly after the command for the race to show, so the order is
+    checked in the definition as well: every branch deletes the parameter, then sends, then waits."""
+    import uuid
+
+    states = json.loads(ASL.read_text())["States"]
+    for parallel in (states["Preflight"], states["Train"], states["PreflightModules"]["ItemProcessor"]["States"]
+                     ["PreflightModule"], states["TrainModules"]["ItemProcessor"]["States"]["TrainModule"]):
+        (branch,) = parallel["Branches"]
+        first = branch["States"][branch["StartAt"]]
+        then = branch["States"][first["Next"]]
+        assert first["Resource"].endswith(":ssm:deleteParameter")
+        assert first["Parameters"] == {"Name.$": "$.token_parameter"}
+        assert first["Catch"][0]["Next"] == first["Next"] and then["Resource"].endswith(":ssm:sendCommand")
+        assert branch["States"][then["Next"]]["Resource"].endswith(":ssm:putParameter.waitForTaskToken")
+
+    arn = create_machine(pipeline, "weekly-stale-token")
+    name = str(uuid.uuid4())
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name=f"/spot-preflight/task-token/{name}", Value="stale-token-of-an-earlier-attempt",
+                      Type="SecureString", Overwrite=True)
+    before = len(commands(SHELL_RUN))
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"shell_run": True}),
+                                    name=name)["executionArn"]
+    token = token_of(next_command(SHELL_RUN, before))
+    assert token != "stale-token-of-an-earlier-attempt"
+    sfn.send_task_success(taskToken=token, output="{}")
+    assert wait_done(execution)["status"] == "SUCCEEDED"

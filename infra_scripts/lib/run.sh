@@ -97,6 +97,7 @@ run_cleanup() {
   set +e
   trap '' INT TERM
   steps_stop || log "cleanup: stopping the running step failed"
+  lint_seed_stop
   if [[ -n "$TRANSPORT_STARTED" ]]; then
     transport_down || down=$?
     if ((down == 7)); then

@@ -21,6 +21,12 @@ transport_check() {
   done
 }
 
+# The lint seed (lib/lint_seed.sh) goes into the host sandbox just before the probe: it is ready by then.
+TRANSPORT_SEED_STEP=probe
+transport_seed() {
+  cp "$1" "$TL_HOST/lint-seed.json" || log "transport local: the lint seed was not copied (the probe parses)"
+}
+
 transport_up() {
   TL_HOST="$ROOT/.preflight/runs/$RUN_ID/host"
   # The image directory outlives runs, like a warm AMI: the venv and package caches live there.

@@ -8,6 +8,12 @@ TS_ATTACHED=0
 TS_PAIRS=""
 TS_PLAN=""
 TS_LAUNCH="none" # none · pending (RunInstances may have started an instance we have no id of) · done
+TS_LINT_SEED=""
+# The lint seed (lib/lint_seed.sh) travels in bootstrap's payload: no command of its own.
+TRANSPORT_SEED_STEP=bootstrap
+transport_seed() {
+  TS_LINT_SEED="$1"
+}
 
 transport_ssm_py() {
   PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@"
@@ -101,9 +107,11 @@ transport_up() {
 # transport_run STEP SCRIPT TIMEOUT — prints the step's output, returns its exit code (124: timeout).
 transport_run() {
   local step="$1" script="$2" timeout="$3"
+  local -a seed=()
+  [[ "$step" == bootstrap && -n "$TS_LINT_SEED" ]] && seed=(--lint-seed "$TS_LINT_SEED")
   transport_ssm_py run-step --instance-id "$TS_INSTANCE" --env-file "$TS_PAIRS" --script "$script" \
     --step "$step" --run-id "$RUN_ID" --mode "$MODE" --timeout "$timeout" --tool-root "$ROOT" \
-    --project-dir "$(config_project_dir)"
+    --project-dir "$(config_project_dir)" "${seed[@]}"
 }
 
 # transport_fetch_artifact — a short second command that prints the artifact file (under 16 KB,

@@ -4,6 +4,13 @@
 pf_load_step_env
 cd "$PROJECT_DIR" || exit 5
 export PREFLIGHT_PROJECT_PYTHON="$VIRTUAL_ENV/bin/python"
+# The launcher's lint facts (lib/lint_seed.sh): locally copied in, on ssm unpacked with the payload.
+for seed in "$PF_HOST_DIR/lint-seed.json" "$PF_HOST_DIR/payload/lint-seed.json"; do
+  if [[ -f "$seed" ]]; then
+    export PREFLIGHT_LINT_SEED="$seed"
+    break
+  fi
+done
 export PYTHONPATH="$TOOL_DIR${PYTHONPATH:+:$PYTHONPATH}"
 "$PF_TOOL_PYTHON" -m preflight probe --emit-framed --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" \
   --out "$PF_HOST_DIR/preflight-readiness.json"

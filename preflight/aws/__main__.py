@@ -140,7 +140,9 @@ def cmd_run_step(args: argparse.Namespace) -> int:
         payload, chunks = None, []
         if args.step == "bootstrap":
             project = None if cfg.get("REPO_URL") else Path(args.project_dir)
-            payload = ssm_command.payload(Path(args.tool_root), project)
+            payload = ssm_command.payload(Path(args.tool_root), project, args.lint_seed)
+            if args.lint_seed and ssm_command.pieces(payload) > ssm_command.MAX_PAYLOAD_PIECES:
+                payload = ssm_command.payload(Path(args.tool_root), project)  # the seed only saves a parse
             chunks = ssm_command.payload_chunks(payload, **common)
         text = ssm_command.build(step=args.step, script=args.script.read_text(), env=cfg, mode=args.mode,
                                  instance_id=args.instance_id, payload_b64=payload, **common)
@@ -306,6 +308,7 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("--instance-id", "--step", "--run-id", "--mode", "--tool-root", "--project-dir"):
         step.add_argument(name, required=True)
     step.add_argument("--timeout", type=int, required=True)
+    step.add_argument("--lint-seed", type=Path, default=None, help="bootstrap: ship the launcher's lint facts")
     size = sub.add_parser("command-size")
     size.add_argument("--env-file", type=Path, required=True)
     size.add_argument("--scripts", type=Path, required=True)

@@ -10,6 +10,8 @@ from typing import Any
 # The tool names itself in every request's User-Agent ("app/spot-preflight.launcher"), which CloudTrail
 # records as userAgent: an account can tell the tool's calls apart, and the tests record them by it.
 LAUNCHER, PROBE = "spot-preflight.launcher", "spot-preflight.probe"
+# The local transport's own reads (SECRETS) with the user's credentials: no stack policy governs them.
+LOCAL = "spot-preflight.local"
 
 
 def named(config: Any, component: str) -> Any:

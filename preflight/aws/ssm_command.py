@@ -52,13 +52,16 @@ def _filter(root: Path, arcname: str):
     return keep
 
 
-def payload(tool_root: Path, project_dir: Path | None) -> str:
-    """base64 of a tar.gz holding preflight/ and, when given, project/ (without what is never shipped)."""
+def payload(tool_root: Path, project_dir: Path | None, lint_seed: Path | None = None) -> str:
+    """base64 of a tar.gz holding preflight/ and, when given, project/ (without what is never shipped) and
+    the launcher's lint facts (lint-seed.json)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.add(tool_root / "preflight", arcname="preflight", filter=_filter(tool_root / "preflight", "preflight"))
         if project_dir is not None:
             tar.add(project_dir, arcname="project", filter=_filter(project_dir, "project"))
+        if lint_seed is not None:
+            tar.add(lint_seed, arcname="lint-seed.json")
     return base64.b64encode(buffer.getvalue()).decode()
 
 

@@ -6,6 +6,10 @@ skips parsing, never a finding. On the host it lives in the image's cache direct
 A cache that cannot be read or written is ignored: it only ever costs the parse it would have saved. An
 entry of the wrong shape is parsed again and rewritten; a cache folder or file someone else owns or
 could write is never read (a planted entry could hide a finding); no home directory, no cache.
+
+PREFLIGHT_LINT_SEED names a file of the same shape that the launcher wrote while the host booted
+(preflight/lint/seed.py): its entries join the cache's, under the same rules (this user's file, no one
+else may write it, the same reader version, each entry checked before use).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def key(shown: str, source: str) -> str:
     return hashlib.sha256(f"{shown}\0{source}".encode("utf-8", "replace")).hexdigest()
 
 
-def _reader_version() -> str:
+def reader_version() -> str:
     """Facts depend on the reader's code: a changed reader starts a new cache."""
     digest = hashlib.sha256()
     for module in (fact_reader, import_facts):
@@ -119,6 +123,25 @@ def _own(path: Path) -> bool:
     return True
 
 
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError)
+
+
+def _entries(path: Path, version: str) -> dict[str, Any]:
+    data = json.loads(read_regular(path, MAX_CACHE_BYTES, "the lint cache"))
+    return data["files"] if data.get("reader") == version and isinstance(data["files"], dict) else {}
+
+
+def _seed(version: str) -> dict[str, Any]:
+    """The launcher's entries (PREFLIGHT_LINT_SEED), if this user's and no one else could write them."""
+    seed = os.environ.get("PREFLIGHT_LINT_SEED", "")
+    if not seed or not Path(seed).is_file() or not _own(Path(seed)):
+        return {}
+    try:
+        return _entries(Path(seed), version)
+    except _UNREADABLE:  # a seed that cannot be read only costs the parses it would have saved
+        return {}
+
+
 class FactsCache:
     """One JSON file per linted root: {"reader": version, "files": {key: facts}}."""
 
@@ -131,19 +154,19 @@ class FactsCache:
         """The cache for `root`, or an empty one that is never written: with no home directory to
         hold it (no HOME and no passwd entry), or in a directory someone else could write to (an entry
         planted there could hide a finding)."""
-        version = _reader_version()
+        version = reader_version()
+        seeded = _seed(version)
         folder = _folder()
         if folder is None or not _own(folder):
-            return cls(None, version, {})
+            return cls(None, version, seeded)
         path = folder / (hashlib.sha256(str(root).encode()).hexdigest()[:16] + ".json")
         try:
             if path.exists() and not _own(path):
-                return cls(None, version, {})
-            data = json.loads(read_regular(path, MAX_CACHE_BYTES, "the lint cache"))
-            entries = data["files"] if data.get("reader") == version and isinstance(data["files"], dict) else {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                return cls(None, version, seeded)
+            entries = _entries(path, version)
+        except _UNREADABLE:
             entries = {}
-        return cls(path, version, entries)
+        return cls(path, version, {**seeded, **entries})
 
     def get(self, digest: str, shown: str | None = None) -> Facts | None:
         """The cached facts of the file `shown` with this digest, if the entry has exactly Facts' shape

@@ -287,7 +287,19 @@ class Emulator:
         inv.record.update(Status="Pending", StatusDetails="Pending", ResponseCode=-1,
                           StandardOutputContent="", StandardErrorContent="")
         target = self._never_delivered if self.settings.delivery_timeout_after_s else self._run
-        threading.Thread(target=target, args=(inv,), daemon=True).start()
+        threading.Thread(target=self._loud, args=(target, inv), daemon=True).start()
+
+    @staticmethod
+    def _loud(target: Any, inv: Invocation) -> None:
+        """A fault in the emulator itself fails the command, saying so, instead of leaving it Pending until a
+        test's deadline (which reads as a tool bug)."""
+        import traceback
+
+        try:
+            target(inv)
+        except Exception:
+            inv.record.update(Status="Failed", StatusDetails="Failed", ResponseCode=-1,
+                              StandardErrorContent="EMULATOR FAULT (tests/harness): " + traceback.format_exc())
 
     def _never_delivered(self, inv: Invocation) -> None:
         time.sleep(min(inv.delivery_s, self.settings.delivery_timeout_after_s))
@@ -417,9 +429,11 @@ def agent_execution_timeout(parameters: dict[str, Any]) -> float:
 
 
 def _logs_backend(region: str) -> Any:
+    """The account's CloudWatch Logs in moto (made on first use: before any logs call, there is none yet)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
     from moto.logs.models import logs_backends
 
-    return next(iter(logs_backends.values()))[region]
+    return logs_backends[DEFAULT_ACCOUNT_ID][region]
 
 
 def install(emulator: Emulator) -> None:
