@@ -19,7 +19,7 @@ INSTALL = echo "installing $(2) for $(1)"; uv="$$($(PYTHON) -m preflight.install
   if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(1) $(2); \
   else $(1) -m pip install --disable-pip-version-check --quiet $(2); fi
 
-.PHONY: install preflight demo-seed test lint pytest bats bench bench-smoke clean
+.PHONY: install preflight demo-seed test lint pytest bats bench bench-smoke mutation clean
 
 $(RUNTIME_STAMP): pyproject.toml preflight/uv-requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,9 +55,11 @@ lint: $(DEV_STAMP) $(ASL_STAMP)
 # A 3.9 host's tool venv: the probe's own requirements, arcticdb included. The probe test runs every check
 # there, its children on a bare 3.9 project venv (tests/conftest.py bare_venv).
 $(PY39_STAMP): preflight/probe-requirements.txt
-	@if [ -n "$(PY39)" ]; then \
-	  $(PY39) -m venv .venv39 && { $(call INSTALL,.venv39/bin/python,-r preflight/probe-requirements.txt); } && touch $@; \
-	else echo "no python3.9 found: the Python 3.9 probe test will be skipped"; fi
+	@if [ -z "$(PY39)" ]; then echo "make: no Python 3.9 found (looked for ~/.pyenv/versions/3.9.*/bin/python3.9" \
+	  "and python3.9 on PATH); the probe must be tested on 3.9: install one (pyenv install 3.9)" >&2; exit 1; fi
+	$(PY39) -m venv .venv39
+	@$(call INSTALL,.venv39/bin/python,-r preflight/probe-requirements.txt)
+	touch $@
 
 # Workers, each with its own moto server: the ssm, plan and Step Functions tests mostly wait on moto,
 # the SSM agent emulator and their subprocesses, so more workers than cores still pay.
@@ -82,5 +84,17 @@ bench: $(DEV_STAMP)
 bench-smoke: $(DEV_STAMP)
 	$(PY) bench/run.py --smoke
 
+# A measure, not a gate (never part of make test): mutmut over the modules listed in bench/mutation.py (or
+# MUTATION_MODULES), the fast tests of [tool.mutmut] in pyproject.toml, two mutants at a time, each module
+# within 20 minutes.
+MUTATION_STAMP := $(VENV)/.mutmut-installed
+$(MUTATION_STAMP): $(DEV_STAMP)
+	@$(call INSTALL,$(PY),mutmut==3.8.1)
+	touch $@
+
+mutation: $(MUTATION_STAMP)
+	rm -rf mutants
+	nice -n 10 $(PY) bench/mutation.py --max-children 2 --budget-s 1200 $(MUTATION_MODULES)
+
 clean:
-	rm -rf .preflight artifacts $(VENV) .venv39
+	rm -rf .preflight artifacts $(VENV) .venv39 mutants

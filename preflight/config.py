@@ -406,10 +406,9 @@ def validate_for_run(config: Config) -> None:
                                   "around it)")
     if transport == "ssm":
         _no_inline_credentials(config)
-        # The watchdog powers the host off at MAX_RUNTIME_SECONDS: it must outlast the longest healthy run
-        # (its budget plus teardown), or it kills a training that was about to finish.
-        longest = max(config.int("RUN_BUDGET_SECONDS"), config.int("TRAIN_RUN_BUDGET_SECONDS")) + \
-            config.int("TEARDOWN_TIMEOUT_SECONDS")
+        from preflight.deadlines import healthy_instance_s  # deadlines imports this module
+
+        longest = healthy_instance_s(config)
         if config.int("MAX_RUNTIME_SECONDS") <= longest:
             raise ConfigError(f"{config.source}: MAX_RUNTIME_SECONDS={config.int('MAX_RUNTIME_SECONDS')} must exceed "
                               f"the longest run budget plus TEARDOWN_TIMEOUT_SECONDS ({longest})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -13,28 +12,39 @@ import boto3
 
 # The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
-SLOW_PYTHON = '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep {seconds} &\nwait\n'
+# A PYTHON that answers `-c` and hangs on anything else; its sleep is named after the script's own path
+# (`exec -a`), a marker no process of another test or another checkout's suite has in its command line.
+SLOW_PYTHON = ('#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\n'
+               '(exec -a "$0.sleep" sleep {seconds}) &\nwait\n')
 
 
 def slow_python(directory: Path, seconds: int) -> tuple[str, str]:
-    """A PYTHON that answers `-c` and hangs in `sleep` otherwise, and the pgrep pattern of that sleep.
-    The sleep's argument is unique to this process: other checkouts on the machine run these tests too."""
-    arg = f"{seconds}.{os.getpid()}"
+    """(the hanging PYTHON, the marker in its sleep's command line)."""
     path = directory / "slowpy"
-    path.write_text(SLOW_PYTHON.format(seconds=arg))
+    path.write_text(SLOW_PYTHON.format(seconds=seconds))
     path.chmod(0o755)
-    return str(path), f"^sleep {re.escape(arg)}$"
+    return str(path), f"{path}.sleep"
 
 
-def running(pattern: str) -> bool:
-    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+def running(marker: str) -> list[int]:
+    """Pids whose command line holds `marker` (a path of this test's own): never another suite's processes."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:  # gone meanwhile
+                continue
+    return pids
 
 
 def wait_for(predicate, seconds: float, what: str) -> None:
+    """Poll `predicate` until it holds; fail naming `what` at the deadline."""
     deadline = time.monotonic() + seconds
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def ssm_env(world: dict, **overrides: str) -> dict[str, str]:

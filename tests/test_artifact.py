@@ -79,6 +79,41 @@ def test_atomic_write_failure_keeps_old_file(tmp_path: Path):
     assert os.listdir(tmp_path) == ["a.json"]
 
 
+def test_a_reader_of_the_old_file_never_sees_a_mix(tmp_path: Path):
+    """The new artifact arrives by rename: a reader that opened the old file reads the old file whole,
+    where a write in place (truncate, then write) would hand it the new bytes or an empty file."""
+    path = tmp_path / "preflight-readiness.json"
+    art.write_atomic(build([result("a", "pass")]), path)
+    with path.open(encoding="utf-8") as reader:
+        art.write_atomic(build([result("a", "fail", "x" * 2000)]), path)
+        assert json.loads(reader.read())["status"] == "READY"
+    assert json.loads(path.read_text())["status"] == "FAILED"
+
+
+def test_a_write_cut_short_keeps_the_old_file_whole(tmp_path: Path):
+    """The disk fills in the middle of the write (RLIMIT_FSIZE: writes past N bytes fail with EFBIG):
+    the old artifact is still there, whole, and no partial file is left beside it."""
+    import resource
+    import signal
+
+    path = tmp_path / "preflight-readiness.json"
+    art.write_atomic(build([result("a", "pass")]), path)
+    old = path.read_bytes()
+    bigger = build([result(f"c{i}", "fail", "x" * 600) for i in range(12)])
+    assert len(json.dumps(bigger, indent=2)) > 2 * len(old) + 4096
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of the signal's default: death
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(old) + 4096, hard))
+    try:
+        with pytest.raises(OSError):
+            art.write_atomic(bigger, path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["preflight-readiness.json"]
+
+
 def test_frame_roundtrip_and_cut_detection():
     artifact = build([result("a", "pass")])
     text = "noise\n" * 3 + art.frame(artifact) + "\ntrailing\n"

@@ -294,3 +294,20 @@ def test_pass_env_cannot_shadow_an_internal_name(name: str):
 def test_pass_env_still_forwards_the_names_it_is_for():
     config = load(None, {}, {"PASS_ENV": "AWS_ENDPOINT_URL,UV_INDEX_URL,PIP_INDEX_URL,HF_HOME,PYTHONUNBUFFERED"})
     assert config.list("PASS_ENV")[-1] == "PYTHONUNBUFFERED"
+
+
+@pytest.mark.parametrize(("budgets", "longest"), [
+    ({}, 3600 + 180),                                                   # training's budget is the longer
+    ({"RUN_BUDGET_SECONDS": "4000"}, 4000 + 180),                       # preflight's, when it is longer
+    ({"TRAIN_RUN_BUDGET_SECONDS": "900", "TRAIN_TIMEOUT_SECONDS": "600", "TEARDOWN_TIMEOUT_SECONDS": "60"},
+     1800 + 60),
+])
+def test_ssm_refuses_a_watchdog_that_would_end_a_healthy_run(budgets: dict, longest: int):
+    """The instance powers itself off at MAX_RUNTIME_SECONDS: at or below the longest budget plus
+    teardown, it would cut a run that keeps to its budget. Refused before anything is launched."""
+    for at_most in (longest, longest - 1):
+        with pytest.raises(ConfigError, match=f"MAX_RUNTIME_SECONDS={at_most} must exceed the longest run "
+                                              rf"budget plus TEARDOWN_TIMEOUT_SECONDS \({longest}\)"):
+            validate_for_run(load(None, {}, {**SSM_READY, **budgets, "MAX_RUNTIME_SECONDS": str(at_most)}))
+    validate_for_run(load(None, {}, {**SSM_READY, **budgets, "MAX_RUNTIME_SECONDS": str(longest + 1)}))
+    validate_for_run(load(None, {}, {**budgets, "REPO_DIR": ".", "MAX_RUNTIME_SECONDS": "1"}))  # local: no watchdog

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -31,10 +30,9 @@ def _probe(tmp_path: Path, run_cli, module: str, source: str, env: dict[str, str
     config = tmp_path / "w.env"
     config.write_text(OFF.replace("PREFLIGHT_IMPORT_NAMES=\n", "") + f"PREFLIGHT_IMPORTS={module}\n"
                       + (extra if "PREFLIGHT_IMPORT_NAMES=" in extra else extra + "PREFLIGHT_IMPORT_NAMES=\n"))
-    started = time.monotonic()
     out = run_cli("probe", "--config", str(config), "--json", "--out", str(tmp_path / "a.json"),
                   env={**env, "PYTHONPATH": f"{tmp_path / 'proj'}:{Path(__file__).resolve().parents[1]}"})
-    return out, json.loads(out.stdout) if out.stdout.strip() else None, time.monotonic() - started
+    return out, json.loads(out.stdout) if out.stdout.strip() else None
 
 
 def _check(artifact: dict, check_id: str) -> dict:
@@ -43,7 +41,7 @@ def _check(artifact: dict, check_id: str) -> dict:
 
 def test_import_time_subprocess_write_is_refused_and_reported(tmp_path: Path, run_cli, s3, aws_env):
     s3.create_bucket(Bucket="guard-test")
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_writer", WRITER, aws_env)
+    out, artifact = _probe(tmp_path, run_cli, "pf_writer", WRITER, aws_env)
     assert artifact is not None, out.stderr[-2000:]
     assert s3.list_objects_v2(Bucket="guard-test").get("KeyCount") == 0, "the subprocess wrote to S3"
     readonly = _check(artifact, "aws.readonly")
@@ -53,19 +51,20 @@ def test_import_time_subprocess_write_is_refused_and_reported(tmp_path: Path, ru
 
 def test_import_that_holds_the_gil_is_killed_and_the_artifact_still_emitted(tmp_path: Path, run_cli):
     hang = 'import re\nre.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking: never releases the GIL\n'
-    out, artifact, took = _probe(tmp_path, run_cli, "pf_hang", hang, {},
-                                 "CHECK_TIMEOUTS=imports:3\nPROBE_DEADLINE_SECONDS=8\n")
+    out, artifact = _probe(tmp_path, run_cli, "pf_hang", hang, {},
+                           "CHECK_TIMEOUTS=imports:3\nPROBE_DEADLINE_SECONDS=8\n")
     assert artifact is not None and out.returncode == 1, out.stderr[-2000:]
     imports = _check(artifact, "imports")
     # Slow is not a hang: the message names the module the child was importing when it was killed.
     assert imports["status"] == "fail" and "killed at its deadline" in imports["message"]
     assert "still importing pf_hang" in imports["message"]
-    assert took < 30 and (tmp_path / "a.json").is_file()
+    # No timed assertion: the kill is proven by the message above; run_cli's own timeout is the backstop.
+    assert (tmp_path / "a.json").is_file()
 
 
 def test_readonly_is_a_warning_when_user_code_ran_without_the_readonly_role(tmp_path: Path, run_cli):
     creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "HOME": str(tmp_path)}
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", creds)
+    out, artifact = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", creds)
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "warn" and out.returncode == 0
     for covered in ("probe process", "Python child process", "not covered", "PREFLIGHT_READONLY_ROLE_ARN"):
@@ -74,12 +73,12 @@ def test_readonly_is_a_warning_when_user_code_ran_without_the_readonly_role(tmp_
 
 def test_readonly_without_any_credentials_is_a_pass_that_says_why(tmp_path: Path, run_cli):
     """Issue 22 item 9: the local demo has no credentials to write with; a warning there cannot be acted on."""
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {"HOME": str(tmp_path)})
+    out, artifact = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {"HOME": str(tmp_path)})
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "pass" and "no AWS credentials" in readonly["message"], readonly
     (tmp_path / ".aws").mkdir()
     (tmp_path / ".aws" / "credentials").write_text("[default]\n")
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {"HOME": str(tmp_path)})
+    out, artifact = _probe(tmp_path, run_cli, "pf_quiet", "VALUE = 1\n", {"HOME": str(tmp_path)})
     assert _check(artifact, "aws.readonly")["status"] == "warn"
 
 
@@ -93,7 +92,7 @@ def test_readonly_passes_when_no_user_code_ran(tmp_path: Path, run_cli):
 
 @pytest.mark.parametrize("hostile", ["import os\nos._exit(3)\n"])
 def test_child_that_ends_the_interpreter_is_a_failure_not_a_crash(tmp_path: Path, run_cli, hostile: str):
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_exit", hostile, {})
+    out, artifact = _probe(tmp_path, run_cli, "pf_exit", hostile, {})
     assert artifact is not None and "exited 3 without a result" in _check(artifact, "imports")["message"]
 
 
@@ -103,7 +102,7 @@ def test_a_5kb_import_error_hides_no_other_failure_in_console_or_artifact(tmp_pa
     (tmp_path / "proj" / "pf_ok.py").write_text("present = 1\n")
     source = "raise RuntimeError('config: ' + 'k' * 5000)\n"
     extra = "PREFLIGHT_IMPORT_NAMES=pf_ok:gone_one,pf_ok:gone_two\n"
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_big", source, {}, extra)
+    out, artifact = _probe(tmp_path, run_cli, "pf_big", source, {}, extra)
     assert artifact is not None and artifact["status"] == "FAILED"
     imports = _check(artifact, "imports")
     for needle in ("pf_big: importing it raised RuntimeError", "pf_ok:gone_one", "pf_ok:gone_two"):
@@ -134,7 +133,7 @@ CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 def test_a_python_child_that_escapes_the_guard_is_counted_and_named(tmp_path: Path, run_cli, escape: str):
     """A child Python started with its own PYTHONPATH, a reduced environment, or after the guard's variable
     was popped, ran unguarded while aws.readonly said "no write seen ... 0 Python child processes"."""
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_escape", ESCAPES[escape], {**CREDS, "HOME": str(tmp_path)})
+    out, artifact = _probe(tmp_path, run_cli, "pf_escape", ESCAPES[escape], {**CREDS, "HOME": str(tmp_path)})
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "warn", readonly
     assert "1 process started for project code ran without the guard" in readonly["message"], readonly["message"]
@@ -143,7 +142,7 @@ def test_a_python_child_that_escapes_the_guard_is_counted_and_named(tmp_path: Pa
 
 
 def test_an_escape_is_still_said_when_no_credentials_make_it_a_pass(tmp_path: Path, run_cli):
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_escape", ESCAPES["reduced-env"], {"HOME": str(tmp_path)})
+    out, artifact = _probe(tmp_path, run_cli, "pf_escape", ESCAPES["reduced-env"], {"HOME": str(tmp_path)})
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "pass" and "no AWS credentials" in readonly["message"]
     assert "1 process started for project code ran without the guard" in readonly["message"], readonly["message"]
@@ -151,7 +150,7 @@ def test_an_escape_is_still_said_when_no_credentials_make_it_a_pass(tmp_path: Pa
 
 def test_children_that_keep_the_guard_are_not_counted_as_escapes(tmp_path: Path, run_cli):
     source = "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'pass'], check=True)\n"
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_kept", source, {**CREDS, "HOME": str(tmp_path)})
+    out, artifact = _probe(tmp_path, run_cli, "pf_kept", source, {**CREDS, "HOME": str(tmp_path)})
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "warn" and "without the guard" not in readonly["message"], readonly
     # The import child and the process it started both reported in (the probe's own children too).
@@ -187,7 +186,7 @@ def test_a_pth_file_that_unsets_the_guard_is_counted(tmp_path: Path, run_cli):
 def test_a_guard_taken_out_during_the_run_is_found_at_the_end(tmp_path: Path, run_cli):
     """Each guarded process checks at its end that the guard is still installed."""
     source = "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != '_PatchOnImport']\n"
-    out, artifact, _ = _probe(tmp_path, run_cli, "pf_unhook", source, {**CREDS, "HOME": str(tmp_path)})
+    out, artifact = _probe(tmp_path, run_cli, "pf_unhook", source, {**CREDS, "HOME": str(tmp_path)})
     readonly = _check(artifact, "aws.readonly")
     assert readonly["status"] == "warn" and "the guard was removed in 1 process" in readonly["message"], readonly
     assert "import hook was taken out" in readonly["message"]

@@ -76,12 +76,10 @@ def test_pip_error_line_is_the_reason():
 
 
 @pytest.mark.parametrize("python", [sys.executable, "py39"])
-def test_cli_prints_one_line_and_exit_codes(tmp_path: Path, python: str):
+def test_cli_prints_one_line_and_exit_codes(tmp_path: Path, python: str, request: pytest.FixtureRequest):
     """The module runs on the host's own interpreter, 3.9 included, before any venv exists."""
     if python == "py39":
-        python = str(ROOT / ".venv39" / "bin" / "python")
-        if not Path(python).exists():
-            pytest.skip("no Python 3.9 venv (make builds .venv39 when pyenv has 3.9)")
+        python = str(request.getfixturevalue("venv39"))
     failing = executable(tmp_path / "python", FAILING_PYTHON)
     env = {**os.environ, "PATH": f"{tmp_path / 'empty'}:/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONHOME", None)

@@ -7,6 +7,7 @@ there the instance-side watchdog is what ends the instance, and the test waits f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -92,10 +92,20 @@ def test_not_found_right_after_launch_is_not_yet_visible(world, moto_harness):
 
     moto_harness.configure(not_found_calls=3)
     instance_id = started_instance(world)
+    client = ec2()
+    not_found: dict[str, int] = {}
+
+    def count(parsed: dict, model, **_kwargs) -> None:
+        if parsed.get("Error", {}).get("Code") == "InvalidInstanceID.NotFound":
+            not_found[model.name] = not_found.get(model.name, 0) + 1
+
+    client.meta.events.register("after-call.ec2", count)
     try:
-        wait_online(ec2(), ssm(), instance_id, 20, say=lambda _line: None)  # no ClientError escapes
+        wait_online(client, ssm(), instance_id, 20, say=lambda _line: None)  # no ClientError escapes
     finally:
-        ec2().terminate_instances(InstanceIds=[instance_id])
+        terminate(ec2(), [instance_id], deadline_s=30)  # TerminateInstances has its own NotFound answers
+    # Both reads of the wait met the not-yet-visible instance: the state, then the status checks.
+    assert not_found["DescribeInstances"] == 3 and not_found.get("DescribeInstanceStatus", 0) >= 1, not_found
 
 
 def test_terminate_retries_not_found_until_a_describe_confirms(world, moto_harness):
@@ -445,10 +455,10 @@ class Stamped:
     """A stdout that records when each line arrived."""
 
     def __init__(self) -> None:
-        self.lines: list[tuple[float, str]] = []
+        self.lines: list[str] = []
 
     def write(self, text: str) -> None:
-        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
+        self.lines += [line for line in text.splitlines() if line]
 
     def flush(self) -> None:
         pass
@@ -514,6 +524,9 @@ def test_agent_that_can_neither_create_nor_describe_the_group_streams_nothing(wo
     """Row 10b (iohandler.go): CreateLogGroup, then DescribeLogGroups on error; both denied: no stream at all,
     and the step's output comes from SSM."""
     moto_harness.configure(logs_denied=["CreateLogGroup", "DescribeLogGroups"])
+    logs = boto3.client("logs", region_name="us-east-1")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # the stack made it: only the
+        logs.create_log_group(logGroupName="spot-preflight-steps")  # agent's own calls are denied
     instance_id = started_instance(world)
     command_id = ssm_run.send(ssm(), instance_id, "echo a\n", step="nogroup", run_id="faults", delivery_s=30,
                               execution_s=30, log_group="spot-preflight-steps")
@@ -623,3 +636,17 @@ def test_probe_runs_on_python_39(tmp_path: Path, bare_venv: Path):
     for check in artifact["checks"]:
         assert "TypeError" not in check["message"] and "SyntaxError" not in check["message"], check
     assert sys.version_info >= (3, 10)  # the suite itself runs newer: this test is the 3.9 coverage
+
+
+def test_steps_run_with_the_system_path(world, capsys):
+    """Row 17: the agent runs a step with the host's system PATH, not the test runner's (which may hold a uv)."""
+    from tests.harness.ssm_agent import SYSTEM_PATH
+
+    instance_id = started_instance(world)
+    command_id = ssm_run.send(ssm(), instance_id, 'echo "PATH=$PATH"\n', step="path", run_id="faults",
+                              delivery_s=30, execution_s=30)
+    out = Lines()
+    outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="path", out=out)
+    ec2().terminate_instances(InstanceIds=[instance_id])
+    assert outcome.status == "Success"
+    assert out.lines == [f"PATH={SYSTEM_PATH}"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import FAKE_AWS
+from tests.conftest import FAKE_AWS, ROOT
 from tests.ssm_support import (
     all_objects,
     instances,
@@ -32,26 +32,40 @@ def default_emulator(world, moto_harness):
     assert live_instances() == {}, "an ssm path left an instance pending or running"
 
 
-def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness):
+def cold_host(directory: Path) -> Path:
+    """A REMOTE_WORK_DIR as on a first boot (no uv, no venv) whose download caches are the shared warm
+    host's: everything is installed again, from files already downloaded."""
+    shared = ROOT / ".preflight" / "test-ssm-host" / "image" / "cache"
+    (directory / "image" / "cache").mkdir(parents=True)
+    for cache in ("pip", "uv"):
+        (shared / cache).mkdir(parents=True, exist_ok=True)
+        (directory / "image" / "cache" / cache).symlink_to(shared / cache)
+    return directory
+
+
+def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harness, tmp_path: Path):
     moto_harness.configure(missing_invocation_polls=2)  # InvocationDoesNotExist for the first polls
     before = all_objects()
     # Issue 22 item 6: a secret read on the host from SSM Parameter Store with the instance role.
     secret = "5ec7e7ssm0123456789abcdef0123456789abcd"
     boto3.client("ssm", region_name="us-east-1").put_parameter(Name="/team/wandb", Value=secret,
                                                                Type="SecureString", Overwrite=True)
-    # A venv of its own, built afresh: the emulated host obtains uv and installs with it (auto).
-    shutil.rmtree(world["image"] / "venvs" / "ssm-uv", ignore_errors=True)
     # And one given the container way: PASS_ENV HF_TOKEN_FILE names a file on the host (a path, not a secret).
-    hf_token = world["remote_work_dir"].parent / "hf-token"
+    hf_token = tmp_path / "hf-token"
     hf_token.write_text("hf_host_file_token_for_tests_only\n")
-    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv",
+    # A first boot every time: no uv on the system PATH nor in the image, so bootstrap pip-installs the
+    # pinned uv into the image (auto) and deps builds the project venv with it.
+    host = cold_host(tmp_path / "cold-host")
+    out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv", REMOTE_WORK_DIR=str(host),
                SECRETS="WANDB_API_KEY=ssm:/team/wandb", PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY,HF_TOKEN",
                PASS_ENV="AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE,AWS_EC2_METADATA_DISABLED,HF_TOKEN_FILE",
                HF_TOKEN_FILE=str(hf_token))
     assert out.returncode == 0, out.stderr[-4000:]
     results = world["repo"] / "artifacts" / "preflight" / "ssm-uv" / "ssm-ready"
     logs = results / "logs"
-    assert "deps installer uv " in (logs / "bootstrap.log").read_text()
+    bootstrap = (logs / "bootstrap.log").read_text()
+    assert "deps installer uv " in bootstrap and f" at {host}/image/tools/uv/bin/uv" in bootstrap
+    assert (host / "image" / "tools" / "uv" / ".preflight-venv-complete").is_file()
     assert "with uv" in (logs / "deps.log").read_text()
     assert "WANDB_API_KEY, HF_TOKEN resolved into the step environment" in (logs / "bootstrap.log").read_text()
     assert secret not in out.stdout + out.stderr and "hf_host_file_token" not in out.stdout + out.stderr
@@ -61,7 +75,7 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     checks = {c["id"]: c for c in json.loads(artifact.read_text())["checks"]}  # the lint seed came with the payload
     assert checks["entrypoint"]["details"]["files_parsed"] == 0 and checks["lint"]["details"]["parsed"] == 0
     assert set(instances("ssm-ready").values()) == {"terminated"}
-    assert not list(world["remote_work_dir"].rglob("*.ran")) and not list(world["image"].rglob("*.ran"))
+    assert not list(host.rglob("*.ran"))
     assert all_objects() == before
     assert "instance-seconds" in out.stderr
     record = json.loads((results / "run.json").read_text())

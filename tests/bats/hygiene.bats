@@ -25,7 +25,7 @@ setup() {
   local path
   for path in .venv/bin/python .venv39/bin/python .pytest_cache/v/x .ruff_cache/x preflight/__pycache__/x.pyc \
     tests/__pycache__/x.pyc spot_preflight.egg-info/PKG-INFO .preflight/image/x artifacts/preflight/r/x \
-    .venv/asl/node_modules/x; do
+    .venv/asl/node_modules/x mutants/preflight/config.py.meta; do
     mkdir -p "$CLONE/$(dirname "$path")"
     : >"$CLONE/$path"
   done

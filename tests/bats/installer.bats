@@ -32,8 +32,12 @@ blocked_image() {
   mkdir -p "$image/cache" "$PREFLIGHT_IMAGE_DIR/cache/pip" "$PREFLIGHT_IMAGE_DIR/venvs"
   ln -s "$PREFLIGHT_IMAGE_DIR/cache/pip" "$image/cache/pip"
   ln -s "$PREFLIGHT_IMAGE_DIR/venvs" "$image/venvs"
-  # The local transport's PATH: a uv there would be used, and this test would prove nothing.
-  ! PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v uv
+  # The local transport's PATH: a uv there would be used, and this test would prove nothing. (Not
+  # `! command -v uv`: bats' set -e ignores a command negated with `!`, so that line could never fail.)
+  if PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v uv; then
+    echo "uv is on the system PATH: the fallback to pip cannot be tested here" >&2
+    return 1
+  fi
   export PREFLIGHT_IMAGE_DIR="$image" PIP_CONSTRAINT="$BATS_FILE_TMPDIR/no-uv.txt" PASS_ENV="$PASS_ENV,PIP_CONSTRAINT"
 }
 

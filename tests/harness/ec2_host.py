@@ -13,7 +13,8 @@ death, as real EC2 does (sources in the fidelity table of tests/harness/ssm_agen
   another device name is an extra volume, and one smaller than the snapshot is
   InvalidBlockDeviceMapping;
 - eventual consistency: a new instance is unknown (InvalidInstanceID.NotFound) to the first
-  `not_found_calls` Describe/Terminate calls that name it;
+  `not_found_calls` calls of each Describe/Terminate action that name it (each action catches up on
+  its own: a DescribeInstances that knows the instance says nothing of DescribeInstanceStatus);
 - launch errors: RunInstances fails with a chosen error code for a chosen `type` or `type/subnet`.
 
 One control is no AWS behaviour but the test's: while `held()` is true, a power-off the watchdog
@@ -93,7 +94,8 @@ class Hosts:
             (self.shims / name).write_text(text)
             (self.shims / name).chmod(0o755)
         self.user_data: dict[str, subprocess.Popen[bytes]] = {}
-        self.hidden: dict[str, int] = {}
+        self.fresh: dict[str, int] = {}  # instance → NotFound answers each action gives it first
+        self.hidden: dict[tuple[str, str], int] = {}  # (instance, action) → NotFound answers left
         self.lock = threading.Lock()
         threading.Thread(target=self._watch, daemon=True).start()
 
@@ -105,7 +107,7 @@ class Hosts:
     def boot(self, instance: Any, not_found_calls: int) -> None:
         """What the instance does on its first boot: IMDS user data, and cloud-init's verdict on it."""
         with self.lock:
-            self.hidden[instance.id] = not_found_calls
+            self.fresh[instance.id] = not_found_calls
         home = self.sandbox(instance.id)
         delivered = instance.user_data.decode() if instance.user_data is not None else ""
         script = home / "user-data"
@@ -119,12 +121,15 @@ class Hosts:
             self.user_data[instance.id] = subprocess.Popen([str(script)], cwd=home, env=env, start_new_session=True,
                                                            stdout=log, stderr=subprocess.STDOUT)
 
-    def not_found(self, instance_ids: list[str]) -> str | None:
-        """The first named instance EC2 does not know yet (each such call uses up one of its misses)."""
+    def not_found(self, instance_ids: list[str], action: str) -> str | None:
+        """The first named instance `action` does not know yet (each such call uses up one of its misses
+        for that action only)."""
         with self.lock:
             for instance_id in instance_ids:
-                if self.hidden.get(instance_id, 0) > 0:
-                    self.hidden[instance_id] -= 1
+                key = (instance_id, action)
+                left = self.hidden.setdefault(key, self.fresh.get(instance_id, 0))
+                if left > 0:
+                    self.hidden[key] = left - 1
                     return instance_id
         return None
 

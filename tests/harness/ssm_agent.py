@@ -19,9 +19,10 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     terminate. → F test_launcher_sigkilled_watchdog_terminates
  3. EC2 is eventually consistent: right after RunInstances, Describe*/TerminateInstances may answer
     InvalidInstanceID.NotFound (EC2 API reference, "Eventual consistency in the Amazon EC2 API").
-    → NotFound for the first `not_found_calls` calls naming a new instance; `terminate_not_found`
-    keeps TerminateInstances answering it. → F test_not_found_right_after_launch_is_not_yet_visible,
-    F test_terminate_keeps_answering_not_found_exit_7
+    → NotFound for the first `not_found_calls` calls of each of DescribeInstances,
+    DescribeInstanceStatus and TerminateInstances naming a new instance (each action on its own);
+    `terminate_not_found` keeps TerminateInstances answering it.
+    → F test_not_found_right_after_launch_is_not_yet_visible, F test_terminate_keeps_answering_not_found_exit_7
  4. The root volume is the AMI's RootDeviceName, never smaller than its snapshot; a mapping at another
     name adds a volume (EC2 user guide, "Block device mappings"; error InvalidBlockDeviceMapping).
     moto's AMIs use /dev/sda1 with a 15 GB snapshot, like Ubuntu's.
@@ -112,10 +113,10 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     (AL2023 user guide, "Python in AL2023"), and uv is a PyPI install; runShellScript runs with the
     host's system PATH. (An assumption about stock AMIs, not a documented guarantee: an AMI with uv
     on PATH takes the other branch, tested in tests/test_installer.py.) → the emulated host runs
-    steps with the clean system PATH, which has no uv on this machine, so DEPS_INSTALLER=auto
-    installs the pinned uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the
-    venv from the index. → T test_preflight_only_ready_terminated_no_training_no_writes (its
-    bootstrap and deps logs name uv)
+    steps with SYSTEM_PATH, never the test runner's PATH, so DEPS_INSTALLER=auto installs the pinned
+    uv into REMOTE_WORK_DIR/image/tools/uv with pip and uv builds and fills the venv from the index.
+    → F test_steps_run_with_the_system_path, T test_preflight_only_ready_terminated_no_training_no_writes
+    (a host directory of its own every time: its bootstrap installs uv there, and deps uses it)
 18. An instance that ended carries StateReason.Code: "Server.SpotInstanceTermination: The instance was
     terminated because the number of Spot requests ... exceeded available capacity or because of an
     increase in the Spot price"; Client.* for a launch that failed (Client.VolumeLimitExceeded,
@@ -192,6 +193,8 @@ SSM_STDOUT_LIMIT = 24000
 SSM_DOCUMENT_LIMIT = 64 * 1024
 AGENT_KILL_CODE = 137
 PLUGIN = "aws-runShellScript"
+# Row 17: the agent (a systemd service) runs scripts with the host's system PATH, never the test runner's.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass
@@ -330,7 +333,7 @@ class Emulator:
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "_script.sh").write_text(inv.script)
         (workdir / "_script.sh").chmod(0o700)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+        env = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8",
                "AWS_SSM_INSTANCE_ID": inv.instance_id, "AWS_SSM_REGION_NAME": inv.region}
         inv.proc = subprocess.Popen(["sh", "-c", str(workdir / "_script.sh")], cwd=home, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -521,9 +524,9 @@ def install(emulator: Emulator) -> None:
                     end(instance.id, emulator.settings.boot_failure)
         return result
 
-    def hiding(self: Any) -> None:
+    def hiding(self: Any, action: str) -> None:
         ids = self._get_param("InstanceIds", []) or []
-        if missing := emulator.hosts.not_found(ids):
+        if missing := emulator.hosts.not_found(ids, action):
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{missing}' does not exist")
 
     def describe_instances(self: Any) -> Any:
@@ -532,11 +535,11 @@ def install(emulator: Emulator) -> None:
             raise EC2ClientError(settings.transient_error, "emulated: transient error")
         if not self._get_param("InstanceIds") and emulator.transient("tag-lookup", settings.tag_lookup_misses):
             return ActionResult({"Reservations": []})  # a filter that does not list the new instance yet
-        hiding(self)
+        hiding(self, "DescribeInstances")
         return original_describe(self)
 
     def describe_instance_status(self: Any) -> Any:
-        hiding(self)
+        hiding(self, "DescribeInstanceStatus")
         return original_status(self)
 
     def terminate_instances(self: Any) -> Any:
@@ -545,7 +548,7 @@ def install(emulator: Emulator) -> None:
             raise EC2ClientError(emulator.settings.transient_error, "emulated: transient error")
         if emulator.settings.terminate_not_found and ids:
             raise EC2ClientError("InvalidInstanceID.NotFound", f"The instance ID '{ids[0]}' does not exist")
-        hiding(self)
+        hiding(self, "TerminateInstances")
         return original_terminate(self)
 
     SSM.send_command = send_command
