@@ -389,6 +389,16 @@ def _no_inline_credentials(config: Config) -> None:
                           "with the instance role allowed to read exactly those")
 
 
+def healthy_instance_s(config: Config) -> int:
+    """The longest a run that keeps to its budget holds its instance: the longer budget (launch, SSM
+    wait, every step) plus teardown. The watchdog (MAX_RUNTIME_SECONDS) must exceed it, or it powers off
+    a training that was about to finish. It may still end a step that overran the budget: that run has
+    already failed, and what it cuts is the diagnostics command. (Here, not in deadlines.py: the
+    probe's children import this module on the project's bare venv, and deadlines imports the AWS side.)"""
+    return max(config.int("RUN_BUDGET_SECONDS"), config.int("TRAIN_RUN_BUDGET_SECONDS")) + \
+        config.int("TEARDOWN_TIMEOUT_SECONDS")
+
+
 def validate_for_run(config: Config) -> None:
     """Checks that only matter when the orchestrator is about to launch something."""
     both = sorted(set(config.list("PASS_ENV")) & {item.partition("=")[0] for item in config.list("SECRETS")})
@@ -406,8 +416,6 @@ def validate_for_run(config: Config) -> None:
                                   "around it)")
     if transport == "ssm":
         _no_inline_credentials(config)
-        from preflight.deadlines import healthy_instance_s  # deadlines imports this module
-
         longest = healthy_instance_s(config)
         if config.int("MAX_RUNTIME_SECONDS") <= longest:
             raise ConfigError(f"{config.source}: MAX_RUNTIME_SECONDS={config.int('MAX_RUNTIME_SECONDS')} must exceed "

@@ -33,15 +33,6 @@ def budget_key(mode: str) -> str:
     return "RUN_BUDGET_SECONDS" if mode == "preflight-only" else "TRAIN_RUN_BUDGET_SECONDS"
 
 
-def healthy_instance_s(config: Config) -> int:
-    """The longest a run that keeps to its budget holds its instance: the longer budget (launch, SSM wait,
-    every step) plus teardown. The watchdog (MAX_RUNTIME_SECONDS) must exceed it, or it powers off a
-    training that was about to finish. It may still end a step that overran the budget (STEP_OVERRUN_S):
-    that run has already failed, and what it cuts is the diagnostics command."""
-    return max(config.int("RUN_BUDGET_SECONDS"), config.int("TRAIN_RUN_BUDGET_SECONDS")) + \
-        config.int("TEARDOWN_TIMEOUT_SECONDS")
-
-
 def worst_case_s(config: Config, mode: str) -> int:
     before = TOKEN_WAIT_S + PLAN_WORST_S
     fetch = FETCH_TIMEOUT_S + STEP_OVERRUN_S

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -455,10 +456,10 @@ class Stamped:
     """A stdout that records when each line arrived."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.lines: list[tuple[float, str]] = []
 
     def write(self, text: str) -> None:
-        self.lines += [line for line in text.splitlines() if line]
+        self.lines += [(time.monotonic(), line) for line in text.splitlines() if line]
 
     def flush(self) -> None:
         pass
@@ -645,8 +646,8 @@ def test_steps_run_with_the_system_path(world, capsys):
     instance_id = started_instance(world)
     command_id = ssm_run.send(ssm(), instance_id, 'echo "PATH=$PATH"\n', step="path", run_id="faults",
                               delivery_s=30, execution_s=30)
-    out = Lines()
+    out = Stamped()
     outcome = ssm_poll.poll(ssm(), ec2(), command_id, instance_id, 30, step="path", out=out)
     ec2().terminate_instances(InstanceIds=[instance_id])
     assert outcome.status == "Success"
-    assert out.lines == [f"PATH={SYSTEM_PATH}"]
+    assert [line for _, line in out.lines] == [f"PATH={SYSTEM_PATH}"]

@@ -30,7 +30,8 @@ teardown() {
     REPO_REF="$secret-ref" strace -f -qq --seccomp-bpf -s 1000000 -e trace=execve -o "$trace" \
     "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
   pid=$!
-  wait_for_text "$out" "first-line-of-smoke" 120
+  # A deadline, not a timing: under strace every process of bootstrap and deps runs traced.
+  wait_for_text "$out" "first-line-of-smoke" 400
   # Seen while the step still waits: the second line is not there yet.
   run grep -qF "second-line-of-smoke" "$out"
   [ "$status" -eq 1 ]
