@@ -22,7 +22,7 @@ teardown() {
   printf 'echo first-line-of-smoke\nuntil [ -e "%s" ]; do sleep 0.05; done\necho second-line-of-smoke\n' "$GO" \
     >"$REPO/examples/predictor/stream.sh"
   SMOKE_CMD='bash stream.sh' WANDB_API_KEY="$secret" PASS_ENV="PREDICTOR_MARKER_DIR,WANDB_API_KEY" \
-    REPO_REF="$secret-ref" "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
+    REPO_REF="$secret-ref" "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
   pid=$!
   wait_for_text "$out" "first-line-of-smoke" 120
   # Seen while the step still waits: the second line is not there yet.
