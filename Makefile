@@ -37,13 +37,16 @@ $(ASL_STAMP): $(DEV_STAMP)
 
 # The controller host (or any machine that launches): the tool's own venv, nothing else — no demo data.
 install: $(RUNTIME_STAMP)
-	@echo "spot-preflight installed in $(VENV); run infra_scripts/spot_train.sh --plan --transport ssm to check AWS"
+	@echo "spot-preflight installed in $(VENV); run infra_scripts/spot_train.sh --plan --transport ssm --config CONFIG to check AWS"
+
+# The example project's config; the root workflow.env is the neutral reference and names no project.
+DEMO_CONFIG := examples/predictor/workflow.env
 
 demo-seed: $(RUNTIME_STAMP)
-	$(PY) -m preflight demo-seed --config workflow.env
+	$(PY) -m preflight demo-seed --config $(DEMO_CONFIG)
 
 preflight: demo-seed
-	infra_scripts/spot_train.sh --preflight-only --transport local
+	infra_scripts/spot_train.sh --preflight-only --transport local --config $(DEMO_CONFIG)
 
 lint: $(DEV_STAMP) $(ASL_STAMP)
 	$(VENV)/bin/shellcheck -x $(BASH_SCRIPTS) tests/bats/*.bash tests/bats/*.bats tests/*.sh .ci/run

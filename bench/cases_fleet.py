@@ -10,18 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-from cases_orchestration import copy_repo
+from cases_orchestration import DEMO_CONFIG, copy_repo
 from measure import Row
 
 
 def _configs(repo: Path, count: int) -> list[Path]:
-    base = (repo / "workflow.env").read_text()
+    base = (repo / DEMO_CONFIG).read_text()
     paths = []
     for n in range(count):
         name = f"bench-{n}"
-        path = repo / f"{name}.env"
+        path = repo / DEMO_CONFIG.parent / f"{name}.env"  # beside the demo's config: its relative paths hold
         path.write_text(base.replace("PROJECT_NAME=predictor", f"PROJECT_NAME={name}")
-                        .replace("lmdb://.preflight/demo-store", f"lmdb://.preflight/store-{name}"))
+                        .replace("/.preflight/demo-store", f"/.preflight/store-{name}"))
         subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--config", str(path)], cwd=repo, check=True,
                        capture_output=True, env={**os.environ, "PYTHONPATH": str(repo)})
         paths.append(path)

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from measure import ROOT, Row
 
+# The example project's config (the root workflow.env is the neutral reference and names no project).
+DEMO_CONFIG = Path("examples", "predictor", "workflow.env")
+
 
 def copy_repo(dest: Path) -> Path:
     for name in ("infra_scripts", "preflight", "examples", "workflow.env"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, dest / name)
-    subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--config", "workflow.env"], cwd=dest,
+    subprocess.run([sys.executable, "-m", "preflight", "demo-seed", "--config", str(DEMO_CONFIG)], cwd=dest,
                    check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(dest)})
     return dest
 
@@ -26,7 +29,8 @@ def run(repo: Path, image: Path, run_id: str, **config: str) -> tuple[float, dic
     env = {**os.environ, "PREFLIGHT_IMAGE_DIR": str(image), "PREFLIGHT_PYTHON": sys.executable, "NO_COLOR": "1",
            **config}
     started = time.perf_counter()
-    out = subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--run-id", run_id],
+    out = subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--config",
+                          str(repo / DEMO_CONFIG), "--run-id", run_id],
                          env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     if out.returncode != 0:

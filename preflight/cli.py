@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--config", type=Path, required=True)
     config.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     config.add_argument("--for-run", action="store_true", help="also validate transport keys and timeouts")
+    config.add_argument("--plan", action="store_true",
+                        help="with --for-run: for spot_train.sh --plan, which needs no project (REPO_DIR/REPO_URL)")
     config.add_argument("--format", choices=("nul", "env", "identity-hash"), default="nul")
     return parser
 
@@ -315,7 +317,7 @@ def cmd_unframe(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_config(args: argparse.Namespace, config: Config) -> int:
     if args.for_run:
-        validate_for_run(config)
+        validate_for_run(config, plan=args.plan)
     if args.format == "identity-hash":
         print(config.identity_hash())
     elif args.format == "env":

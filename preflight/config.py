@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.durations import parse_duration
-from preflight.keys import BUDGET_KEY_OF_STEP, KEYS, PATH_KEYS, REQUIRED_BY_TRANSPORT
+from preflight.keys import BUDGET_KEY_OF_STEP, KEYS, PATH_KEYS, PROJECT_KEYS, REQUIRED_BY_TRANSPORT
 
 _KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # `$(`, `${`, `$NAME` and backticks look like shell; rejecting them keeps the file plain data.
@@ -399,13 +399,27 @@ def healthy_instance_s(config: Config) -> int:
         config.int("TEARDOWN_TIMEOUT_SECONDS")
 
 
-def validate_for_run(config: Config) -> None:
-    """Checks that only matter when the orchestrator is about to launch something."""
+def no_project(source: str) -> str:
+    """What a run of a config that names no training project says, and how to get one that does (the root
+    workflow.env, the reference, names none on purpose)."""
+    return (f"{source}: no training project: REPO_DIR and REPO_URL are both empty, so there is nothing to "
+            "preflight. Write a config for your training repository with `python3 -m preflight init --repo PATH` "
+            "(from this checkout; it prints the command to run next), or set REPO_DIR or REPO_URL in this file or "
+            "the environment. To see a READY run first: make preflight (the example project, "
+            "--config examples/predictor/workflow.env)")
+
+
+def validate_for_run(config: Config, plan: bool = False) -> None:
+    """Checks that only matter when the orchestrator is about to launch something. `plan` (--plan proves
+    a launch and copies no project): the project keys are not required."""
     both = sorted(set(config.list("PASS_ENV")) & {item.partition("=")[0] for item in config.list("SECRETS")})
     if both:
         raise ConfigError(f"{config.source}: {', '.join(both)} in both PASS_ENV and SECRETS: name each in one")
+    if not plan and not config.text("REPO_DIR") and not config.text("REPO_URL"):
+        raise ConfigError(no_project(config.source))
     transport = config.text("TRANSPORT")
-    missing = [key for key in REQUIRED_BY_TRANSPORT[transport] if not config.text(key)]
+    missing = [key for key in REQUIRED_BY_TRANSPORT[transport] if not config.text(key)
+               and not (plan and key in PROJECT_KEYS)]
     if missing:
         raise ConfigError(f"{config.source}: transport {transport} needs {', '.join(missing)}")
     for key, budget_keys in BUDGET_KEY_OF_STEP.items():

@@ -110,6 +110,10 @@ KEYS: dict[str, Key] = {
 # ARCTICDB_URI counts only as an lmdb:// path (s3:// URIs are left as they are).
 PATH_KEYS = ("REPO_DIR", "ARCTICDB_URI")  # ARCTICDB_URI: an lmdb:// path only
 
+# The training project: a run needs one of them (a config that names neither exits 2 saying what to do);
+# --plan, which proves a launch and copies nothing, needs neither.
+PROJECT_KEYS = ("REPO_DIR", "REPO_URL")
+
 # Keys a transport cannot run without, checked before anything is launched.
 REQUIRED_BY_TRANSPORT: dict[str, tuple[str, ...]] = {
     "local": ("REPO_DIR",),

@@ -124,6 +124,23 @@ def aws_env_module(moto_endpoint: str) -> Iterator[dict[str, str]]:
         yield env
 
 
+# The example project's config, relative to a checkout or a copy_repo copy: what `make preflight` runs. The
+# root workflow.env is the neutral reference and names no project.
+DEMO_CONFIG = Path("examples", "predictor", "workflow.env")
+
+
+def demo_args(repo: Path, args: tuple[str, ...] | list[str]) -> list[str]:
+    """spot_train.sh's arguments with --config naming the demo's config in `repo`, unless they name one."""
+    if any(arg == "--config" or arg.startswith("--config=") for arg in args):
+        return list(args)
+    return ["--config", str(repo / DEMO_CONFIG), *args]
+
+
+def spot_argv(repo: Path, *args: str) -> list[str]:
+    """The command line of `repo`'s spot_train.sh with `args`, on the demo's config unless they name one."""
+    return [str(repo / "infra_scripts" / "spot_train.sh"), *demo_args(repo, args)]
+
+
 def copy_repo(dest: Path) -> Path:
     """What spot_train.sh needs, copied, so a test run never writes into the real checkout."""
     for name in ("infra_scripts", "preflight", "examples", "workflow.env"):

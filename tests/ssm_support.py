@@ -10,6 +10,8 @@ from pathlib import Path
 
 import boto3
 
+from tests.conftest import spot_argv
+
 # The emulated host's PATH is the clean system PATH; name the interpreter it should build the venv with.
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 # A PYTHON that answers `-c` and hangs on anything else; its sleep is named after the script's own path
@@ -75,9 +77,9 @@ def pairs_file(world: dict, directory: Path, **overrides: str) -> Path:
 
 
 def spot(world: dict, *args: str, timeout: float = 600, **overrides: str) -> subprocess.CompletedProcess[str]:
-    script = str(world["repo"] / "infra_scripts" / "spot_train.sh")
-    return subprocess.run([script, *args], env=ssm_env(world, **overrides), capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    """spot_train.sh on the demo's config (unless `args` name another), with the ssm environment."""
+    return subprocess.run(spot_argv(world["repo"], *args), env=ssm_env(world, **overrides), capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def instances(run_id: str) -> dict[str, str]:

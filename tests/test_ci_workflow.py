@@ -37,6 +37,9 @@ def test_it_gates_pull_requests_with_the_flags_spot_train_has():
                               text=True, timeout=30).stdout
     flags = set(re.findall(r"(--[a-z][a-z-]+)", run))
     assert {"--preflight-only", "--junit", "--sarif", "--json"} <= flags
+    # A project's config: the root workflow.env names none, and a run of it exits 2 (issue 22).
+    config = re.search(r"--config (\S+)", run).group(1)
+    assert (ROOT / config).is_file() and "REPO_DIR=" in (ROOT / config).read_text()
     assert all(flag in helptext for flag in flags), flags
     junit = re.search(r"--junit (\S+)", run).group(1)
     sarif = re.search(r"--sarif (\S+)", run).group(1)

@@ -7,12 +7,39 @@ from preflight.config import ConfigError, load, parse_text, validate_for_run
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_shipped_workflow_env_parses_and_validates():
-    config = load(ROOT / "workflow.env", {})
+DEMO = ROOT / "examples" / "predictor" / "workflow.env"
+SSM_KEYS = {"EC2_AMI_ID": "ami-1", "EC2_INSTANCE_TYPES": "t3.micro", "EC2_SUBNET_IDS": "subnet-1",
+            "EC2_INSTANCE_PROFILE": "p"}
+
+
+def test_the_demo_config_parses_and_validates_with_paths_next_to_it():
+    """Issue 22 deliverable 1: the demo's configuration lives with the example project (`make preflight`)."""
+    config = load(DEMO, {})
     validate_for_run(config)
-    assert config.text("TRANSPORT") == "local"
+    assert config.text("TRANSPORT") == "local" and config.text("PROJECT_NAME") == "predictor"
     assert config.text("SMOKE_CMD") == "python -m predictor.cli smoke"
-    assert config.text("REPO_DIR") == str(ROOT / "examples" / "predictor")  # next to the file that says it
+    assert config.text("REPO_DIR") == str(DEMO.parent)  # REPO_DIR=. : the folder of the file that says it
+    # The store `make preflight` seeds: the checkout's .preflight/, outside the project that is copied to the host.
+    store = Path(config.text("ARCTICDB_URI").removeprefix("lmdb://"))
+    assert store.resolve() == ROOT / ".preflight" / "demo-store"
+
+
+def test_the_root_workflow_env_is_the_neutral_reference():
+    """Issue 22 deliverable 1: the root workflow.env documents every key (docs/config.md is generated from it)
+    and configures nothing of the demo: every value is keys.py's default, so every check that needs a target
+    is "not configured", and a run of it names no project."""
+    from preflight.docs import comments
+    from preflight.keys import KEYS
+
+    text = (ROOT / "workflow.env").read_text()
+    assert set(comments(text)) == set(KEYS)  # every key documented, commented-out AWS keys included
+    assert load(ROOT / "workflow.env", {}).values == load(None, {}).values
+    for needle in ("predictor", "demo-store", "lmdb://", "ES,CL", "examples/"):
+        assert all(needle not in line for line in text.splitlines() if not line.startswith("#")), needle
+    with pytest.raises(ConfigError, match="no training project") as err:
+        validate_for_run(load(ROOT / "workflow.env", {}))
+    assert "--config examples/predictor/workflow.env" in str(err.value) and "preflight init" in str(err.value)
+    validate_for_run(load(ROOT / "workflow.env", {}, {"TRANSPORT": "ssm", **SSM_KEYS}), plan=True)  # --plan
 
 
 def test_relative_paths_resolve_against_the_config_files_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -87,10 +114,24 @@ def test_typed_values_are_checked_naming_the_source(tmp_path: Path):
 def test_timeouts_must_nest_and_ssm_needs_its_keys():
     with pytest.raises(ConfigError, match="DEPS_TIMEOUT_SECONDS=5000 must be > 0 and below"):
         validate_for_run(load(None, {}, {"DEPS_TIMEOUT_SECONDS": "5000", "REPO_DIR": "p"}))
-    with pytest.raises(ConfigError, match="transport local needs REPO_DIR"):
+    with pytest.raises(ConfigError, match="no training project: REPO_DIR and REPO_URL are both empty"):
         validate_for_run(load(None, {}))
+    with pytest.raises(ConfigError, match="transport local needs REPO_DIR"):
+        validate_for_run(load(None, {}, {"REPO_URL": "https://example.com/r.git"}))
     with pytest.raises(ConfigError, match="transport ssm needs EC2_AMI_ID"):
-        validate_for_run(load(None, {}, {"TRANSPORT": "ssm"}))
+        validate_for_run(load(None, {}, {"TRANSPORT": "ssm", "REPO_URL": "https://example.com/r.git"}))
+
+
+@pytest.mark.parametrize("transport", ["local", "ssm"])
+def test_a_run_needs_a_project_and_the_launch_plan_does_not(transport: str):
+    """Without REPO_DIR or REPO_URL a run would have nothing to copy (on ssm it once shipped the checkout
+    itself); --plan proves a launch and copies nothing, so it asks for neither."""
+    values = {"TRANSPORT": transport, **(SSM_KEYS if transport == "ssm" else {})}
+    with pytest.raises(ConfigError, match="no training project"):
+        validate_for_run(load(None, {}, values))
+    validate_for_run(load(None, {}, values), plan=True)
+    validate_for_run(load(None, {}, {**values, "REPO_URL": "https://example.com/r.git" if transport == "ssm" else "",
+                                     "REPO_DIR": "" if transport == "ssm" else "p"}))
 
 
 def test_identity_hash_tracks_probe_keys_only():
@@ -186,8 +227,7 @@ def test_unreadable_config_paths_say_what_they_are(tmp_path: Path, make, needle:
         load(Path("/dev/null"), {})
 
 
-SSM_READY = {"TRANSPORT": "ssm", "EC2_AMI_ID": "ami-1", "EC2_INSTANCE_TYPES": "t3.micro", "EC2_SUBNET_IDS": "subnet-1",
-             "EC2_INSTANCE_PROFILE": "p"}
+SSM_READY = {"TRANSPORT": "ssm", "REPO_DIR": "p", **SSM_KEYS}
 
 
 @pytest.mark.parametrize("key, value, needle", [

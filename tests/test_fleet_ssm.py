@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEMO_CONFIG
 from tests.ssm_support import SLOW_PYTHON, instances, live_instances, ssm_env
 
 STANDARD = "L-34B43A08"  # "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests"
@@ -26,11 +27,11 @@ def default_emulator(world, moto_harness):
 
 
 def configs(world, *names: str) -> list[str]:
-    """Copies of the repo's workflow.env next to it (so its relative paths still hold), one per project."""
-    base = (world["repo"] / "workflow.env").read_text()
+    """Copies of the demo's config next to it (so its relative paths still hold), one per project."""
+    base = (world["repo"] / DEMO_CONFIG).read_text()
     paths = []
     for name in names:
-        path = world["repo"] / f"fleet-{name}.env"
+        path = world["repo"] / DEMO_CONFIG.parent / f"fleet-{name}.env"
         path.write_text(base.replace("PROJECT_NAME=predictor", f"PROJECT_NAME={name}"))
         paths.append(str(path))
     return paths

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from preflight.config import ConfigError, load
-from tests.conftest import ROOT, copy_repo
+from tests.conftest import ROOT, copy_repo, spot_argv
 
 SECRET = "5ec7e70123456789abcdef0123456789abcdef01"  # 40 characters, the shape of a W&B key
 TOKEN = "hf_secret_token_value_for_tests_only"
@@ -105,7 +105,7 @@ def test_local_transport_run_sees_the_secrets_and_writes_them_nowhere(tmp_path: 
     temp = tmp_path / "tmp"  # the launcher's temporary files, the lint seed among them (issue 25 item 5)
     temp.mkdir()
     env["TMPDIR"] = str(temp)
-    run = subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", "--run-id", "secrets"],
+    run = subprocess.run(spot_argv(repo, "--preflight-only", "--run-id", "secrets"),
                          capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert list(temp.iterdir()) == [], "the run left temporary files behind"

@@ -25,7 +25,7 @@ import pytest
 from preflight.aws import ec2_launch, ssm_command, ssm_poll, ssm_run
 from preflight.aws.clients import client
 from preflight.aws.ec2_terminate import terminate
-from tests.conftest import ROOT, need_python39, python39
+from tests.conftest import ROOT, need_python39, python39, spot_argv
 from tests.ssm_support import instances, live_instances, pairs_file, running, slow_python, spot, ssm_env, wait_for
 
 # Small budgets so that a watchdog (which must outlast the longest budget plus teardown) fires in seconds.
@@ -75,9 +75,9 @@ def test_launcher_sigkilled_watchdog_terminates(world, moto_harness, tmp_path: P
     moto_harness.configure(hold_power_off=True)  # however slow the start, the watchdog acts after the kill
     python, sleeping = slow_python(tmp_path, 3041)
     env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"), **SHORT)
-    proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
-                             "--run-id", "ssm-sigkill"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(spot_argv(world["repo"], "--preflight-only", "--run-id", "ssm-sigkill"), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     wait_for(lambda: running(sleeping), 60, "bootstrap to start")
     os.killpg(proc.pid, signal.SIGKILL)  # no trap runs: the launcher cannot terminate anything
     proc.wait()
@@ -329,9 +329,9 @@ def test_spot_reclaim_mid_step_is_its_own_outcome(world, moto_harness, tmp_path:
     """Item 6: EC2 reclaims the spot host mid-step: exit 8 (Preflight.SpotInterrupted, retried), at once."""
     python, sleeping = slow_python(tmp_path, 3053)
     env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
-    proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
-                             "--run-id", "ssm-reclaimed"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(spot_argv(world["repo"], "--preflight-only", "--run-id", "ssm-reclaimed"), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     wait_for(lambda: running(sleeping) and instances("ssm-reclaimed"), 60, "bootstrap to start")
     (instance_id,) = instances("ssm-reclaimed")
     moto_harness.end_instance(instance_id, RECLAIM)

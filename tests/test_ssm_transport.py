@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import FAKE_AWS, ROOT
+from tests.conftest import FAKE_AWS, ROOT, spot_argv
 from tests.ssm_support import (
     all_objects,
     instances,
@@ -145,9 +145,8 @@ def test_step_past_its_timeout_exit_5(world, tmp_path: Path):
 def test_sigterm_mid_step_terminates_exit_143(world, tmp_path: Path):
     python, sleeping = slow_python(tmp_path, 3029)
     env = ssm_env(world, PYTHON=python, REMOTE_WORK_DIR=str(tmp_path / "cold-host"))
-    proc = subprocess.Popen([str(world["repo"] / "infra_scripts" / "spot_train.sh"), "--preflight-only",
-                             "--run-id", "ssm-term"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(spot_argv(world["repo"], "--preflight-only", "--run-id", "ssm-term"), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: running(sleeping) or proc.poll() is not None, 60, "bootstrap to start")
     assert proc.poll() is None, "the run ended before bootstrap started"
     proc.send_signal(signal.SIGTERM)

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import DEMO_CONFIG, ROOT, spot_argv
 
 ASL = ROOT / "infra_scripts" / "stepfunctions" / "weekly_training.asl.json"
 PARAMETER = re.compile(r"export SFN_TASK_TOKEN_PARAMETER=(\S+)")
@@ -203,7 +203,7 @@ def run_spot(parameter: str, repo: Path, env: dict[str, str], *args: str) -> sub
     full = {**{k: v for k, v in os.environ.items() if not k.startswith("PREFLIGHT_")}, **env,
             "NO_COLOR": "1", "PREFLIGHT_IMAGE_DIR": str(ROOT / ".preflight" / "test-image"),
             "SFN_TASK_TOKEN_PARAMETER": parameter}
-    return subprocess.run([str(repo / "infra_scripts" / "spot_train.sh"), "--preflight-only", *args], env=full,
+    return subprocess.run(spot_argv(repo, "--preflight-only", *args), env=full,
                           capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 
@@ -217,7 +217,7 @@ def test_sfn_task_token_end_to_end_on_local_transport(pipeline, local_repo, stal
     command = next_command(SHELL_RUN, before)
     token_of(command)  # written by the waiting state
     parameter = PARAMETER.search(command_text(command)).group(1)
-    seed = [sys.executable, "-m", "preflight", "demo-seed", "--config", str(local_repo / "workflow.env")]
+    seed = [sys.executable, "-m", "preflight", "demo-seed", "--config", str(local_repo / DEMO_CONFIG)]
     subprocess.run(seed + (["--stale", "ES:3d"] if stale else []), cwd=local_repo, check=True, capture_output=True,
                    env={**os.environ, "PYTHONPATH": str(local_repo)})
     out = run_spot(parameter, local_repo, {"SFN_HEARTBEAT_SECONDS": "1"}, "--run-id", f"sfn-{stale}")

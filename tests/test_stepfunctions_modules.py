@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import DEMO_CONFIG, ROOT
 from tests.test_stepfunctions import (  # noqa: F401  (pipeline is a fixture)
     SHELL_RUN,
     TRAINING,
@@ -133,8 +133,8 @@ def test_the_module_command_runs_one_config_whatever_its_name(pipeline, local_re
     """The iteration's real command text, run by bash as the controller would (on the local transport): the
     config path reaches spot_train.sh as one word and is never read as shell."""
     arn = create_machine(pipeline, "weekly-modules-command")
-    name = "odd $(touch PWNED) 'name'.env"
-    text = (local_repo / "workflow.env").read_text().replace("PROJECT_NAME=predictor", "PROJECT_NAME=odd")
+    name = f"{DEMO_CONFIG.parent}/odd $(touch PWNED) 'name'.env"  # beside the demo's: its relative paths hold
+    text = (local_repo / DEMO_CONFIG).read_text().replace("PROJECT_NAME=predictor", "PROJECT_NAME=odd")
     (local_repo / name).write_text(text)
     subprocess.run([os.sys.executable, "-m", "preflight", "demo-seed", "--config", name], cwd=local_repo, check=True,
                    capture_output=True, env={**os.environ, "PYTHONPATH": str(local_repo)})

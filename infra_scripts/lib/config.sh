@@ -5,12 +5,14 @@
 declare -gA CFG=()
 
 # config_load FILE [KEY=VALUE ...] — overrides come from flags; exits 2 with the parser's message.
+# With --plan (FLAG_PLAN) no project is required: the plan proves a launch and copies nothing.
 config_load() {
   local file="$1" pairs
   shift
   local -a sets=()
   local item
   for item in "$@"; do sets+=(--set "$item"); done
+  ((${FLAG_PLAN:-0})) && sets+=(--plan)
   pairs="$(mktemp)" || die 2 "cannot create a temporary file (TMPDIR=${TMPDIR:-/tmp}); nothing was run"
   if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight config --config "$file" --for-run "${sets[@]}" >"$pairs"; then
     rm -f "$pairs"
@@ -67,7 +69,9 @@ config_step_env() {
   printf 'PREFLIGHT_CONFIG_FILE=%s\0' "${CONFIG_FILE:-}"
 }
 
-# config_project_dir — REPO_DIR as an absolute path (relative paths are relative to the repo root).
+# config_project_dir — REPO_DIR as an absolute path. preflight/config.py has already resolved a relative
+# one (against the folder of the config file that sets it; from the environment or a flag, against the
+# working directory), so a set REPO_DIR reaches CFG absolute; an empty one (REPO_URL, or --plan) is unused.
 config_project_dir() {
   local dir="${CFG[REPO_DIR]}"
   [[ "$dir" == /* ]] || dir="$ROOT/$dir"

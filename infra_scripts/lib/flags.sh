@@ -26,7 +26,8 @@ usage: spot_train.sh [--preflight-only | --smoke-only | --full-only] [options]
   --full-only             run full training without the smoke step
                           (no mode flag: smoke, then full training)
   --transport local|ssm   where steps run (default: TRANSPORT in the config)
-  --config FILE           config file (default: workflow.env at the repo root)
+  --config FILE           the project's config (default: workflow.env at the repo root, the reference,
+                          which names no project; make preflight uses examples/predictor/workflow.env)
   --run-id ID             run id (default: generated)
   --instance-id ID        ssm: attach to this running instance; never launch or terminate it
   --require-preflight P   refuse to train unless artifact P verifies (exit 6)

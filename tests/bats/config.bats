@@ -45,7 +45,7 @@ setup() {
 }
 
 @test "a timeout that does not nest inside the run budget exits 2" {
-  run env PROBE_TIMEOUT_SECONDS=99999 "$REPO/infra_scripts/spot_train.sh" --preflight-only
+  run env PROBE_TIMEOUT_SECONDS=99999 "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only
   [ "$status" -eq 2 ]
   [[ "$output" == *"PROBE_TIMEOUT_SECONDS=99999 must be > 0 and below RUN_BUDGET_SECONDS"* ]]
   [ ! -e "$REPO/artifacts" ]
@@ -71,7 +71,7 @@ refused_before_anything() {
   refused_before_anything "$status" "$output"
   [[ "$output" == *"value.env:"*": PASS_ENV: value is 20000 bytes, over the 8192-byte limit"* ]]
   # 100 KB: the kernel refuses a single environment string over 128 KB before we could see it.
-  run env SMOKE_CMD="$(head -c 100000 /dev/zero | tr '\0' b)" "$REPO/infra_scripts/spot_train.sh" --preflight-only
+  run env SMOKE_CMD="$(head -c 100000 /dev/zero | tr '\0' b)" "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only
   refused_before_anything "$status" "$output"
   [[ "$output" == *"environment variable SMOKE_CMD: value is 100000 bytes"* ]]
 }
@@ -100,7 +100,7 @@ refused_before_anything() {
   local case
   for case in RUN_BUDGET_SECONDS=3_00 MIN_FREE_DISK_GB=nan MIN_FREE_DISK_GB=inf CHECK_TIMEOUT_SECONDS=0 \
     PROBE_DEADLINE_SECONDS=-5 CHECK_TIMEOUTS=nosuch:5 PROJECT_NAME=../escape PROJECT_NAME=a/b; do
-    run env "$case" "$REPO/infra_scripts/spot_train.sh" --preflight-only
+    run env "$case" "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only
     refused_before_anything "$status" "$output"
     [[ "$output" == *"${case%%=*}"* ]] || { echo "no key named for $case: $output"; return 1; }
   done
@@ -109,7 +109,7 @@ refused_before_anything() {
 @test "PASS_ENV naming an internal variable exits 2 and the step never runs against it (issue 23)" {
   mkdir -p "$BATS_TEST_TMPDIR/victim/work/project"
   : >"$BATS_TEST_TMPDIR/victim/work/project/keep"
-  run env PASS_ENV=PF_HOST_DIR PF_HOST_DIR="$BATS_TEST_TMPDIR/victim" "$REPO/infra_scripts/spot_train.sh" --preflight-only
+  run env PASS_ENV=PF_HOST_DIR PF_HOST_DIR="$BATS_TEST_TMPDIR/victim" "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only
   [ "$status" -eq 2 ]
   [[ "$output" == *"PASS_ENV"*"PF_HOST_DIR"*"internal"* ]]
   [ -e "$BATS_TEST_TMPDIR/victim/work/project/keep" ]

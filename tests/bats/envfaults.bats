@@ -9,7 +9,7 @@ setup() {
 }
 
 @test "a TMPDIR that does not exist exits 2 naming it, before anything is written" {
-  run env TMPDIR="$BATS_TEST_TMPDIR/gone" "$REPO/infra_scripts/spot_train.sh" --preflight-only </dev/null
+  run env TMPDIR="$BATS_TEST_TMPDIR/gone" "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only </dev/null
   [ "$status" -eq 2 ]
   [[ "$output" == *"TMPDIR=$BATS_TEST_TMPDIR/gone is not a writable directory"* ]]
   [ ! -e "$REPO/artifacts" ]
@@ -30,7 +30,7 @@ setup() {
   mkdir -p "$REPO/artifacts/preflight"
   unshare -m true 2>/dev/null || skip "needs a mount namespace to make a read-only directory as root"
   # shellcheck disable=SC2016  # $1 expands in the inner shell
-  run unshare -m bash -c 'mount --bind -o ro "$1/artifacts" "$1/artifacts" && "$1/infra_scripts/spot_train.sh" --preflight-only </dev/null' _ "$REPO"
+  run unshare -m bash -c 'mount --bind -o ro "$1/artifacts" "$1/artifacts" && "$1/infra_scripts/spot_train.sh" --preflight-only --config "$1/examples/predictor/workflow.env" </dev/null' _ "$REPO"
   [ "$status" -eq 2 ]
   [[ "$output" == *"is not writable"* ]]
   [[ "$output" != *"already has results"* ]]

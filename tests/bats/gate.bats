@@ -73,28 +73,28 @@ assert_refused() {
 }
 
 @test "artifact for another config: exit 6 on the hash mismatch" {
-  run env ARCTICDB_MAX_STALENESS=2d "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id gate-hash \
+  run env ARCTICDB_MAX_STALENESS=2d "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only --run-id gate-hash \
     --require-preflight "$READY_ARTIFACT" </dev/null
   assert_refused gate-hash
   [[ "$output" == *"config hash mismatch"* ]]
 }
 
 @test "fresh READY artifact (also via REQUIRE_PREFLIGHT): training starts" {
-  run env REQUIRE_PREFLIGHT="$READY_ARTIFACT" "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id gate-ok </dev/null
+  run env REQUIRE_PREFLIGHT="$READY_ARTIFACT" "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only --run-id gate-ok </dev/null
   [ "$status" -eq 0 ]
   [ -f "$PREDICTOR_MARKER_DIR/smoke.ran" ]
 }
 
 @test "two projects in one checkout keep their own latest-ready, and each gate passes on its own" {
   # Issue 22 item 5: a second project's READY run never moves the first's gate (nor the other way round).
-  run env PROJECT_NAME=research "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id gate-research </dev/null
+  run env PROJECT_NAME=research "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id gate-research </dev/null
   [ "$status" -eq 0 ]
   [ "$(readlink "$REPO/artifacts/preflight/research/latest-ready")" = gate-research ]
   [ "$(readlink "$REPO/artifacts/preflight/predictor/latest-ready")" = gate-ready ]
-  run env REQUIRE_PREFLIGHT=latest-ready "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id gate-own </dev/null
+  run env REQUIRE_PREFLIGHT=latest-ready "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only --run-id gate-own </dev/null
   [ "$status" -eq 0 ]
   rm -f "$PREDICTOR_MARKER_DIR/smoke.ran"
-  run env PROJECT_NAME=research REQUIRE_PREFLIGHT=latest-ready "$REPO/infra_scripts/spot_train.sh" --smoke-only \
+  run env PROJECT_NAME=research REQUIRE_PREFLIGHT=latest-ready "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only \
     --run-id gate-own-research </dev/null
   [ "$status" -eq 0 ]
   [ -f "$PREDICTOR_MARKER_DIR/smoke.ran" ]

@@ -6,8 +6,11 @@ SRC_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 # In GitHub Actions spot_train.sh annotates and writes the job summary: tests that want it set these.
 unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_WORKSPACE
 
+# make_repo_copy — the copy, and DEMO: the example project's config in it (what `make preflight` runs; the
+# root workflow.env is the neutral reference and names no project).
 make_repo_copy() {
   REPO="$BATS_FILE_TMPDIR/repo"
+  DEMO="$REPO/examples/predictor/workflow.env"
   mkdir -p "$REPO"
   cp -a "$SRC_ROOT/infra_scripts" "$SRC_ROOT/preflight" "$SRC_ROOT/examples" "$SRC_ROOT/workflow.env" "$REPO/"
   export PREFLIGHT_IMAGE_DIR="$SRC_ROOT/.preflight/test-image"
@@ -19,11 +22,16 @@ make_repo_copy() {
 }
 
 seed_demo() {
-  (cd "$REPO" && PYTHONPATH="$REPO" "$PREFLIGHT_PYTHON" -m preflight demo-seed --config workflow.env "$@" >/dev/null)
+  (cd "$REPO" && PYTHONPATH="$REPO" "$PREFLIGHT_PYTHON" -m preflight demo-seed --config "$DEMO" "$@" >/dev/null)
 }
 
+# spot ARGS — spot_train.sh on the demo's config, unless ARGS name a config of their own.
 spot() {
-  "$REPO/infra_scripts/spot_train.sh" "$@" </dev/null
+  local arg
+  for arg in "$@"; do
+    [[ "$arg" == --config || "$arg" == --config=* ]] && { "$REPO/infra_scripts/spot_train.sh" "$@" </dev/null; return; }
+  done
+  "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" "$@" </dev/null
 }
 
 # wait_for_text FILE TEXT SECONDS — poll until TEXT shows up in FILE.

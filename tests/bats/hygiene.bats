@@ -13,12 +13,33 @@ setup() {
 }
 
 @test "a preflight run in a fresh clone leaves git status clean" {
-  (cd "$CLONE" && PYTHONPATH="$CLONE" "$PREFLIGHT_PYTHON" -m preflight demo-seed --config workflow.env >/dev/null)
-  run "$CLONE/infra_scripts/spot_train.sh" --preflight-only </dev/null
+  # What make preflight runs: the example project's config, its demo store seeded first.
+  (cd "$CLONE" && PYTHONPATH="$CLONE" "$PREFLIGHT_PYTHON" -m preflight demo-seed \
+    --config examples/predictor/workflow.env >/dev/null)
+  run "$CLONE/infra_scripts/spot_train.sh" --preflight-only --config examples/predictor/workflow.env </dev/null
   [ "$status" -eq 0 ]
-  [ -d "$CLONE/artifacts/preflight" ]
+  [ -d "$CLONE/artifacts/preflight/predictor" ]
+  [ -d "$CLONE/.preflight/demo-store" ] # outside the project folder, never copied to the host with it
   run git -C "$CLONE" status --porcelain --untracked-files=all
   [ -z "$output" ]
+}
+
+@test "no --config in a fresh clone: the neutral workflow.env names no project; exit 2 saying what to do" {
+  # Issue 22 deliverable 1: the root workflow.env is the reference, not the demo. Nothing is written.
+  run "$CLONE/infra_scripts/spot_train.sh" --preflight-only </dev/null
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"$CLONE/workflow.env: no training project: REPO_DIR and REPO_URL are both empty"* ]]
+  [[ "$output" == *"python3 -m preflight init --repo PATH"* ]]
+  [[ "$output" == *"make preflight"*"--config examples/predictor/workflow.env"* ]]
+  [[ "$output" != *"bootstrap"* ]]
+  [ ! -e "$CLONE/artifacts" ]
+  [ ! -e "$CLONE/.preflight" ]
+  run git -C "$CLONE" status --porcelain --untracked-files=all
+  [ -z "$output" ]
+  # The launch plan copies no project, so it asks for none (locally there is nothing to plan).
+  run "$CLONE/infra_scripts/spot_train.sh" --plan </dev/null
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"transport local launches nothing"* ]]
 }
 
 @test "what make preflight, make test and make bench leave behind is ignored" {

@@ -53,7 +53,7 @@ PY
   for args in "--smoke-only --preflight-only" "--preflight-only --full-only" "--full-only --keep --preflight-only"; do
     # shellcheck disable=SC2086  # the flag list is split on purpose
     run env TRAIN_CMD="python -m predictor.cli train" PREFLIGHT_MODE=full \
-      "$REPO/infra_scripts/spot_train.sh" $args
+      "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" $args
     [ "$status" -eq 0 ]
     [[ "$output" == *"mode preflight-only"* ]]
     [[ "$output" != *"smoke …"* && "$output" != *"train …"* ]]
@@ -89,14 +89,14 @@ PY
   git -C "$origin" init -q -b release
   git -C "$origin" -c user.email=t@example.com -c user.name=t add -A
   git -C "$origin" -c user.email=t@example.com -c user.name=t commit -qm init
-  run env REPO_URL="file://$origin" REPO_REF=release "$REPO/infra_scripts/spot_train.sh" --preflight-only \
+  run env REPO_URL="file://$origin" REPO_REF=release "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only \
     --run-id e2e-clone </dev/null
   [ "$status" -eq 0 ]
   grep -q "cloning file://$origin at release" "$REPO/artifacts/preflight/predictor/e2e-clone/logs/bootstrap.log"
 }
 
 @test "failing bootstrap: exit 5, named step and its log tail" {
-  run env REPO_DIR=/nonexistent/project "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-boot
+  run env REPO_DIR=/nonexistent/project "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id e2e-boot
   [ "$status" -eq 5 ]
   [[ "$output" == *"bootstrap … failed, exit 1"* ]]
   [[ "$output" == *"last 40 lines"* && "$output" == *"/nonexistent/project"* ]]
@@ -109,7 +109,7 @@ PY
   printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep %s\n' "$(sleep_arg 3011)" >"$slow"
   chmod +x "$slow"
   run env PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" BOOTSTRAP_TIMEOUT_SECONDS=1 \
-    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-timeout
+    "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id e2e-timeout
   [ "$status" -eq 5 ]
   [[ "$output" == *"bootstrap … timed out after 1s"* ]]
   run pgrep -f "$(sleep_pattern 3011)"
@@ -122,7 +122,7 @@ PY
   printf '#!/usr/bin/env bash\nif [ "$1" = -c ]; then echo "$0"; exit 0; fi\nsleep %s &\nwait\n' "$(sleep_arg 3017)" >"$slow"
   chmod +x "$slow"
   PYTHON="$slow" PREFLIGHT_IMAGE_DIR="$BATS_TEST_TMPDIR/image" \
-    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
+    "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
   local pid=$!
   # The next use of PYTHON after this line (choosing the deps installer) is the one that hangs.
   wait_for_text "$REPO/artifacts/preflight/predictor/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 20
@@ -152,7 +152,7 @@ PY
   # Issue 22 item 7: the message says it is set in your shell and names PASS_ENV; a PASS_ENV name
   # unset in the shell is a warning at start. The value itself is never printed.
   run env HF_TOKEN=hf-secret-value-123 PREFLIGHT_REQUIRED_ENV=HF_TOKEN PASS_ENV="$PASS_ENV,NOT_SET_ANYWHERE_XYZ" \
-    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id e2e-unpassed </dev/null
+    "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id e2e-unpassed </dev/null
   [ "$status" -eq 1 ]
   [[ "$output" == *"PASS_ENV names NOT_SET_ANYWHERE_XYZ, which is not set in this shell"* ]]
   [[ "$output" == *"HF_TOKEN is set in your shell but not passed: add PASS_ENV=HF_TOKEN"* ]]

@@ -5,14 +5,16 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# project NAME [KEY=VALUE ...] — a copy of workflow.env for project NAME with its own ArcticDB store.
+# project NAME [KEY=VALUE ...] — a copy of the demo's config for project NAME with its own ArcticDB store, at
+# the checkout's root (so its relative paths are rewritten from the example's folder to the root).
 project() {
   local name="$1" line
   shift
   sed -e "s/^PROJECT_NAME=.*/PROJECT_NAME=$name/" -e "s#^ARCTICDB_URI=.*#ARCTICDB_URI=lmdb://.preflight/store-$name#" \
-    "$REPO/workflow.env" >"$REPO/$name.env"
-  for line in "$@"; do
-    sed -i "s#^${line%%=*}=.*#$line#" "$REPO/$name.env"
+    -e "s#^REPO_DIR=.*#REPO_DIR=examples/predictor#" "$DEMO" >"$REPO/$name.env"
+  for line in "$@"; do # the demo's config sets only what differs from the defaults: drop, then append
+    sed -i "/^${line%%=*}=/d" "$REPO/$name.env"
+    printf '%s\n' "$line" >>"$REPO/$name.env"
   done
 }
 

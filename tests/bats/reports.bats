@@ -54,7 +54,7 @@ valid() {
   printf 'earlier step\n' >"$summary"
   cd "$BATS_TEST_TMPDIR"
   run --separate-stderr env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$summary" GITHUB_WORKSPACE="$REPO" \
-    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id rep-ready --json \
+    "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id rep-ready --json \
     --junit reports/junit.xml --sarif reports/lint.sarif </dev/null
   [ "$status" -eq 0 ]
   # stdout is the summary and nothing else
@@ -80,7 +80,7 @@ valid() {
   seed_demo --stale CL:5d
   cd "$BATS_TEST_TMPDIR"
   run --separate-stderr env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$BATS_TEST_TMPDIR/s.md" \
-    "$REPO/infra_scripts/spot_train.sh" --preflight-only --run-id rep-stale --junit "$BATS_TEST_TMPDIR/j.xml" </dev/null
+    "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id rep-stale --junit "$BATS_TEST_TMPDIR/j.xml" </dev/null
   seed_demo
   [ "$status" -eq 1 ]
   valid junit j.xml
@@ -91,7 +91,7 @@ valid() {
 
 @test "a failed step: its JUnit error carries the log's tail; SARIF says lint never ran; --format text: no commands" {
   cd "$BATS_TEST_TMPDIR"
-  run --separate-stderr env GITHUB_ACTIONS=true REPO_DIR=/nonexistent/project "$REPO/infra_scripts/spot_train.sh" \
+  run --separate-stderr env GITHUB_ACTIONS=true REPO_DIR=/nonexistent/project "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" \
     --preflight-only --run-id rep-boot --junit j.xml --sarif l.sarif --format text </dev/null
   [ "$status" -eq 5 ]
   valid junit j.xml

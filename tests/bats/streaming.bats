@@ -28,7 +28,7 @@ teardown() {
     >"$REPO/examples/predictor/stream.sh"
   SMOKE_CMD='bash stream.sh' WANDB_API_KEY="$secret" PASS_ENV="PREDICTOR_MARKER_DIR,WANDB_API_KEY" \
     REPO_REF="$secret-ref" strace -f -qq --seccomp-bpf -s 1000000 -e trace=execve -o "$trace" \
-    "$REPO/infra_scripts/spot_train.sh" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
+    "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
   pid=$!
   # A deadline, not a timing: under strace every process of bootstrap and deps runs traced.
   wait_for_text "$out" "first-line-of-smoke" 400
