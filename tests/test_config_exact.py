@@ -21,7 +21,8 @@ from preflight.config import (
     validate_for_run,
 )
 
-SSM = {"TRANSPORT": "ssm", "EC2_AMI_ID": "ami-1", "EC2_INSTANCE_TYPES": "t3.micro", "EC2_SUBNET_IDS": "subnet-1",
+SSM = {"REPO_DIR": ".", "TRANSPORT": "ssm", "EC2_AMI_ID": "ami-1", "EC2_INSTANCE_TYPES": "t3.micro",
+       "EC2_SUBNET_IDS": "subnet-1",
        "EC2_INSTANCE_PROFILE": "p"}
 
 
