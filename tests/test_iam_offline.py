@@ -18,10 +18,12 @@ import pytest
 from tests import iam_offline as iam
 from tests.conftest import ROOT
 
-# As the tests' runs configure it: test_ssm_transport reads WANDB_API_KEY from ssm:/team/wandb (SECRETS).
+# As the tests' runs configure it: test_ssm_transport reads WANDB_API_KEY from ssm:/team/wandb and
+# COMET_API_KEY from Secrets Manager (SECRETS).
 PARAMETERS = {"ControllerInstanceId": iam.IDS["controller"], "ControllerRoleName": "controller-role",
               "DefinitionBucket": "definitions", "DataBucketName": "training-data", "DataPrefix": "",
-              "SecretParameterNames": "/team/wandb"}
+              "SecretParameterNames": "/team/wandb",
+              "SecretArns": f"arn:aws:secretsmanager:us-east-1:{iam.ACCOUNT}:secret:comet-key-AbCdEf"}
 
 
 def stack(**changes: str) -> iam.Stack:
@@ -113,7 +115,7 @@ def test_every_action_and_condition_key_in_the_template_is_in_the_reference():
 
 
 # Operations the tool calls, found in its source: every one must be among the checked-in calls.
-_SERVICES = ("ec2", "ssm", "logs", "iam", "sts", "s3", "stepfunctions", "service-quotas", "sns")
+_SERVICES = ("ec2", "ssm", "logs", "iam", "sts", "s3", "stepfunctions", "service-quotas", "sns", "secretsmanager")
 
 
 def test_every_aws_operation_in_the_source_is_checked():

@@ -50,6 +50,12 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     secret = "5ec7e7ssm0123456789abcdef0123456789abcd"
     boto3.client("ssm", region_name="us-east-1").put_parameter(Name="/team/wandb", Value=secret,
                                                                Type="SecureString", Overwrite=True)
+    # One from Secrets Manager, by its ARN, as SECRETS names it (the template grants exactly that ARN).
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    try:
+        comet = sm.create_secret(Name="comet-key", SecretString="comet_secret_value_for_tests_only")["ARN"]
+    except sm.exceptions.ResourceExistsException:
+        comet = sm.describe_secret(SecretId="comet-key")["ARN"]
     # And one given the container way: PASS_ENV HF_TOKEN_FILE names a file on the host (a path, not a secret).
     hf_token = tmp_path / "hf-token"
     hf_token.write_text("hf_host_file_token_for_tests_only\n")
@@ -57,7 +63,8 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     # pinned uv into the image (auto) and deps builds the project venv with it.
     host = cold_host(tmp_path / "cold-host")
     out = spot(world, "--preflight-only", "--run-id", "ssm-ready", PROJECT_NAME="ssm-uv", REMOTE_WORK_DIR=str(host),
-               SECRETS="WANDB_API_KEY=ssm:/team/wandb", PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY,HF_TOKEN",
+               SECRETS=f"WANDB_API_KEY=ssm:/team/wandb,COMET_API_KEY=secretsmanager:{comet}",
+               PREFLIGHT_REQUIRED_ENV="AWS_REGION,WANDB_API_KEY,HF_TOKEN,COMET_API_KEY",
                PASS_ENV="AWS_ENDPOINT_URL,AWS_SHARED_CREDENTIALS_FILE,AWS_EC2_METADATA_DISABLED,HF_TOKEN_FILE",
                HF_TOKEN_FILE=str(hf_token))
     assert out.returncode == 0, out.stderr[-4000:]
@@ -67,9 +74,10 @@ def test_preflight_only_ready_terminated_no_training_no_writes(world, moto_harne
     assert "deps installer uv " in bootstrap and f" at {host}/image/tools/uv/bin/uv" in bootstrap
     assert (host / "image" / "tools" / "uv" / ".preflight-venv-complete").is_file()
     assert "with uv" in (logs / "deps.log").read_text()
-    assert "WANDB_API_KEY, HF_TOKEN resolved into the step environment" in (logs / "bootstrap.log").read_text()
-    assert secret not in out.stdout + out.stderr and "hf_host_file_token" not in out.stdout + out.stderr
-    assert not any(secret.encode() in p.read_bytes() for p in results.rglob("*") if p.is_file())
+    assert "WANDB_API_KEY, COMET_API_KEY, HF_TOKEN resolved into the step environment" in bootstrap
+    for value in (secret, "hf_host_file_token", "comet_secret_value"):
+        assert value not in out.stdout + out.stderr
+        assert not any(value.encode() in p.read_bytes() for p in results.rglob("*") if p.is_file())
     artifact = results / "preflight-readiness.json"
     assert '"status": "READY"' in artifact.read_text()
     checks = {c["id"]: c for c in json.loads(artifact.read_text())["checks"]}  # the lint seed came with the payload
