@@ -19,7 +19,7 @@ INSTALL = echo "installing $(2) for $(1)"; uv="$$($(PYTHON) -m preflight.install
   if [ -n "$$uv" ]; then $(UV_ENV) "$$uv" pip install --quiet --python $(1) $(2); \
   else $(1) -m pip install --disable-pip-version-check --quiet $(2); fi
 
-.PHONY: install preflight demo-seed test lint pytest bats bench bench-smoke mutation clean
+.PHONY: install preflight demo-seed test lint pytest bats bench bench-full bench-smoke mutation clean
 
 $(RUNTIME_STAMP): pyproject.toml preflight/uv-requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -81,8 +81,13 @@ test: $(DEV_STAMP) $(ASL_STAMP) $(PY39_STAMP)
 	tests/parallel.sh 0 "$(MAKE) --no-print-directory lint" "$(MAKE) --no-print-directory pytest" \
 	  "$(MAKE) --no-print-directory bats" "$(MAKE) --no-print-directory bench-smoke"
 
+# The quick rows (≤10 min on an idle 2-core machine); bench-full adds the cold-install rows (pip and uv on
+# empty caches, make preflight on fresh clones: ~15 min more, most of it downloading and installing).
 bench: $(DEV_STAMP)
 	$(PY) bench/run.py
+
+bench-full: bench
+	$(PY) bench/run.py --cold-installs
 
 bench-smoke: $(DEV_STAMP)
 	$(PY) bench/run.py --smoke

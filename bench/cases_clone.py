@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import subprocess
 import time
 from pathlib import Path
 
-from measure import ROOT, Row
+from measure import ROOT, Row, Sample, sec, spreads
 
 # The last commit before DEPS_INSTALLER and uv (issue 15): pip builds .venv and the project venv.
 BEFORE_UV = "1617069"
@@ -46,8 +45,9 @@ def make_preflight_rows(work: Path, repeat: int, judge: bool) -> list[Row]:
     for n in range(repeat):
         for label, rev in (("before", BEFORE_UV), ("after", "HEAD")):
             times[label].append(_time_make_preflight(work / f"{label}-{n}", rev))
-    before, after = (statistics.median(times[k]) for k in ("before", "after"))
+    samples = {k: Sample.of(v) for k, v in times.items()}
+    before, after = samples["before"].median, samples["after"].median
     return [Row("9. make preflight on a fresh clone", f"{after:.1f} s (HEAD, uv)", f"{before:.1f} s ({BEFORE_UV}, pip)",
                 f"{before / after:.1f}x faster", "≤35 s", after <= 35 if judge else None,
                 "clone's .venv and .preflight/ empty; ~/.cache/pip and ~/.cache/uv as they are; HEAD is the "
-                "committed tree")]
+                "committed tree", spreads(head=sec(samples["after"], 1), before_uv=sec(samples["before"], 1)))]

@@ -6,12 +6,11 @@ Row 10: what bootstrap's tool venv (the probe's own packages, beside the project
 from __future__ import annotations
 
 import shutil
-import statistics
 import subprocess
 from pathlib import Path
 
 from cases_orchestration import copy_repo, deps_seconds, run
-from measure import ROOT, Row
+from measure import ROOT, Row, Sample, sec, spreads
 
 from preflight import installer
 
@@ -51,7 +50,7 @@ def _installs(repo: Path, work: Path, tools: Path, kind: str, repeat: int, warm:
             shutil.rmtree(image / "venvs")
             rewarm.append(deps_seconds(run(repo, image, f"deps-{kind}-{n}-warm", DEPS_INSTALLER=kind)[1]))
         shutil.rmtree(image)
-    return {"cold": statistics.median(cold), "warm": statistics.median(rewarm) if rewarm else None, "freeze": freeze}
+    return {"cold": Sample.of(cold), "warm": Sample.of(rewarm) if rewarm else None, "freeze": freeze}
 
 
 def _training_repo(work: Path) -> Path:
@@ -67,27 +66,31 @@ def deps_rows(work: Path, repeat: int, judge: bool) -> list[Row]:
     example = copy_repo(work / "example-repo")
     if not judge:  # smoke: the uv path once, on an empty cache; pip and the training file take minutes
         uv = _installs(example, work, tools, "uv", 1, warm=False)
-        return [Row("8. deps step, example project, empty cache", f"{uv['cold']:.1f} s with uv", "skipped in smoke",
-                    "—", "uv ≥3x faster than pip", None)]
+        return [Row("8. deps step, example project, empty cache", f"{uv['cold'].median:.1f} s with uv",
+                    "skipped in smoke", "—", "uv ≥3x faster than pip", None, spread=spreads(uv=sec(uv["cold"], 1)))]
     rows = []
     # Five runs here: the example's ~80 MB of wheels download in 2-6 s from run to run.
     pip, uv = (_installs(example, work, tools, kind, max(repeat, 5), warm=True) for kind in ("pip", "uv"))
-    ratio = pip["cold"] / uv["cold"]
-    rows.append(Row("8. deps step, example project (4 pins), empty cache", f"{uv['cold']:.1f} s with uv",
-                    f"{pip['cold']:.1f} s with pip", f"{ratio:.1f}x faster", "uv ≥3x faster", ratio >= 3,
-                    f"the real deps step (run.json); with the cache warm uv takes {uv['warm']:.1f} s and pip "
-                    f"{pip['warm']:.1f} s, so about {uv['cold'] - uv['warm']:.1f} s of uv's empty-cache time is "
-                    f"downloading; versions: {_same(pip['freeze'], uv['freeze'])}"))
+    ratio = pip["cold"].median / uv["cold"].median
+    rows.append(Row("8. deps step, example project (4 pins), empty cache", f"{uv['cold'].median:.1f} s with uv",
+                    f"{pip['cold'].median:.1f} s with pip", f"{ratio:.1f}x faster", "uv ≥3x faster", ratio >= 3,
+                    f"the real deps step (run.json); with the cache warm uv takes {uv['warm'].median:.1f} s and pip "
+                    f"{pip['warm'].median:.1f} s, so about {uv['cold'].median - uv['warm'].median:.1f} s of uv's "
+                    f"empty-cache time is downloading; versions: {_same(pip['freeze'], uv['freeze'])}",
+                    spreads(uv=sec(uv["cold"], 1), pip=sec(pip["cold"], 1))))
     training = _training_repo(work)
     pip, uv = (_installs(training, work, tools, kind, repeat, warm=True) for kind in ("pip", "uv"))
-    ratio = pip["cold"] / uv["cold"]
-    rows.append(Row("8. deps step, training file (20 top-level, 84 pinned), empty cache", f"{uv['cold']:.1f} s with uv",
-                    f"{pip['cold']:.1f} s with pip", f"{ratio:.1f}x faster", "uv ≥3x faster", ratio >= 3,
-                    f"bench/requirements-training.txt; versions: {_same(pip['freeze'], uv['freeze'])}"))
-    warm_ratio = pip["warm"] / uv["warm"]
-    rows.append(Row("8. deps step, training file, warm cache, new venv", f"{uv['warm']:.1f} s with uv",
-                    f"{pip['warm']:.1f} s with pip", f"{warm_ratio:.1f}x faster", "uv ≥10x faster and ≤5 s",
-                    warm_ratio >= 10 and uv["warm"] <= 5, "caches kept from the empty-cache run, venv removed"))
+    ratio = pip["cold"].median / uv["cold"].median
+    rows.append(Row("8. deps step, training file (20 top-level, 84 pinned), empty cache",
+                    f"{uv['cold'].median:.1f} s with uv", f"{pip['cold'].median:.1f} s with pip",
+                    f"{ratio:.1f}x faster", "uv ≥3x faster", ratio >= 3,
+                    f"bench/requirements-training.txt; versions: {_same(pip['freeze'], uv['freeze'])}",
+                    spreads(uv=sec(uv["cold"], 1), pip=sec(pip["cold"], 1))))
+    warm_ratio = pip["warm"].median / uv["warm"].median
+    rows.append(Row("8. deps step, training file, warm cache, new venv", f"{uv['warm'].median:.1f} s with uv",
+                    f"{pip['warm'].median:.1f} s with pip", f"{warm_ratio:.1f}x faster", "uv ≥10x faster and ≤5 s",
+                    warm_ratio >= 10 and uv["warm"].median <= 5, "caches kept from the empty-cache run, venv removed",
+                    spreads(uv=sec(uv["warm"], 1), pip=sec(pip["warm"], 1))))
     return rows
 
 
@@ -111,29 +114,37 @@ def _drop_tool_venvs(image: Path) -> None:
         shutil.rmtree(venv)
 
 
-def tool_venv_rows(work: Path, repeat: int, judge: bool) -> list[Row]:
+def tool_venv_rows(work: Path, repeat: int, judge: bool, empty_caches: bool = False) -> list[Row]:
     """Row 10: bootstrap building the probe's tool venv with uv (what the two venvs add to a first run):
-    warm caches (a new interpreter or probe requirements on a warm image), empty caches (a first boot,
-    full run only), against a bootstrap that reuses it."""
+    warm caches (a new interpreter or probe requirements on a warm image) against a bootstrap that reuses
+    it; with `empty_caches` (`make bench-full`: ~150 MB of wheels downloaded per run) only the first boot."""
     uv_home = installer.install_uv(ROOT / ".preflight" / "image", "python3").parent.parent
     repo = copy_repo(work / "tool-venv-repo")
     warm_cache = ROOT / ".preflight" / ("test-image" if not judge else "image") / "cache"
     warm_cache.mkdir(parents=True, exist_ok=True)
     cold, warm, reused = [], [], []
     for n in range(repeat):
-        if judge:  # empty caches: the probe's ~150 MB of wheels are downloaded
+        if empty_caches:  # empty caches: the probe's ~150 MB of wheels are downloaded
             image = _tool_image(work, f"tool-empty-{n}", uv_home, None)
             cold.append(_bootstrap_seconds(run(repo, image, f"tool-empty-{n}", DEPS_INSTALLER="uv")[1]))
             shutil.rmtree(image)
+            continue
         image = _tool_image(work, f"tool-warm-{n}", uv_home, warm_cache)
         _drop_tool_venvs(image)
         warm.append(_bootstrap_seconds(run(repo, image, f"tool-warm-{n}", DEPS_INSTALLER="uv")[1]))
         reused.append(_bootstrap_seconds(run(repo, image, f"tool-reused-{n}", DEPS_INSTALLER="uv")[1]))
         shutil.rmtree(image)
-    warm_s, reused_s = statistics.median(warm), statistics.median(reused)
-    empty = f"; with empty caches {statistics.median(cold):.1f} s" if cold else "; empty caches skipped in smoke"
+    if empty_caches:
+        empty = Sample.of(cold)
+        return [Row("10. bootstrap, tool venv cold build with uv, empty caches (a first boot)",
+                    f"{empty.median:.1f} s (builds it, downloads)", "—", "—", "(context: network-bound)", None,
+                    "the whole bootstrap step (run.json), the image's caches empty",
+                    spreads(bootstrap=sec(empty, 1)))]
+    warm_t, reused_t = Sample.of(warm), Sample.of(reused)
+    warm_s, reused_s = warm_t.median, reused_t.median
     return [Row("10. bootstrap, tool venv cold build with uv, warm cache", f"{warm_s:.1f} s (builds it)",
                 f"{reused_s:.1f} s (reuses it)", f"+{warm_s - reused_s:.1f} s", "≤10 s with a warm cache",
                 warm_s <= 10 if judge else None,
                 "the whole bootstrap step (run.json): the tool venv is built once per interpreter and probe "
-                f"requirements, then reused by every project and run{empty}")]
+                "requirements, then reused by every project and run; empty caches: `make bench-full`",
+                spreads(builds=sec(warm_t, 1), reuses=sec(reused_t, 1)))]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from cases_lint import project
-from measure import ROOT, Row
+from measure import ROOT, Row, Sample, sec, spreads
 
 
 def _closure_once(code: Path, cache: Path) -> tuple[float, int, int]:
@@ -54,12 +53,13 @@ def entry_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
     warm_cache = work / "entry-cache-warm"
     _closure_once(code, warm_cache)
     warm = [_closure_once(code, warm_cache) for _ in range(repeat)]
-    cold_s, warm_s = statistics.median(r[0] for r in cold), statistics.median(r[0] for r in warm)
+    cold_t, warm_t = Sample.of(r[0] for r in cold), Sample.of(r[0] for r in warm)
+    cold_s, warm_s = cold_t.median, warm_t.median
     rows = [Row(f"entry-point closure, {counted:,} lines in {cold[0][1]} modules, empty facts cache "
                 f"({cold[0][2]} files parsed)", f"{cold_s:.2f} s", "—", "—", "≤ 1 s",
-                (cold_s <= 1.0) if judge else None),
+                (cold_s <= 1.0) if judge else None, spread=spreads(closure=sec(cold_t))),
             Row(f"entry-point closure, warm facts cache ({warm[0][2]} files parsed)", f"{warm_s:.2f} s", "—", "—",
-                "≤ 1 s", (warm_s <= 1.0) if judge else None)]
+                "≤ 1 s", (warm_s <= 1.0) if judge else None, spread=spreads(closure=sec(warm_t)))]
     # The example as `make preflight` probes it, with and without the entrypoint check.
     example = work / "entry-example"
     shutil.copytree(ROOT / "examples" / "predictor", example)
@@ -75,8 +75,10 @@ def entry_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
     for _ in range(max(repeat, 1)):  # interleaved, so a slow moment lands on both sides
         walls["off"].append(_probe(configs["off"], example))
         walls["on"].append(_probe(configs["on"], example))
-    on, off = statistics.median(walls["on"]), statistics.median(walls["off"])
+    on_t, off_t = Sample.of(walls["on"]), Sample.of(walls["off"])
+    on, off = on_t.median, off_t.median
     rows.append(Row("entrypoint's cost to the probe's wall time (the example)", f"{on:.2f} s with",
                     f"{off:.2f} s without", f"{on / off - 1:+.0%}", "≤ +10%",
-                    (on / off - 1 <= 0.10) if judge else None))
+                    (on / off - 1 <= 0.10) if judge else None,
+                    spread=spreads(with_entry=sec(on_t), without=sec(off_t))))
     return rows

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from cases_orchestration import DEMO_CONFIG, copy_repo
-from measure import Row
+from measure import Row, Sample, sec, spreads
 
 
 def _configs(repo: Path, count: int) -> list[Path]:
@@ -55,4 +55,5 @@ def fleet_rows(workdir: Path, image: Path | None, count: int, judge: bool) -> li
                 f"{fleet:.1f} s wall ({', '.join(sorted(statuses))})",
                 f"{sum(singles):.1f} s in sequence; slowest alone {slowest:.1f} s", f"{ratio:.2f}× the slowest",
                 "≤1.5× the slowest single project", (ratio <= 1.5) if judge else None,
-                f"{os.cpu_count()} cores; each project a copy of the example with its own venv and LMDB store")]
+                f"{os.cpu_count()} cores; each project a copy of the example with its own venv and LMDB store",
+                spreads(singles=sec(Sample.of(singles), 1)) + "; fleet: n=1")]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from measure import ROOT, Row
+from measure import ROOT, Row, Sample, sec, spreads
 
 # The example project's config (the root workflow.env is the neutral reference and names no project).
 DEMO_CONFIG = Path("examples", "predictor", "workflow.env")
@@ -53,12 +52,15 @@ def orchestration(workdir: Path, image: Path | None, repeat: int, judge: bool) -
         cold_deps = "skipped in smoke (shared warm image)"
     runs = [run(repo, image, f"bench-warm-{n}") for n in range(repeat)]
     overheads = [wall - record["steps_seconds"] for wall, record in runs]
-    overhead = statistics.median(overheads)
-    warm_deps = statistics.median(deps_seconds(record) for _wall, record in runs)
-    total = statistics.median(wall for wall, _ in runs)
+    over_t = Sample.of(overheads)
+    deps_t = Sample.of(deps_seconds(record) for _wall, record in runs)
+    total_t = Sample.of(wall for wall, _ in runs)
+    overhead, warm_deps, total = over_t.median, deps_t.median, total_t.median
     rows.append(Row("5. orchestration overhead (local, preflight-only)", f"{overhead:.2f} s around the steps",
                     f"{total:.2f} s total wall", f"{overhead / total:.0%} of the run", "≤1 s",
-                    overhead <= 1 if judge else None, "total wall minus the steps' own durations from run.json"))
+                    overhead <= 1 if judge else None, "total wall minus the steps' own durations from run.json",
+                    spreads(overhead=sec(over_t), total=sec(total_t))))
     rows.append(Row("5. deps step, warm rerun vs first install", f"{warm_deps:.2f} s (install skipped)", cold_deps,
-                    "—", "warm rerun skips the install", (warm_deps < 1) if judge else None))
+                    "—", "warm rerun skips the install", (warm_deps < 1) if judge else None,
+                    spread=spreads(warm_deps=sec(deps_t)) + ("; cold: n=1" if image is None else "")))
     return rows

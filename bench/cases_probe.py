@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 import slow_endpoint
-from measure import ROOT, Row
+from measure import ROOT, Row, Sample, ms, sec, spreads
 
 
 def concurrency(delay_s: float, judge: bool) -> Row:
@@ -49,7 +48,9 @@ def concurrency(delay_s: float, judge: bool) -> Row:
                f"{concurrent:.3f} s (slowest alone {slowest:.3f} s)",
                f"{sequential:.3f} s (one after another)", f"{ratio:.2f}x the slowest check",
                "probe wall ≤1.3x its slowest check", ratio <= 1.3 if judge else None,
-               f"{sequential / concurrent:.1f}x faster than sequential")
+               f"{sequential / concurrent:.1f}x faster than sequential",
+               "one run of the five at once, each check once alone (the delay is fixed: "
+               + spreads(alone=sec(Sample.of(alone), 3)) + ")")
 
 
 HEAVY = ("arcticdb", "boto3", "botocore", "pandas")
@@ -59,7 +60,7 @@ ALL_OFF = ("PREFLIGHT_LINT=off\nPREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPRE
            "PREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nARCTICDB_REQUIRED_SYMBOLS=\n")
 
 
-def _wall(argv: list[str], repeat: int, cwd: Path) -> tuple[float, str]:
+def _wall(argv: list[str], repeat: int, cwd: Path) -> tuple[Sample, str]:
     walls, err = [], ""
     for _ in range(repeat):
         started = time.perf_counter()
@@ -67,7 +68,7 @@ def _wall(argv: list[str], repeat: int, cwd: Path) -> tuple[float, str]:
                              env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
         walls.append(time.perf_counter() - started)
         err = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
-    return statistics.median(walls), err
+    return Sample.of(walls), err
 
 
 def startup(workdir: Path, repeat: int, judge: bool) -> list[Row]:
@@ -77,8 +78,8 @@ def startup(workdir: Path, repeat: int, judge: bool) -> list[Row]:
     for label, args in (("probe --help", ["probe", "--help"]),
                         ("probe, every check off", ["probe", "--config", "all-off.env", "--json"])):
         wall, imported = _wall([sys.executable, "-c", PROBE_MODULES, *args], repeat, workdir)
-        rows.append(Row(f"6. start-up: {label}", f"{wall * 1000:.0f} ms, heavy imports {imported}",
-                        f"{heavy_wall * 1000:.0f} ms (import arcticdb, boto3, pandas)",
-                        f"{heavy_wall / wall:.1f}x cheaper", "no heavy import unless a check needs it",
-                        imported == "[]" if judge else None))
+        rows.append(Row(f"6. start-up: {label}", f"{wall.median * 1000:.0f} ms, heavy imports {imported}",
+                        f"{heavy_wall.median * 1000:.0f} ms (import arcticdb, boto3, pandas)",
+                        f"{heavy_wall.median / wall.median:.1f}x cheaper", "no heavy import unless a check needs it",
+                        imported == "[]" if judge else None, spread=spreads(probe=ms(wall), heavy=ms(heavy_wall))))
     return rows
