@@ -16,6 +16,8 @@ setup() {
   # What make preflight runs: the example project's config, its demo store seeded first.
   (cd "$CLONE" && PYTHONPATH="$CLONE" "$PREFLIGHT_PYTHON" -m preflight demo-seed \
     --config examples/predictor/workflow.env >/dev/null)
+  # From inside the clone, as make preflight runs it: a relative --config is relative to where one stands.
+  cd "$CLONE"
   run "$CLONE/infra_scripts/spot_train.sh" --preflight-only --config examples/predictor/workflow.env </dev/null
   [ "$status" -eq 0 ]
   [ -d "$CLONE/artifacts/preflight/predictor" ]
