@@ -62,7 +62,10 @@ def through_latency(upstream: tuple[str, int], bucket: str, size: int, delay_s: 
     latency = f"{delay_s * 1000:.0f} ms"
     requests, megabytes = ours["requests"].max, ours["bytes"].max / 1e6
     return [Row(f"1. freshness read, one symbol, {size:,} rows, S3 + {latency} per request", _read(ours),
-                _read(naive), f"{speed:.1f}x faster", "≥30x faster", (speed >= 30) if judge else None,
+                # Context, not a goal: with latency per request the naive read's 52 requests overlap, so
+                # the ratio measures the proxy's concurrency and bandwidth, not the probe; what the probe
+                # controls, its 2 requests and 4 KB, is judged by the count row below on any machine.
+                _read(naive), f"{speed:.1f}x faster", "(context)", None,
                 f"moto behind bench/slow_endpoint.py's proxy, which holds each answer {latency} longer",
                 spreads(probe=ms(ours["wall"]), naive=ms(naive["wall"]))),
             Row(f"1. S3 requests and bytes per freshness read, {size:,} rows (count)",

@@ -108,9 +108,10 @@ def lint_rows(work: Path, lines: int, repeat: int, judge: bool) -> list[Row]:
                 "—", "—", "every file parsed once when the cache is empty, none when it is warm",
                 parsed_ok if judge else None, "the lint child's own `parsed` and `files`",
                 "count: the same on every run", "count"),
-            Row("lint's cost to the probe's wall time, empty facts cache (a fresh host, or all code changed)",
-                f"{cold:.2f} s with lint", f"{off:.2f} s without", f"{cold / off - 1:+.0%}", "≤ +10%",
-                (cold / off - 1 <= 0.10) if judge else None,
+            # Context since issue 25 item 5: its seeded row replaces this cold "+10%" goal, which cannot be
+            # met inside the probe on 2 cores; an unseeded cold host is left only with REPO_URL (cloned there).
+            Row("lint's cost to the probe's wall time, empty facts cache, no seed (REPO_URL, or all code changed)",
+                f"{cold:.2f} s with lint", f"{off:.2f} s without", f"{cold / off - 1:+.0%}", "(context)", None,
                 spread=spreads(with_lint=sec(samples["cold"]), without=sec(samples["off"]))),
             Row("lint's cost to the probe's wall time, warm facts cache (a rerun, or a warm image)",
                 f"{hot:.2f} s with lint", f"{off:.2f} s without", f"{hot / off - 1:+.0%}", "≤ +10%",
