@@ -35,7 +35,7 @@ class Trainer{n}:
 
 
 # `make preflight` on a fresh clone (BENCHMARKS.md row 9, measured by bench-full): a cold local run.
-COLD_RUN_S = 28.0
+COLD_RUN_S = 20.4
 
 
 def project(root: Path, lines: int) -> Path:
