@@ -436,7 +436,9 @@ def test_progress_lines_and_no_output_before_the_end(world, capsys, tmp_path: Pa
 
 
 def test_cloudwatch_output_streams_while_the_step_runs(world, tmp_path: Path):
-    boto3.client("logs", region_name="us-east-1").create_log_group(logGroupName="spot-preflight-steps")
+    logs = boto3.client("logs", region_name="us-east-1")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # another test (or the agent) made it
+        logs.create_log_group(logGroupName="spot-preflight-steps")
     instance_id = started_instance(world)
     script, started, go = gated_script(tmp_path)
     command_id = ssm_run.send(ssm(), instance_id, script, step="live", run_id="faults", delivery_s=30,
