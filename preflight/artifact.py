@@ -260,6 +260,20 @@ def unframe(text: str) -> dict[str, Any]:
     return artifact
 
 
+def without_frame(lines: list[str]) -> list[str]:
+    """A step's output lines around its readiness frame: what a report shows of the step; the frame is
+    the artifact, read on its own (unframe)."""
+    kept, inside = [], False
+    for line in lines:
+        if line.startswith(BEGIN):
+            inside = True
+        elif inside:
+            inside = not line.startswith(END_PREFIX)
+        else:
+            kept.append(line)
+    return kept
+
+
 def read_tail(path: Path, limit: int = 8 * MAX_READ_BYTES) -> str:
     """The last `limit` bytes of a step log (a regular file; the frame is at its end), as text."""
     try:

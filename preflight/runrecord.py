@@ -23,7 +23,7 @@ MAX_LINES, MAX_LINE = 20, 200
 
 def failing_step(run_dir: Path, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The last step that failed, with the last lines of its log (the readiness frame left out)."""
-    from preflight.artifact import _shorten  # standard library only, like this module
+    from preflight.artifact import _shorten, without_frame  # standard library only, like this module
 
     failed = [s for s in steps if s.get("exit_code") not in (0, None)]
     if not failed:
@@ -33,15 +33,7 @@ def failing_step(run_dir: Path, steps: list[dict[str, Any]]) -> dict[str, Any] |
         text = (run_dir / "logs" / f"{step['step']}.log").read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
-    lines: list[str] = []
-    inside = False
-    for line in text.splitlines():
-        if line.startswith("-----BEGIN PREFLIGHT"):
-            inside = True
-        elif inside:
-            inside = not line.startswith("-----END PREFLIGHT")
-        else:
-            lines.append(_shorten(line, MAX_LINE))
+    lines = [_shorten(line, MAX_LINE) for line in without_frame(text.splitlines())]
     return {"step": step["step"], "exit_code": step["exit_code"], "last_lines": lines[-MAX_LINES:]}
 
 

@@ -88,15 +88,9 @@ class CloudWatchTail:
 
 def output_tail(text: str, lines: int = 40) -> str:
     """The last lines of a step's SSM output, without a readiness frame (the CloudWatch copy holds it whole)."""
-    kept, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("-----BEGIN PREFLIGHT READINESS"):
-            inside = True
-        elif inside and line.startswith("-----END PREFLIGHT READINESS"):
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept[-lines:])
+    from preflight.artifact import without_frame
+
+    return "\n".join(without_frame(text.splitlines())[-lines:])
 
 
 def _get(ssm: Any, command_id: str, instance_id: str, started: float) -> dict[str, Any] | None:

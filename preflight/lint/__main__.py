@@ -35,9 +35,9 @@ def _text(path: Path) -> str:
     return read_regular(path, MAX_FILE_BYTES, "a file lint reads").decode("utf-8", errors="replace")
 
 
-def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], int, int]:
-    """Every file's facts: from the cache when its text is unchanged, else parsed now. A file that cannot
-    be read is one `unreadable` finding; the others are linted as ever."""
+def read_texts(root: Path, paths: list[str]) -> tuple[list[tuple[str, str]], list[fact_reader.Facts]]:
+    """(shown path, text) of every file lint judges under `root`, and an `unreadable` finding for each file
+    that cannot be read."""
     texts, refused = [], []
     for p in python_files(root, paths):
         shown = str(p.relative_to(root) if root in p.parents else p)
@@ -45,6 +45,13 @@ def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], in
             texts.append((shown, _text(p)))
         except (OSError, NotRegular) as exc:
             refused.append(fact_reader.unreadable(shown, getattr(exc, "strerror", None) or str(exc)))
+    return texts, refused
+
+
+def _read_all(root: Path, paths: list[str]) -> tuple[list[fact_reader.Facts], int, int]:
+    """Every file's facts: from the cache when its text is unchanged, else parsed now. A file that cannot
+    be read is one `unreadable` finding; the others are linted as ever."""
+    texts, refused = read_texts(root, paths)
     cache = FactsCache.open(root)
     keys = [key(shown, text) for shown, text in texts]
     found = [cache.get(k, shown) for k, (shown, _) in zip(keys, texts)]

@@ -12,25 +12,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from preflight.bounded import NotRegular
 from preflight.lint.cache import FactsCache, key, reader_version
-from preflight.lint.files import python_files
 
 
 def write_seed(root: Path, out: Path) -> int:
     """Parse every file lint could judge under `root` into `out`; returns how many."""
-    from preflight.lint.__main__ import _parse_all, _text
+    from preflight.lint.__main__ import _parse_all, read_texts
 
-    texts = []
-    for path in python_files(root, []):
-        try:
-            texts.append((str(path.relative_to(root)), _text(path)))
-        except (OSError, NotRegular):
-            continue  # the probe names an unreadable file itself
+    texts, _unreadable = read_texts(root, [])  # the probe names an unreadable file itself
+    keys = [key(shown, text) for shown, text in texts]
     seed = FactsCache(out, reader_version(), {})
-    for (shown, text), facts in zip(texts, _parse_all(texts)):
-        seed.put(key(shown, text), facts)
-    seed.save({key(shown, text) for shown, text in texts})
+    for digest, facts in zip(keys, _parse_all(texts)):
+        seed.put(digest, facts)
+    seed.save(set(keys))
     return len(texts)
 
 

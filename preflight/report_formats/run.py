@@ -19,8 +19,6 @@ MODE_STEPS = {"preflight-only": ("bootstrap", "deps", "probe"), "smoke-only": ("
 TAIL_LINES = 40  # as many as spot_train.sh prints for a failed step
 TAIL_WIDTH = 300
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_FRAME_BEGIN = "-----BEGIN PREFLIGHT READINESS-----"
-_FRAME_END = "-----END PREFLIGHT READINESS"
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -96,20 +94,13 @@ def load_artifact(path: Path) -> tuple[dict[str, Any] | None, str]:
 
 def log_tail(path: Path, environ: Mapping[str, str]) -> str:
     """The last lines of a step log, without the framed artifact or colours, credentials redacted."""
-    from preflight.artifact import redact, secret_values
+    from preflight.artifact import redact, secret_values, without_frame
 
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ""
-    kept, framed = [], False
-    for line in lines:
-        if line == _FRAME_BEGIN:
-            framed = True
-        elif framed:
-            framed = not line.startswith(_FRAME_END)
-        else:
-            kept.append(_ANSI.sub("", line)[:TAIL_WIDTH])
+    kept = [_ANSI.sub("", line)[:TAIL_WIDTH] for line in without_frame(lines)]
     return redact("\n".join(kept[-TAIL_LINES:]), secret_values(environ))
 
 
