@@ -523,7 +523,9 @@ def normalize(call: dict[str, Any], controllers: Collection[str] = ()) -> dict[s
         # the tests name many keys: one stand-in keeps the list short. Writes keep their prefix.
         params["Key"] = "object" if principal != "launcher" and action != "s3:PutObject" else \
             re.sub(r"/[^/]*$", "/object", params["Key"])
-    if action == "secretsmanager:GetSecretValue":  # Secrets Manager appends 6 random characters to a name
+    # A secret's ARN ends in a hyphen and six random characters after its name (Secrets Manager user guide,
+    # "Secret ARN"; botocore data/secretsmanager/2017-10-17/service-2.json, CreateSecretResponse.ARN).
+    if action == "secretsmanager:GetSecretValue":
         params["SecretId"] = re.sub(r"-[A-Za-z0-9]{6}$", "-AbCdEf", params["SecretId"])
     if "Name" in params and "/task-token/" in params["Name"]:
         params["Name"] = params["Name"].split("/task-token/")[0] + "/task-token/execution/0"

@@ -150,6 +150,11 @@ T = tests/test_ssm_transport.py, F = tests/test_ssm_faults.py.
     moto leaves $$.Execution.Name null, so tests/test_stepfunctions.py names each execution.
     → tests/test_stepfunctions.py test_an_early_exit_reports_its_reason, test_sfn_task_token_end_to_end…
 
+Not AWS, a harness rule: a fault in the emulator's own code fails the command it was running
+(StandardErrorContent "EMULATOR FAULT (tests/harness): <traceback>") instead of leaving it Pending, which a
+test would read as the tool's bug. CloudWatch Logs calls of the agent use moto's backend of the default
+account, made on first use.
+
 Taken from moto as it is, because moto answers as AWS documents it (botocore data/<service>/*/service-2.json):
 - RunInstances with DryRun=True: "If you have the required permissions, the error response is
   DryRunOperation. Otherwise, it is UnauthorizedOperation" (ec2 RunInstancesRequest.DryRun); under
