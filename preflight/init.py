@@ -99,12 +99,20 @@ def _plain_command(command: str) -> str:
     return " ".join(shown)
 
 
+def _runs_training(repo: Path, command: str) -> bool:
+    """Whether the command's entry is named for training (train.py, pkg.train, run_training.sh)."""
+    return any("train" in Path(entry.target).name.lower() for entry in find_entries(command, "TRAIN_CMD", repo))
+
+
 def train_command(repo: Path) -> tuple[str, str]:
-    """(command, where it came from) or ("", why none)."""
-    for raw, where in _candidates(repo):
-        command = _plain_command(raw)
-        if command and _exists(repo, command):
-            return command, where
+    """(command, where it came from) or ("", why none). A README walks through data preparation before
+    training (nanoGPT: `python data/shakespeare_char/prepare.py`, then `python train.py config/...`): the
+    first command whose entry is named for training wins over earlier ones that are not."""
+    found = [(command, where) for command, where in ((_plain_command(raw), where) for raw, where in _candidates(repo))
+             if command and _exists(repo, command)]
+    named = [item for item in found if _runs_training(repo, item[0])]
+    if named or found:
+        return (named or found)[0]
     command = _from_pyproject(repo)
     return (command, "pyproject.toml [project.scripts]") if command else ("", "no training command found")
 

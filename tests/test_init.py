@@ -62,6 +62,21 @@ def test_init_to_ready_with_at_most_two_edits(tmp_path: Path, run_cli):
     assert out.returncode == 1 and paths["status"] == "fail" and "./data.json" in paths["message"]
 
 
+def test_init_takes_the_training_command_not_the_data_preparation_before_it(tmp_path: Path):
+    """nanoGPT's README prepares the data first (`python data/shakespeare_char/prepare.py`), then trains."""
+    from preflight.init import train_command
+
+    repo = tmp_path / "nanogpt"
+    (repo / "data" / "shakespeare_char").mkdir(parents=True)
+    (repo / "data" / "shakespeare_char" / "prepare.py").write_text("print('tokenize')\n")
+    (repo / "train.py").write_text("print('train')\n")
+    (repo / "README.md").write_text("```sh\npython data/shakespeare_char/prepare.py\n```\n"
+                                    "```sh\npython train.py config/train_shakespeare_char.py\n```\n")
+    assert train_command(repo) == ("python train.py config/train_shakespeare_char.py", "README.md")
+    (repo / "train.py").unlink()  # nothing named for training: the first command that exists, as before
+    assert train_command(repo) == ("python data/shakespeare_char/prepare.py", "README.md")
+
+
 def test_init_without_a_command_marks_the_line_to_edit(tmp_path: Path, run_cli):
     repo = tmp_path / "bare"
     repo.mkdir()
