@@ -73,7 +73,7 @@ pytest: $(DEV_STAMP) $(PY39_STAMP)
 # Every bats file at once, each in its own bats process (files share only the warm image, whose venvs
 # and caches are built under locks); each file's output is printed whole when it ends.
 bats: $(DEV_STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/parallel.sh 0 $(foreach f,$(wildcard tests/bats/*.bats),"bats $(f)")
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/parallel.sh 0 $(foreach f,$(wildcard tests/bats/*.bats),"bats --print-output-on-failure $(f)")
 
 # The four parts at once once everything is installed, each one's output whole when it ends; any
 # failing part fails `make test` (tests/parallel.sh names it).
