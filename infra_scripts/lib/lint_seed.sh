@@ -12,7 +12,7 @@ lint_seed_start() {
   [[ "${CFG[PREFLIGHT_LINT]}" != off && -z "${CFG[REPO_URL]}" ]] || return 0
   LINT_SEED_DIR="$(mktemp -d)" || return 0
   # Its own process group: stopping it stops its parsing workers too.
-  PYTHONPATH="$ROOT" setsid "$PF_PY" -m preflight.lint.seed "$(config_project_dir)" \
+  setsid "$PF_PY" "$ROOT/preflight/pyrun/run_module.py" preflight.lint.seed "$(config_project_dir)" \
     "$LINT_SEED_DIR/lint-seed.json" </dev/null >/dev/null 2>&1 &
   LINT_SEED_PID=$!
 }
@@ -23,8 +23,9 @@ lint_seed_give() {
   [[ -n "$pid" && "$1" == "$TRANSPORT_SEED_STEP" ]] || return 0
   LINT_SEED_PID=""
   if kill -0 "$pid" 2>/dev/null; then
-    kill -- "-$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    # Under errexit: the seed may end between the two kills, and a stopped one's status is 143.
+    kill -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     log "lint seed: not ready before $1; the probe parses the project itself"
     return 0
   fi
@@ -36,8 +37,8 @@ lint_seed_give() {
 # lint_seed_stop — cleanup: no parser outlives the run, no seed is left behind.
 lint_seed_stop() {
   if [[ -n "$LINT_SEED_PID" ]]; then
-    kill -- "-$LINT_SEED_PID" 2>/dev/null
-    wait "$LINT_SEED_PID" 2>/dev/null
+    kill -- "-$LINT_SEED_PID" 2>/dev/null || true
+    wait "$LINT_SEED_PID" 2>/dev/null || true
     LINT_SEED_PID=""
   fi
   [[ -z "$LINT_SEED_DIR" ]] || rm -rf "$LINT_SEED_DIR"
