@@ -7,6 +7,8 @@ set -Eeuo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib/log.sh
 . "$ROOT/infra_scripts/lib/log.sh"
+# shellcheck source=lib/py_module.sh
+. "$ROOT/infra_scripts/lib/py_module.sh"
 # shellcheck source=lib/fleet.sh
 . "$ROOT/infra_scripts/lib/fleet.sh"
 
@@ -77,7 +79,7 @@ all_check() {
   fleet_read_manifest "$manifest"
   FLEET_DIR="$ROOT/artifacts/preflight/_all/$RUN_ID"
   mkdir -p "$(dirname "$FLEET_DIR")"
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.results prune "$(dirname "$FLEET_DIR")" "$FLEET_KEEP" >&2 ||
+  py_module preflight.results prune "$(dirname "$FLEET_DIR")" "$FLEET_KEEP" >&2 ||
     log "preflight_all: pruning old fleet runs failed (continuing)"
   mkdir "$FLEET_DIR" 2>/dev/null || fleet_die 2 "run id $RUN_ID already has results in $FLEET_DIR"
   mkdir "$FLEET_DIR/exits" "$FLEET_DIR/logs" "$FLEET_DIR/pipes"

@@ -7,6 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSION="0.1.0"
 # shellcheck source=lib/log.sh
 . "$ROOT/infra_scripts/lib/log.sh"
+# shellcheck source=lib/py_module.sh
+. "$ROOT/infra_scripts/lib/py_module.sh"
 # shellcheck source=lib/flags.sh
 . "$ROOT/infra_scripts/lib/flags.sh"
 # shellcheck source=lib/config.sh
@@ -80,7 +82,7 @@ gate_training() {
     die 6 "refusing to train: $artifact is the old shared layout; results are per project now: use" \
       "--require-preflight latest-ready (= $(run_results_root)/latest-ready/preflight-readiness.json)"
   fi
-  if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight verify "$artifact" --config "$CONFIG_FILE" >&2; then
+  if ! py_module preflight verify "$artifact" --config "$CONFIG_FILE" >&2; then
     die 6 "refusing to train: preflight artifact $artifact does not verify (nothing launched)"
   fi
 }

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,9 @@ class ChildResult:
 
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 GUARD_SITE = TOOL_ROOT / "preflight" / "guard_site"
+# `python -m` without the working directory on sys.path (see that file); the child puts it back around
+# the project's code (project_namespace).
+RUN_MODULE = TOOL_ROOT / "preflight" / "pyrun" / "run_module.py"
 
 
 def project_python(environ: Mapping[str, str]) -> str:
@@ -99,7 +102,7 @@ class _Tail(threading.Thread):
 
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
                 guard_log: str = "", python: str | None = None, cwd: str | None = None) -> ChildResult:
-    """`python -m module RESULT_FILE` with `request` as JSON on stdin, on the project's interpreter
+    """`python RUN_MODULE module RESULT_FILE` with `request` as JSON on stdin, on the project's interpreter
     unless `python` names another, ended MARGIN_S before the calling check's `deadline_s`; its output is
     logged, never returned."""
     limit_s = max(0.5, deadline_s - MARGIN_S)
@@ -112,7 +115,7 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
         if guard_log:  # a start the guard log must see answered (a .pth that unsets the guard would not)
             note(guard_log, f"spawn {os.getpid()} preflight {Path(interpreter).name}:{module}")
         with request_file.open("rb") as stdin:
-            proc = subprocess.Popen([interpreter, "-m", module, str(result)], stdin=stdin,
+            proc = subprocess.Popen([interpreter, str(RUN_MODULE), module, str(result)], stdin=stdin,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     env=guarded_env(environ, guard_log, token), start_new_session=True, cwd=cwd)
         assert proc.stdout is not None
@@ -149,3 +152,27 @@ def child_request() -> dict[str, Any]:
 
 def child_reply(path: str, value: Any) -> None:
     Path(path).write_text(json.dumps(value), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def project_namespace() -> Iterator[None]:
+    """In the child, around the project's code: the path training has, the working directory first (as
+    `python -m`), and no trace of this tool. The child started without the working directory on its
+    path (RUN_MODULE), so the tool's own imports found the standard library, not a project's
+    logging.py or secrets.py; now `import preflight` finds the project's own preflight.py (a common name
+    for a project's checks), not this package. The tool's modules stay loaded for its own code, which
+    holds them by reference, and are put back after."""
+    ours = {name: module for name, module in sys.modules.items()
+            if name == "preflight" or name.startswith("preflight.")}
+    saved = list(sys.path)
+    root = os.path.realpath(TOOL_ROOT)
+    for name in ours:
+        del sys.modules[name]
+    sys.path[:] = [os.getcwd(), *(p for p in saved if os.path.realpath(p or ".") != root)]
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if n == "preflight" or n.startswith("preflight.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+        sys.path[:] = saved

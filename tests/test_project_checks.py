@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -184,3 +186,49 @@ def test_a_daemon_a_check_starts_is_gone_when_the_probe_returns(tmp_path: Path, 
     finally:
         for pid in _running(tag):
             os.kill(pid, signal.SIGKILL)
+
+
+SHADOW = "raise SystemExit('the tool imported the project\\'s {name}.py in place of its own')\n"
+
+
+@pytest.mark.parametrize("entry", ["train.py", "-m trainer"])
+def test_a_project_with_its_own_preflight_logging_and_secrets_modules(tmp_path: Path, entry: str):
+    """A training repository's own preflight.py (where many keep their checks), logging.py and secrets.py,
+    in the directory the probe runs in (probe.sh: cd PROJECT_DIR), started as probe.sh starts it. The
+    tool's processes take their own modules and the standard library's; the project's code gets the
+    project's modules, as training does. `python -m` put the working directory first: the probe ran the
+    project's preflight.py, and `import preflight` in a check found the tool."""
+    proj = tmp_path / "proj"
+    (proj / "trainer").mkdir(parents=True)
+    (proj / "preflight.py").write_text("class Checks:\n    def run(self):\n        return ['the project says no']\n")
+    (proj / "logging.py").write_text(SHADOW.format(name="logging"))
+    (proj / "secrets.py").write_text(SHADOW.format(name="secrets"))
+    (proj / "train.py").write_text("from preflight import Checks\nprint(Checks)\n")  # no main guard
+    (proj / "trainer" / "__init__.py").write_text("")
+    (proj / "trainer" / "__main__.py").write_text("from preflight import Checks\n")
+    config = tmp_path / "w.env"
+    config.write_text(f'PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=preflight:Checks\nPREFLIGHT_PINS_FILE=\n'
+                      f'PREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nTRAIN_CMD="python {entry}"\n'
+                      f'PREFLIGHT_PROJECT_CHECKS=preflight:Checks\nPREFLIGHT_LINT=off\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))}
+    done = subprocess.run([sys.executable, str(ROOT / "preflight" / "pyrun" / "run_module.py"), "preflight", "probe",
+                           "--config", str(config), "--json"], cwd=proj, capture_output=True, text=True,
+                          timeout=120, env={**env, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stderr[-3000:]
+    checks = {c["id"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["project:Checks"]["status"] == "fail", checks["project:Checks"]
+    assert checks["project:Checks"]["message"] == "the project says no"
+    assert checks["imports"]["status"] == "pass", checks["imports"]
+    assert checks["entrypoint"]["status"] == "pass", checks["entrypoint"]
+    assert "imported the project" not in done.stderr
+
+
+def test_the_project_does_not_import_the_tool(tmp_path: Path, run_cli, venv39: Path):
+    """Without a preflight module of its own, `import preflight` fails in training: so it does in the check
+    (on a project venv that does not hold the tool, as on the host: the dev venv installs it)."""
+    config = tmp_path / "w.env"
+    config.write_text("PREFLIGHT_IMPORTS=preflight\nPREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\n"
+                      "PREFLIGHT_LINT=off\n")
+    out = run_cli("probe", "--config", str(config), "--json", env={"PREFLIGHT_PROJECT_PYTHON": str(venv39)})
+    checks = {c["id"]: c for c in json.loads(out.stdout)["checks"]}
+    assert checks["imports"]["status"] == "fail" and "preflight: module not found" in checks["imports"]["message"]

@@ -14,7 +14,7 @@ config_load() {
   for item in "$@"; do sets+=(--set "$item"); done
   ((${FLAG_PLAN:-0})) && sets+=(--plan)
   pairs="$(mktemp)" || die 2 "cannot create a temporary file (TMPDIR=${TMPDIR:-/tmp}); nothing was run"
-  if ! PYTHONPATH="$ROOT" "$PF_PY" -m preflight config --config "$file" --for-run "${sets[@]}" >"$pairs"; then
+  if ! py_module preflight config --config "$file" --for-run "${sets[@]}" >"$pairs"; then
     rm -f "$pairs"
     exit 2
   fi

@@ -27,7 +27,7 @@ fleet_python() {
 }
 
 fleet_py() {
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.fleet "$@"
+  py_module preflight.fleet "$@"
 }
 
 fleet_now() {
@@ -116,7 +116,7 @@ fleet_orphans() {
   local i="$1" rc="$2" host pgid
   log "preflight_all: ${F_PROJECT[$i]}: its run died of signal $((rc - 128)); cleaning up after it"
   if [[ "${F_TRANSPORT[$i]}" == ssm ]]; then
-    PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws terminate --region "${F_REGION[$i]}" --run-id "${F_RUN[$i]}" \
+    py_module preflight.aws terminate --region "${F_REGION[$i]}" --run-id "${F_RUN[$i]}" \
       --deadline 180 >&2 || { log "preflight_all: ${F_PROJECT[$i]}: TERMINATION NOT CONFIRMED for run ${F_RUN[$i]}"; return 1; }
     return 0
   fi

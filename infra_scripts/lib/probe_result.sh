@@ -32,6 +32,6 @@ probe_result() {
 
 # probe_unframe FILE — the artifact's status; the artifact itself lands in the results directory.
 probe_unframe() {
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight unframe "$1" --out "$ARTIFACT_DIR/preflight-readiness.json" \
+  py_module preflight unframe "$1" --out "$ARTIFACT_DIR/preflight-readiness.json" \
     2>"$ARTIFACT_DIR/logs/unframe.err"
 }

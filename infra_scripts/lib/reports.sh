@@ -15,7 +15,7 @@ reports_check() {
   [[ -n "$FLAG_SARIF" ]] && paths+=(--sarif "$FLAG_SARIF")
   ((${#paths[@]})) || return 0
   ((FLAG_PLAN == 0)) || die 2 "--plan writes plan.json only: --junit and --sarif report a run"
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.report_formats check "${paths[@]}" || exit 2
+  py_module preflight.report_formats check "${paths[@]}" || exit 2
 }
 
 # reports_write RC — the reports asked for; fails when one could not be written (it says which).
@@ -29,7 +29,7 @@ reports_write() {
   [[ -n "$FLAG_JUNIT" ]] && args+=(--junit "$FLAG_JUNIT")
   [[ -n "$FLAG_SARIF" ]] && args+=(--sarif "$FLAG_SARIF")
   reports_github && args+=(--github)
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.report_formats write "${args[@]}"
+  py_module preflight.report_formats write "${args[@]}"
 }
 
 reports_status() {

@@ -41,7 +41,7 @@ run_writable() {
 # run_start — the first write of a run; from here on every exit path runs run_cleanup.
 run_start() {
   ARTIFACT_DIR="$(run_results_root)/$RUN_ID"
-  PYTHONPATH="$ROOT" "$PF_PY" -m preflight.results prune "$(run_results_root)" "${CFG[RESULTS_KEEP]}" >&2 ||
+  py_module preflight.results prune "$(run_results_root)" "${CFG[RESULTS_KEEP]}" >&2 ||
     log "results: pruning old runs failed (continuing)"
   run_claim "$ARTIFACT_DIR"
   [[ -L "$ROOT/artifacts/preflight/latest" ]] &&
@@ -143,7 +143,7 @@ run_record() {
   local rc="$1" summary status written=0
   status="$(run_status_word "$rc")"
   [[ "$MODE" != preflight-only && "$rc" == 0 ]] && status=DONE
-  summary="$(PYTHONPATH="$ROOT" "$PF_PY" -m preflight.runrecord "$ARTIFACT_DIR" \
+  summary="$(py_module preflight.runrecord "$ARTIFACT_DIR" \
     "run_id=$RUN_ID" "mode=$MODE" "transport=$TRANSPORT" "config=$CONFIG_FILE" \
     "config_sha256=$CONFIG_SHA" "exit_code=$rc" "status=$status" "reason=$EXIT_REASON" \
     "started_at=$RUN_STARTED" "finished_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \

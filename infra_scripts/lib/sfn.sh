@@ -15,7 +15,7 @@ sfn_region() {
 }
 
 sfn_py() {
-  SFN_TASK_TOKEN="$FLAG_SFN_TOKEN" PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws "$@" --region "$(sfn_region)"
+  SFN_TASK_TOKEN="$FLAG_SFN_TOKEN" py_module preflight.aws "$@" --region "$(sfn_region)"
 }
 
 # sfn_token_resolve — before anything else, so that even a usage error is reported: the token from the
@@ -23,7 +23,7 @@ sfn_py() {
 sfn_token_resolve() {
   local name="${SFN_TASK_TOKEN_PARAMETER:-}" token
   [[ -n "$name" && -z "$FLAG_SFN_TOKEN" ]] || return 0
-  if token="$(PYTHONPATH="$ROOT" "$PF_PY" -m preflight.aws sfn-token --parameter "$name" --region "$(sfn_region)")"; then
+  if token="$(py_module preflight.aws sfn-token --parameter "$name" --region "$(sfn_region)")"; then
     FLAG_SFN_TOKEN="$token"
   else
     log "sfn: no task token: this run's outcome reaches Step Functions only through the task's timeout"

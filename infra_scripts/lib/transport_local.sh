@@ -39,7 +39,7 @@ transport_up() {
   (umask 077 && config_step_env >"$TL_ENV_FILE")
   # SECRETS and PASS_ENV's NAME_FILE entries, read with this shell's credentials straight into the 0600 file.
   if [[ -n "${CFG[SECRETS]}" || ",${CFG[PASS_ENV]// /}," == *_FILE,* ]]; then
-    PYTHONPATH="$ROOT" "$PF_PY" -m preflight.secrets --spec "${CFG[SECRETS]}" --pass-env "${CFG[PASS_ENV]}" \
+    py_module preflight.secrets --spec "${CFG[SECRETS]}" --pass-env "${CFG[PASS_ENV]}" \
       --required "${CFG[PREFLIGHT_REQUIRED_ENV]}" --region "${CFG[AWS_REGION]}" --out "$TL_ENV_FILE" --format nul >&2 ||
       { log "transport local: SECRETS could not be resolved (above)"; return 2; }
   fi

@@ -30,7 +30,7 @@ python_exe="$("$python_bin" -c 'import os, sys; print(os.path.realpath(sys.execu
 installer_env=("PIP_CACHE_DIR=$PF_IMAGE_DIR/cache/pip" "UV_CACHE_DIR=$PF_IMAGE_DIR/cache/uv" UV_SYSTEM_CERTS=1
   UV_NATIVE_TLS=1 UV_PYTHON_DOWNLOADS=never)
 export "${installer_env[@]}"
-installer="$(PYTHONPATH="$work/tool" "$python_bin" -m preflight.installer --choice "${DEPS_INSTALLER:-auto}" \
+installer="$("$python_bin" "$work/tool/preflight/pyrun/run_module.py" preflight.installer --choice "${DEPS_INSTALLER:-auto}" \
   --image "$PF_IMAGE_DIR" --python "$python_bin")" || exit 1
 uv=""
 if [[ "$installer" == "uv "* ]]; then
@@ -135,7 +135,7 @@ printf '%s\n' "${installer_env[@]}" >>"$work/step.env"
 # both into the step environment already.)
 passed="${PASS_ENV:-}"
 if [[ "${TRANSPORT:-}" == ssm && ( -n "${SECRETS:-}" || ",${passed// /}," == *_FILE,* ) ]]; then
-  PYTHONPATH="$work/tool" "$tool_python" -m preflight.secrets --spec "${SECRETS:-}" --pass-env "${PASS_ENV:-}" \
+  "$tool_python" "$work/tool/preflight/pyrun/run_module.py" preflight.secrets --spec "${SECRETS:-}" --pass-env "${PASS_ENV:-}" \
     --required "${PREFLIGHT_REQUIRED_ENV:-}" --region "$AWS_REGION" --out "$work/step.env" --format lines --on-host ||
     { echo "bootstrap: SECRETS could not be read (above)" >&2; exit 1; }
 fi

@@ -12,5 +12,5 @@ for seed in "$PF_HOST_DIR/lint-seed.json" "$PF_HOST_DIR/payload/lint-seed.json";
   fi
 done
 export PYTHONPATH="$TOOL_DIR${PYTHONPATH:+:$PYTHONPATH}"
-"$PF_TOOL_PYTHON" -m preflight probe --emit-framed --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" \
+"$PF_TOOL_PYTHON" "$TOOL_DIR/preflight/pyrun/run_module.py" preflight probe --emit-framed --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" \
   --out "$PF_HOST_DIR/preflight-readiness.json"

@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from preflight import import_progress
-from preflight.child import child_reply, child_request
+from preflight.child import child_reply, child_request, project_namespace
 
 
 def _import_error(module: str) -> str | None:
@@ -54,7 +54,9 @@ def problems(modules: list[str], names: list[str], progress: TextIO | None = Non
 def main(argv: list[str]) -> int:
     request = child_request()
     progress = import_progress.install(request.get("progress", ""))
-    child_reply(argv[0], {"problems": problems(request["modules"], request["names"], progress)})
+    with project_namespace():
+        found = problems(request["modules"], request["names"], progress)
+    child_reply(argv[0], {"problems": found})
     return 0
 
 

@@ -6,7 +6,7 @@ import importlib
 import sys
 from typing import Any
 
-from preflight.child import child_reply, child_request
+from preflight.child import child_reply, child_request, project_namespace
 
 _METHODS = ("run", "check", "__call__")
 
@@ -40,7 +40,9 @@ def verdict(target: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    child_reply(argv[0], verdict(request["target"]))
+    with project_namespace():
+        answer = verdict(request["target"])
+    child_reply(argv[0], answer)
     return 0
 
 

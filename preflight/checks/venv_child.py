@@ -47,8 +47,9 @@ def marker_environment() -> dict[str, str]:
 
 
 def _training_path() -> list[str]:
+    """Training's path: the working directory first (this child started without it, RUN_MODULE), no tool."""
     ours = {os.path.realpath(str(GUARD_SITE)), os.path.realpath(str(TOOL_ROOT))}
-    return [p for p in sys.path if os.path.realpath(p or ".") not in ours]
+    return [os.getcwd(), *(p for p in sys.path if os.path.realpath(p or ".") not in ours)]
 
 
 def distributions() -> tuple[list[list[Any]], bool]:

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from preflight import import_progress
-from preflight.child import child_reply, child_request
+from preflight.child import child_reply, child_request, project_namespace
 
 
 def _inside(path: str, project: str) -> bool:
@@ -90,12 +90,13 @@ def main(argv: list[str]) -> int:
     request = child_request()
     project = os.path.realpath(request.get("project", "")) if request.get("project") else ""
     out = import_progress.install(request.get("progress", ""))
-    found = {name: _find(name, project) for name in request.get("find", [])}
-    located = {name: _locate(name) for name in request.get("locate", [])}
     imports = {}
-    for module, names in request.get("imports", {}).items():
-        import_progress.begin(out, module)
-        imports[module] = _import(module, names, project)
+    with project_namespace():  # training's world has no spot-preflight in it
+        found = {name: _find(name, project) for name in request.get("find", [])}
+        located = {name: _locate(name) for name in request.get("locate", [])}
+        for module, names in request.get("imports", {}).items():
+            import_progress.begin(out, module)
+            imports[module] = _import(module, names, project)
     child_reply(argv[0], {"found": found, "imports": imports, "located": located,
                           "python": sys.version.split()[0]})
     return 0

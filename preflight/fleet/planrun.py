@@ -34,7 +34,9 @@ def _failed_plan(message: str) -> dict[str, Any]:
 
 def plan_one(member: Member, out_dir: Path, scratch: Path, tool_root: Path) -> dict[str, Any]:
     out = out_dir / f"{member.project}.json"
-    command = [sys.executable, "-m", "preflight.aws", "plan", "--env-file", str(_pairs(member, scratch)),
+    # run_module.py, not -m: the working directory (a training repository?) stays off sys.path.
+    runner = str(tool_root / "preflight" / "pyrun" / "run_module.py")
+    command = [sys.executable, runner, "preflight.aws", "plan", "--env-file", str(_pairs(member, scratch)),
                "--run-id", member.run_id, "--mode", "preflight-only",
                "--budget-seconds", member.config.text("RUN_BUDGET_SECONDS"), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(tool_root)}

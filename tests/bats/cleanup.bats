@@ -17,6 +17,7 @@ cleanup_run() {
   ROOT="$REPO" CODE="$code" BLOCK_RUN_JSON="${BLOCK_RUN_JSON:-0}" JSON="${JSON:-0}" FAILING="$failing" FAILING_STATUS="$failing_status" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
     set -Eeuo pipefail
     . "$ROOT/infra_scripts/lib/log.sh"
+    . "$ROOT/infra_scripts/lib/py_module.sh"
     . "$ROOT/infra_scripts/lib/config.sh"
     . "$ROOT/infra_scripts/lib/steps.sh"
     . "$ROOT/infra_scripts/lib/run.sh"
