@@ -53,20 +53,27 @@ def main() -> int:
     parser.add_argument("--budget-s", type=float, default=1200, help="wall time per module (default 1200)")
     parser.add_argument("modules", nargs="*", default=MODULES)
     args = parser.parse_args()
-    rows, survivors = [], []
+    rows, survivors, failed = [], [], []
     for module in args.modules:
         prefix = module.removesuffix(".py").replace("/", ".")
         started = time.monotonic()
         cut = False
+        broken = False
         try:
             run = mutmut("run", "--max-children", str(args.max_children), f"{prefix}.*", timeout=args.budget_s)
-            if run.returncode != 0:
+            broken = run.returncode != 0
+            if broken:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
         except subprocess.TimeoutExpired:
             cut = True
         took = time.monotonic() - started
         found = statuses(module)
         count = Counter(found.values())
+        if broken or count[NOT_CHECKED] == len(found):  # e.g. the tests fail unmutated: no mutant says anything
+            failed.append(module)
+            rows.append(f"| `{module}` | {len(found)} | run failed (mutmut's output above): nothing measured |"
+                        f" | | | {took:.0f} s |")
+            continue
         left = count[SURVIVED] + count[NO_TESTS]
         rows.append(f"| `{module}` | {len(found)} | {count[KILLED]} | {count[TIMEOUT]} | {left} "
                     f"({count[NO_TESTS]} reached by no fast test) | "
@@ -79,7 +86,9 @@ def main() -> int:
     print("\nSurvivors:\n")
     for name, status in survivors:
         print(f"- `{name}` ({status}): `{diff_line(name)}`")
-    return 0
+    if failed:
+        print(f"\nmutation: no measure for {', '.join(failed)}: mutmut's run failed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
