@@ -13,6 +13,7 @@ the entrypoint check reports as a warning, never as a pass.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -42,7 +43,9 @@ _NOT_RUNNERS = {"echo", "printf", "cat", "export", "test", "[", "[[", "read", "l
                 "for", "while", "case", "function", "return", "source", ".", "eval", "set", "unset", "which"}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SEPARATORS = {"&&", ";", "||", "|", "&", "(", ")", ";;", "|&"}
-_REDIRECT = re.compile(r"^[0-9]*[<>]+&?$")
+# A redirection operator as the lexer splits it (`2>&1` is `2` `>&` `1`; `&> log`, `>| out`, `<<< text`):
+# the word after it is its target (a file, an fd, `-`), never an argument of the command.
+_REDIRECT = re.compile(r"^&?[<>]+[&|]?$")
 MAX_SCRIPT_BYTES = 256 * 1024
 MAX_SCRIPT_DEPTH = 3
 MAX_SCRIPT_LINES = 5000  # every script line read for one command, all scripts together
@@ -73,7 +76,7 @@ def _steps(words: list[str]) -> list[list[str]]:
             steps.append(current)
             current = []
         elif _REDIRECT.match(word):
-            skip = not word.endswith("&")  # the word after `>` is a file, not an argument
+            skip = True
             if current and current[-1].isdigit():
                 current.pop()  # the fd of `2>` split off by the lexer
         else:
@@ -160,7 +163,9 @@ def _uv_run(words: list[str]) -> list[str]:
     while i < len(words) and words[i].startswith("-") and words[i] not in ("-m", "--module"):
         i += 1 if ("=" in words[i] or words[i] in _UV_SWITCHES) else 2
     rest = words[i:]
-    if rest and (rest[0] in ("-m", "--module") or rest[0].endswith(".py")):
+    if rest[:1] == ["--module"]:  # uv's spelling; python itself knows only -m
+        rest = ["-m", *rest[1:]]
+    if rest and (rest[0] == "-m" or rest[0].endswith(".py")):
         return ["python", *rest]
     return rest
 
@@ -239,7 +244,10 @@ def _script_lines(path: Path) -> list[tuple[int, str]]:
 
 
 def _join(cwd: str, target: str) -> str:
-    return target if target.startswith("/") else str(PurePosixPath(cwd or ".") / target)
+    """`cd target` from cwd, resolved as the shell does by default (`cd -L`: `sub/..` is where one was);
+    "" for the project root."""
+    joined = posixpath.normpath(target if target.startswith("/") else posixpath.join(cwd or ".", target))
+    return "" if joined == "." else joined
 
 
 @dataclass
@@ -271,6 +279,20 @@ def _place(word: str, scope: _Scope, script_dir: str) -> str | None:
         return _join(scope.places[variable.group(1)], word[variable.end():].lstrip("/") or ".")
     return None
 
+_CD_LINE = re.compile(r"^\s*cd\s+(.+?)\s*$")
+_SUBSTITUTION = re.compile(r"\$\((?:[^()]|\$\([^()]*\))*\)")  # $(...), one level of nesting
+
+
+def _cd_target(line: str) -> str | None:
+    """The target of a line that is one `cd DIR`, quotes dropped; a `$(...)` in it is one word however
+    it is quoted (`cd $(git rev-parse --show-toplevel)`: the lexer would split it at its spaces)."""
+    match = _CD_LINE.match(line)
+    if not match:
+        return None
+    target = match.group(1).replace('"', "").replace("'", "")
+    return None if re.search(r"[\s;&|<>()#`]", _SUBSTITUTION.sub("", target)) else target
+
+
 def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
     """Apply a `cd DIR` or `export PYTHONPATH=...` line to the scope; True when the line was one.
     `cd "$(dirname "$0")"` and its kin go somewhere only the shell knows: most often the script's
@@ -281,16 +303,17 @@ def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
         if place is not None:
             scope.places[assigned.group(2)] = place
             return True
+    target = _cd_target(line)
+    if target is not None:
+        if "$" in target:
+            place = _place(target, scope, script_dir)
+            scope.cwd, scope.certain = (place, True) if place is not None else (script_dir, False)
+        else:
+            scope.cwd = _join(scope.cwd, target)
+        return True
     words = _split(line)
     if not words:
         return False
-    if len(words) == 2 and words[0] == "cd":
-        if "$" in words[1]:
-            place = _place(words[1], scope, script_dir)
-            scope.cwd, scope.certain = (place, True) if place is not None else (script_dir, False)
-        else:
-            scope.cwd = _join(scope.cwd, words[1])
-        return True
     if words[0] == "export" and len(words) >= 2 and words[1].startswith("PYTHONPATH="):
         scope.pythonpath = _pythonpath(words[1].partition("=")[2]) + scope.pythonpath
         return True
