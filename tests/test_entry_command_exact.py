@@ -34,6 +34,9 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("/opt/venv/bin/python3 -m pkg", [one("module", "pkg")]),
     ("python", []), ("python -c", []), ("python -m", []), ("python -", []), ("python -X dev", []),
     ("python -u --version", []),
+    ("python - a", []),
+    ("python -u -mpkg.x b", [one("module", "pkg.x", ("b",))]),
+    ("python -Xfrozen_modules=off t.py", [one("file", "t.py")]),
     # redirections: their targets are never arguments
     ("python train.py --lr 0.1 > log.txt 2>&1", [one("file", "train.py", ("--lr", "0.1"))]),
     ("python t.py &> run.txt", [one("file", "t.py")]),
@@ -60,6 +63,14 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("PYTHONPATH=src:$HOME/x:lib python -m a.b", [one("module", "a.b", pythonpath=("src", "lib"))]),
     ("env -i PYTHONPATH=src FOO=1 python t.py", [one("file", "t.py", pythonpath=("src",))]),
     ("env A=1 python t.py", [one("file", "t.py")]),
+    ("env -i PYTHONPATH=src python t.py", [one("file", "t.py", pythonpath=("src",))]),
+    ("env PYTHONPATH=lib:x=y python t.py", [one("file", "t.py", pythonpath=("lib", "x=y"))]),
+    ("PYTHONPATH=lib:x=y python t.py", [one("file", "t.py", pythonpath=("lib", "x=y"))]),
+    ("env A=1", []),
+    ("A=1 python -m pkg", [one("module", "pkg")]),
+    ("nohup python -m pkg", [one("module", "pkg")]),
+    ("python $ROOT/t.py; python u.py", [one("file", "u.py")]),
+    ("python t.py; bash -c 'python u.py'", [one("file", "t.py"), one("file", "u.py")]),
     ("A=1 B=2 python t.py", [one("file", "t.py")]),
     ("exec time nohup command builtin python t.py", [one("file", "t.py")]),
     ("timeout 600 python t.py", [one("file", "t.py")]),
@@ -68,6 +79,10 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("conda run -n env python t.py", [one("file", "t.py")]),
     ("srun -N1 torchrun --nproc_per_node=2 t.py", [one("file", "t.py")]),
     ("srun --cpu-bind none t.py", [one("file", "t.py")]),
+    ("srun deepspeed --module pkg.train", [one("module", "pkg.train")]),
+    ("srun accelerate launch -m pkg.m", [one("module", "pkg.m")]),
+    ("srun uv run -m pkg", [one("module", "pkg")]),
+    ("hydra launch t.py", [one("file", "t.py")]),
     ("srun -o log.py", []),
     ("echo python t.py", []), ("printf x python t.py", []), ("export X=python", []), ("make train", []),
     # launchers
@@ -79,6 +94,11 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("torchrun --no-python ./x.py", [one("file", "./x.py")]),
     ("torchrun --no_python python t.py", [one("file", "t.py")]),
     ("torchrun --nproc_per_node 2", []),
+    ("torchrun --nproc_per_node", []),
+    ("torchrun --standalone -m pkg.train", [one("module", "pkg.train")]),
+    ("torchrun --nnodes=1 train", [one("file", "train")]),
+    ("torchrun --max-restarts -m pkg.train", [one("module", "pkg.train")]),
+    ("deepspeed --module pkg.train", [one("module", "pkg.train")]),
     ("deepspeed --num_gpus 8 train.py --deepspeed ds.json", [one("file", "train.py", ("--deepspeed", "ds.json"))]),
     ("deepspeed --hostfile h t.py", [one("file", "t.py")]),
     ("accelerate launch --config_file cfg.yaml --multi_gpu --num_processes 2 t.py --a b",
@@ -86,6 +106,7 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("accelerate launch -m pkg.m", [one("module", "pkg.m")]),
     ("accelerate env", []),
     ("python -m accelerate launch --multi_gpu t.py", [one("file", "t.py")]),
+    ("python -m accelerate launch t.py --x", [one("file", "t.py", ("--x",))]),
     ("python -m accelerate.commands.launch t.py", [one("file", "t.py")]),
     ("python -m accelerate config", [one("module", "accelerate", ("config",))]),
     ("python -m torch.distributed.launch --use_env t.py --a", [one("file", "t.py", ("--a",))]),
@@ -98,6 +119,9 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("uv run --module pkg", [one("module", "pkg")]),
     ("uv run --python 3.11 python t.py", [one("file", "t.py")]),
     ("uv run pytest", []),
+    ("uv run --frozen", []),
+    ("uv run --with x -m pkg", [one("module", "pkg")]),
+    ("uv run --frozen --with x -m pkg", [one("module", "pkg")]),
     ("uv sync", []),
     # executables and shells
     ("./train.py --x", [one("file", "./train.py", ("--x",))]),
@@ -156,6 +180,51 @@ def test_a_script_is_read_line_by_line_with_what_earlier_lines_set(project: Path
     ]
 
 
+def test_scope_lines_of_every_form(tmp_path: Path):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "s.sh").write_text(
+        "here=$(dirname \"$0\")\nexport ROOT_DIR=$(cd \"$(dirname \"$0\")\" && pwd)\nB=$ROOT_DIR/Xtra\n"
+        "export FOO=1\nPYTHONPATH=lib\ncd $here\npython one.py\ncd $B\npython two.py\ncd 'a'\ncd b\n"
+        "python three.py\ncd sub && python four.py\nX=$(dirname \"$0\") python five.py\n")
+    assert entries("bash scripts/s.sh", tmp_path) == [
+        one("file", "one.py", cwd="scripts", source="scripts/s.sh:7"),
+        one("file", "two.py", cwd="scripts/Xtra", source="scripts/s.sh:9"),
+        one("file", "three.py", cwd="scripts/Xtra/a/b", source="scripts/s.sh:12"),
+        one("file", "four.py", cwd="scripts/Xtra/a/b/sub", source="scripts/s.sh:13"),
+        one("file", "five.py", cwd="scripts/Xtra/a/b", source="scripts/s.sh:14"),
+    ]
+
+
+def test_nested_dash_c_shares_what_was_read_and_the_line_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "s.sh").write_text("python s.py\n")
+    (tmp_path / "t.sh").write_text("python t.py\n")
+    assert [e[1] for e in entries("bash s.sh; bash -c 'bash s.sh'", tmp_path)] == ["s.py"]  # read once
+    monkeypatch.setattr(command, "MAX_SCRIPT_LINES", 1)
+    assert [e[1] for e in entries("bash s.sh; bash -c 'bash t.sh'", tmp_path)] == ["s.py"]
+
+
+def test_dash_c_past_the_depth_limit_is_not_read(tmp_path: Path):
+    (tmp_path / "a.sh").write_text("bash b.sh\n")
+    (tmp_path / "b.sh").write_text("bash c.sh\n")
+    (tmp_path / "c.sh").write_text("python c.py\nbash -c 'python deep.py'\n")
+    assert [e[1] for e in entries("bash a.sh", tmp_path)] == ["c.py"]
+
+
+def test_a_script_reached_after_a_cd_into_a_variable_is_uncertain(tmp_path: Path):
+    (tmp_path / "s.sh").write_text("python t.py\n")
+    (tmp_path / "run.sh").write_text("python r.py\n")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "go.sh").write_text("python g.py\n")
+    (tmp_path / "scripts" / "run").write_text("python x.py\n")
+    # where $X is only the shell knows: the script at the project root is the (uncertain) guess
+    assert entries("cd $X && bash s.sh", tmp_path) == [one("file", "t.py", certain=False, source="s.sh:1")]
+    assert entries("bash s.sh", tmp_path) == [one("file", "t.py", source="s.sh:1")]
+    assert entries("scripts/go.sh", tmp_path) == [one("file", "g.py", source="scripts/go.sh:1")]
+    assert entries("cd scripts && ./run", tmp_path) == [one("file", "x.py", cwd="scripts", source="scripts/run:1")]
+    assert entries("cd scripts && ./run.sh", tmp_path) == []
+    assert entries("run.sh", tmp_path) == [one("file", "r.py", source="run.sh:1")]
+
+
 def test_a_script_run_from_a_subdirectory_and_its_forms(project: Path):
     (project / "sub").mkdir()
     (project / "sub" / "go.sh").write_text("PYTHONPATH=lib python a.py\n")
@@ -189,9 +258,16 @@ def test_a_script_too_big_or_unreadable_is_not_read(project: Path, monkeypatch: 
 
 
 def test_continuation_lines_keep_the_first_line_number(tmp_path: Path):
-    (tmp_path / "c.sh").write_text("echo start\npython \\\n  a.py \\\n  --x 1\npython b.py\n")
+    (tmp_path / "c.sh").write_text("echo start\npython \\\n  a.py \\\n  --x 1\npython b.py\\\n.py\n"
+                                   "python c.py \\ \n--y\n")
     assert entries("bash c.sh", tmp_path) == [one("file", "a.py", ("--x", "1"), source="c.sh:2"),
-                                              one("file", "b.py", source="c.sh:5")]
+                                              one("file", "b.py.py", source="c.sh:5"),
+                                              one("file", "c.py", (" ",), source="c.sh:7")]
+
+
+def test_a_script_that_is_not_utf8_is_still_read(tmp_path: Path):
+    (tmp_path / "l.sh").write_bytes(b"# caf\xe9\npython t.py\n")
+    assert entries("bash l.sh", tmp_path) == [one("file", "t.py", source="l.sh:2")]
 
 
 @pytest.mark.parametrize("line, cwd, certain", [

@@ -165,7 +165,7 @@ def _uv_run(words: list[str]) -> list[str]:
     rest = words[i:]
     if rest[:1] == ["--module"]:  # uv's spelling; python itself knows only -m
         rest = ["-m", *rest[1:]]
-    if rest and (rest[0] == "-m" or rest[0].endswith(".py")):
+    if rest[:1] == ["-m"]:
         return ["python", *rest]
     return rest
 
@@ -203,8 +203,7 @@ def parse_step(words: list[str]) -> tuple[str, str, list[str]] | str | None:
     if head in _SHELLS:
         if rest[:1] == ["-c"] and len(rest) > 1:
             return "-c " + rest[1]  # the string is a command line of its own
-        script = next((w for w in rest if not w.startswith("-")), "")
-        return script or None
+        return next((w for w in rest if not w.startswith("-")), None)
     if words[0].endswith(".sh") or words[0].startswith("./"):
         return words[0]
     if head in _NOT_RUNNERS:
@@ -235,8 +234,8 @@ def _script_lines(path: Path) -> list[tuple[int, str]]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not pending:
             start = number
-        if raw.rstrip().endswith("\\"):
-            pending += raw.rstrip()[:-1] + " "
+        if raw.endswith("\\"):  # as bash: the backslash and the newline go, nothing else
+            pending += raw[:-1]
             continue
         out.append((start, pending + raw))
         pending = ""
@@ -246,7 +245,7 @@ def _script_lines(path: Path) -> list[tuple[int, str]]:
 def _join(cwd: str, target: str) -> str:
     """`cd target` from cwd, resolved as the shell does by default (`cd -L`: `sub/..` is where one was);
     "" for the project root."""
-    joined = posixpath.normpath(target if target.startswith("/") else posixpath.join(cwd or ".", target))
+    joined = posixpath.normpath(posixpath.join(cwd or ".", target))  # an absolute target replaces cwd
     return "" if joined == "." else joined
 
 
@@ -293,8 +292,8 @@ def _cd_target(line: str) -> str | None:
     return None if re.search(r"[\s;&|<>()#`]", _SUBSTITUTION.sub("", target)) else target
 
 
-def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
-    """Apply a `cd DIR` or `export PYTHONPATH=...` line to the scope; True when the line was one.
+def _scope_line(line: str, scope: _Scope, script_dir: str) -> None:
+    """Apply a `cd DIR`, `export PYTHONPATH=...` or `DIR=<the script's folder>` line to the scope.
     `cd "$(dirname "$0")"` and its kin go somewhere only the shell knows: most often the script's
     own folder, which becomes the (uncertain) guess."""
     assigned = re.match(r"^\s*(export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\S.*)$", line)
@@ -302,7 +301,6 @@ def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
         place = _place(assigned.group(3).replace('"', "").replace("'", "").strip(), scope, script_dir)
         if place is not None:
             scope.places[assigned.group(2)] = place
-            return True
     target = _cd_target(line)
     if target is not None:
         if "$" in target:
@@ -310,14 +308,9 @@ def _scope_line(line: str, scope: _Scope, script_dir: str) -> bool:
             scope.cwd, scope.certain = (place, True) if place is not None else (script_dir, False)
         else:
             scope.cwd = _join(scope.cwd, target)
-        return True
-    words = _split(line)
-    if not words:
-        return False
-    if words[0] == "export" and len(words) >= 2 and words[1].startswith("PYTHONPATH="):
+    words = _split(line) or []
+    if words[:1] == ["export"] and len(words) >= 2 and words[1].startswith("PYTHONPATH="):
         scope.pythonpath = _pythonpath(words[1].partition("=")[2]) + scope.pythonpath
-        return True
-    return False
 
 
 def find_entries(command: str, source: str, project: Path, cwd: str = "", depth: int = 0,
@@ -352,15 +345,15 @@ def find_entries(command: str, source: str, project: Path, cwd: str = "", depth:
         elif isinstance(parsed, str) and "$" not in parsed and depth < MAX_SCRIPT_DEPTH and \
                 (parsed, cwd) not in seen:
             seen.add((parsed, cwd))
-            script = (project / cwd / parsed) if not parsed.startswith("/") else Path(parsed)
-            shown = str(PurePosixPath(cwd) / parsed) if cwd else parsed
+            script = project / cwd / parsed  # an absolute path replaces the rest
+            shown = str(PurePosixPath(cwd) / parsed)
             scope = _Scope(cwd, paths, certain)
             script_dir = str(PurePosixPath(shown).parent)
             for line, text in _script_lines(script):
                 budget[0] -= 1
                 if budget[0] < 0:
                     break
-                if not _scope_line(text, scope, script_dir):
-                    found += find_entries(text, f"{shown}:{line}", project, scope.cwd, depth + 1, scope.pythonpath,
-                                          scope.certain, budget, seen)
+                _scope_line(text, scope, script_dir)  # `X=$(dirname "$0") python t.py` sets and runs
+                found += find_entries(text, f"{shown}:{line}", project, scope.cwd, depth + 1, scope.pythonpath,
+                                      scope.certain, budget, seen)
     return found
