@@ -63,7 +63,7 @@ def project_python(environ: Mapping[str, str]) -> str:
 
 
 def guarded_env(environ: Mapping[str, str], guard_log: str, token: str = "") -> dict[str, str]:
-    path = [str(GUARD_SITE), str(TOOL_ROOT)]
+    path = [str(GUARD_SITE)]  # the tool itself the child finds through RUN_MODULE, never through its path
     if environ.get("PYTHONPATH"):
         path.append(environ["PYTHONPATH"])
     env = {**environ, "PREFLIGHT_GUARD": "1", "PYTHONPATH": os.pathsep.join(path)}
@@ -154,25 +154,49 @@ def child_reply(path: str, value: Any) -> None:
     Path(path).write_text(json.dumps(value), encoding="utf-8")
 
 
+def training_path() -> list[str]:
+    """In the child: sys.path as training has it — the working directory first (as `python -m`), then
+    PYTHONPATH (which RUN_MODULE took off the child's own path), then the interpreter's — with nothing of
+    the tool."""
+    return _without_tool([*_ahead_of_stdlib(), *sys.path])
+
+
+def _ahead_of_stdlib() -> list[str]:
+    """The working directory and PYTHONPATH: where a project file shadows the standard library."""
+    return _without_tool([os.getcwd(), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)])
+
+
+def _without_tool(path: list[str]) -> list[str]:
+    ours = {os.path.realpath(TOOL_ROOT), os.path.realpath(GUARD_SITE)}
+    return [p for p in dict.fromkeys(os.path.abspath(p) for p in path) if os.path.realpath(p) not in ours]
+
+
+def _shadowed(name: str, folders: list[str]) -> bool:
+    top = name.partition(".")[0]
+    return any(os.path.isfile(os.path.join(f, top + ".py")) or os.path.isfile(os.path.join(f, top, "__init__.py"))
+               for f in folders)
+
+
 @contextlib.contextmanager
-def project_namespace() -> Iterator[None]:
-    """In the child, around the project's code: the path training has, the working directory first (as
-    `python -m`), and no trace of this tool. The child started without the working directory on its
-    path (RUN_MODULE), so the tool's own imports found the standard library, not a project's
-    logging.py or secrets.py; now `import preflight` finds the project's own preflight.py (a common name
-    for a project's checks), not this package. The tool's modules stay loaded for its own code, which
-    holds them by reference, and are put back after."""
-    ours = {name: module for name, module in sys.modules.items()
-            if name == "preflight" or name.startswith("preflight.")}
-    saved = list(sys.path)
-    root = os.path.realpath(TOOL_ROOT)
-    for name in ours:
+def project_namespace(startup: frozenset[str] = frozenset()) -> Iterator[None]:
+    """In the child, around the project's code: training's path (training_path), and what this tool
+    loaded for itself out of sight where training would find something else: its own `preflight`
+    package (a project's preflight.py is a common home for its checks), and a standard library module
+    the project shadows with a file of its own (a quant's signal.py, a secrets.py) unless the interpreter
+    loads it at start-up (`startup`, from RUN_MODULE), when training gets the standard one too. The
+    tool's modules stay loaded for its own code, which holds them by reference, and come back after."""
+    saved, ahead = list(sys.path), _ahead_of_stdlib()
+    sys.path[:] = training_path()
+    hidden = {name: module for name, module in sys.modules.items()
+              if name == "preflight" or name.startswith("preflight.")
+              or (name not in startup and name.partition(".")[0] not in startup and _shadowed(name, ahead))}
+    for name in hidden:
         del sys.modules[name]
-    sys.path[:] = [os.getcwd(), *(p for p in saved if os.path.realpath(p or ".") != root)]
     try:
         yield
     finally:
-        for name in [n for n in sys.modules if n == "preflight" or n.startswith("preflight.")]:
+        for name in [n for n in sys.modules if n in hidden or n.partition(".")[0] in
+                     {h.partition(".")[0] for h in hidden}]:
             del sys.modules[name]
-        sys.modules.update(ours)
+        sys.modules.update(hidden)
         sys.path[:] = saved

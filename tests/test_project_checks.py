@@ -189,31 +189,44 @@ def test_a_daemon_a_check_starts_is_gone_when_the_probe_returns(tmp_path: Path, 
 
 
 SHADOW = "raise SystemExit('the tool imported the project\\'s {name}.py in place of its own')\n"
+PROJECT_PREFLIGHT = """import subprocess
+import sys
+
+
+class Checks:
+    def run(self):
+        # a process the check starts finds the project's preflight.py too, as one training starts would
+        subprocess.run([sys.executable, "-c", "from preflight import Checks"], check=True)
+        return ["the project says no"]
+"""
 
 
 @pytest.mark.parametrize("entry", ["train.py", "-m trainer"])
-def test_a_project_with_its_own_preflight_logging_and_secrets_modules(tmp_path: Path, entry: str):
-    """A training repository's own preflight.py (where many keep their checks), logging.py and secrets.py,
-    in the directory the probe runs in (probe.sh: cd PROJECT_DIR), started as probe.sh starts it. The
-    tool's processes take their own modules and the standard library's; the project's code gets the
-    project's modules, as training does. `python -m` put the working directory first: the probe ran the
-    project's preflight.py, and `import preflight` in a check found the tool."""
+def test_a_project_with_its_own_preflight_logging_secrets_and_signal_modules(tmp_path: Path, entry: str):
+    """A training repository's own preflight.py (where many keep their checks), logging.py, secrets.py and
+    signal.py (a quant's trading signals), in the directory the probe runs in and on PYTHONPATH
+    (PROJECT_PYTHONPATH=.), started as probe.sh starts it. The tool's processes take their own modules and
+    the standard library's; the project's code gets the project's modules, as training does. `python -m`
+    put the working directory first: the probe ran the project's preflight.py, and `import preflight` in a
+    check found the tool; PYTHONPATH put the project ahead of the standard library in the tool."""
     proj = tmp_path / "proj"
     (proj / "trainer").mkdir(parents=True)
-    (proj / "preflight.py").write_text("class Checks:\n    def run(self):\n        return ['the project says no']\n")
+    (proj / "preflight.py").write_text(PROJECT_PREFLIGHT)
     (proj / "logging.py").write_text(SHADOW.format(name="logging"))
-    (proj / "secrets.py").write_text(SHADOW.format(name="secrets"))
-    (proj / "train.py").write_text("from preflight import Checks\nprint(Checks)\n")  # no main guard
+    (proj / "secrets.py").write_text("API_KEY = 'from the project'\n")  # no token_hex: the tool would crash
+    (proj / "signal.py").write_text("BUY = 1\n")  # no SIGKILL either
+    body = "from preflight import Checks\nfrom secrets import API_KEY\nfrom signal import BUY\nprint(Checks)\n"
+    (proj / "train.py").write_text(body)  # no main guard
     (proj / "trainer" / "__init__.py").write_text("")
-    (proj / "trainer" / "__main__.py").write_text("from preflight import Checks\n")
+    (proj / "trainer" / "__main__.py").write_text(body)
     config = tmp_path / "w.env"
-    config.write_text(f'PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=preflight:Checks\nPREFLIGHT_PINS_FILE=\n'
-                      f'PREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nTRAIN_CMD="python {entry}"\n'
+    config.write_text(f'PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=preflight:Checks,secrets:API_KEY,signal:BUY\n'
+                      f'PREFLIGHT_PINS_FILE=\nPREFLIGHT_REQUIRED_ENV=\nARCTICDB_URI=\nTRAIN_CMD="python {entry}"\n'
                       f'PREFLIGHT_PROJECT_CHECKS=preflight:Checks\nPREFLIGHT_LINT=off\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ARCTICDB_", "PREFLIGHT_", "PYTHON"))}
     done = subprocess.run([sys.executable, str(ROOT / "preflight" / "pyrun" / "run_module.py"), "preflight", "probe",
                            "--config", str(config), "--json"], cwd=proj, capture_output=True, text=True,
-                          timeout=120, env={**env, "PYTHONPATH": str(ROOT)})
+                          timeout=120, env={**env, "PYTHONPATH": str(proj)})
     assert done.returncode == 1, done.stderr[-3000:]
     checks = {c["id"]: c for c in json.loads(done.stdout)["checks"]}
     assert checks["project:Checks"]["status"] == "fail", checks["project:Checks"]

@@ -84,7 +84,7 @@ transport_up() {
       plan=(--plan "$ARTIFACT_DIR/plan.json")
     fi
     TS_LAUNCH="pending"
-    TS_INSTANCE="$(timeout "$(run_budget_cap "$RUN_BUDGET")" \
+    TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
       "$PF_PY" "$ROOT/preflight/pyrun/run_module.py" preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
       rc=$?
     # 0: the id is known; 2, 3, 5: every RunInstances answered an error. Anything else (a crash, a
@@ -131,7 +131,7 @@ transport_down() {
     log "transport ssm: leaving attached instance $TS_INSTANCE running"
   elif ((FLAG_KEEP)) && [[ -n "$TS_INSTANCE" ]]; then
     log "transport ssm: kept $TS_INSTANCE; terminate it with:"
-    log "  $PF_PY $ROOT/preflight/pyrun/run_module.py preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
+    log "  PYTHONPATH=$ROOT $PF_PY $ROOT/preflight/pyrun/run_module.py preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
   else
     transport_ssm_terminate "${ids[@]}" || return 7
   fi

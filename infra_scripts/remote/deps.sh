@@ -14,8 +14,8 @@ marker="$VIRTUAL_ENV/.preflight-deps.sha256"
 # upgrade). The pins check, offline and in about a second, decides whether to skip: it runs in the
 # tool venv and reads the project venv through the project's own interpreter.
 if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
-  if (cd "$PROJECT_DIR" && PYTHONPATH="$TOOL_DIR${PYTHONPATH:+:$PYTHONPATH}" \
-    PREFLIGHT_PROJECT_PYTHON="$VIRTUAL_ENV/bin/python" "$PF_TOOL_PYTHON" "$TOOL_DIR/preflight/pyrun/run_module.py" preflight.checks.pins "$requirements"); then
+  if (cd "$PROJECT_DIR" && PREFLIGHT_PROJECT_PYTHON="$VIRTUAL_ENV/bin/python" \
+    "$PF_TOOL_PYTHON" "$TOOL_DIR/preflight/pyrun/run_module.py" preflight.checks.pins "$requirements"); then
     echo "deps: requirements unchanged (sha256 ${want:0:12}) and installed as pinned, install skipped"
     exit 0
   fi

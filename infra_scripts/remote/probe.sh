@@ -11,6 +11,6 @@ for seed in "$PF_HOST_DIR/lint-seed.json" "$PF_HOST_DIR/payload/lint-seed.json";
     break
   fi
 done
-export PYTHONPATH="$TOOL_DIR${PYTHONPATH:+:$PYTHONPATH}"
-"$PF_TOOL_PYTHON" "$TOOL_DIR/preflight/pyrun/run_module.py" preflight probe --emit-framed --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" \
-  --out "$PF_HOST_DIR/preflight-readiness.json"
+# The tool starts from its own folder (run_module.py), never from PYTHONPATH: that is the project's.
+"$PF_TOOL_PYTHON" "$TOOL_DIR/preflight/pyrun/run_module.py" preflight probe --emit-framed \
+  --run-id "$PREFLIGHT_RUN_ID" --mode "$PREFLIGHT_MODE" --out "$PF_HOST_DIR/preflight-readiness.json"

@@ -7,13 +7,15 @@ the base directory and the deadline. Standard library here; arcticdb and pandas 
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import sys
 from dataclasses import asdict
 from typing import Any
 
 from preflight.checks.arctic import freshness_outcome, library_outcome
-from preflight.child import child_reply, child_request
+from preflight.child import child_reply, child_request, project_namespace
 from preflight.config import Config
 from preflight.model import Context, Outcome
 
@@ -27,8 +29,16 @@ def _verdict(check: Any, ctx: Context, deadline_s: float) -> dict[str, Any]:
                               "one that wrote the data"))
 
 
+def _load_arcticdb(startup: frozenset[str]) -> None:
+    """arcticdb (and what it imports) from training's path, where a project may keep it (PYTHONPATH); the
+    checks below then use the loaded one. A failure is theirs to report: they import it again."""
+    with project_namespace(startup), contextlib.suppress(Exception):
+        importlib.import_module("arcticdb.config")
+
+
 def main(argv: list[str]) -> int:
     request = child_request()
+    _load_arcticdb(globals().get("STARTUP_MODULES", frozenset()))
     ctx = Context(config=Config(values=request["config"], source="probe"), environ=dict(os.environ),
                   base_dir=request["base_dir"], aws=None)
     deadline_s = float(request["deadline_s"])

@@ -18,7 +18,7 @@ import sys
 from importlib import metadata
 from typing import Any
 
-from preflight.child import GUARD_SITE, TOOL_ROOT, child_reply, child_request
+from preflight.child import child_reply, child_request, project_namespace, training_path
 
 MAX_DISTRIBUTIONS = 5000  # bounded before it is trusted; a venv holds a few hundred
 MAX_REQUIRES = 500
@@ -46,18 +46,12 @@ def marker_environment() -> dict[str, str]:
     }
 
 
-def _training_path() -> list[str]:
-    """Training's path: the working directory first (this child started without it, RUN_MODULE), no tool."""
-    ours = {os.path.realpath(str(GUARD_SITE)), os.path.realpath(str(TOOL_ROOT))}
-    return [os.getcwd(), *(p for p in sys.path if os.path.realpath(p or ".") not in ours)]
-
-
 def distributions() -> tuple[list[list[Any]], bool]:
     """[name, version, requires] of each distribution, the first of a name on the path winning (as
     import does); whether the list was cut at MAX_DISTRIBUTIONS."""
     seen: set[str] = set()
     out: list[list[Any]] = []
-    for dist in metadata.distributions(path=_training_path()):
+    for dist in metadata.distributions(path=training_path()):
         try:
             name, version, requires = dist.metadata["Name"], dist.version, list(dist.requires or [])
         except Exception:  # noqa: BLE001 - a broken .dist-info: pip skips it too
@@ -94,7 +88,12 @@ def torch_cuda() -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    child_reply(argv[0], torch_cuda() if request.get("torch") else interpreter())
+    if request.get("torch"):
+        with project_namespace(globals().get("STARTUP_MODULES", frozenset())):  # torch is project code
+            answer = torch_cuda()
+    else:
+        answer = interpreter()
+    child_reply(argv[0], answer)
     return 0
 
 

@@ -91,7 +91,8 @@ def main(argv: list[str]) -> int:
     project = os.path.realpath(request.get("project", "")) if request.get("project") else ""
     out = import_progress.install(request.get("progress", ""))
     imports = {}
-    with project_namespace():  # training's world has no spot-preflight in it
+    # training's world: the project's PYTHONPATH but none of this tool
+    with project_namespace(globals().get("STARTUP_MODULES", frozenset())):
         found = {name: _find(name, project) for name in request.get("find", [])}
         located = {name: _locate(name) for name in request.get("locate", [])}
         for module, names in request.get("imports", {}).items():

@@ -17,14 +17,30 @@ def _install() -> None:
     if not os.environ.get("PREFLIGHT_GUARD"):
         return
     try:
-        from preflight.guard import ReadOnlyGuard, note, watch
-
-        guard = ReadOnlyGuard(log).__enter__()  # never exited: it lives as long as the process
-        note(log, f"guarded {os.getpid()} {os.getppid()} {sys.executable}")
-        watch(guard, log)  # every process this one starts, and at its end whether the guard is still there
+        module = _load_guard(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        guard = module.ReadOnlyGuard(log).__enter__()  # never exited: it lives as long as the process
+        module.note(log, f"guarded {os.getpid()} {os.getppid()} {sys.executable}")
+        module.watch(guard, log)  # every process this one starts, and at its end whether the guard is still there
     except Exception as exc:  # a broken guard must be visible, never a crashed child
         print(f"preflight guard not installed: {exc}", file=sys.stderr)
     _chain(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_guard(package: str):  # noqa: ANN202 (the module)
+    """preflight/guard.py (standard library only) under a private name, never as `preflight.guard`: a
+    `preflight` in sys.modules is what the project's own `import preflight` would get, in every process
+    the project starts."""
+    import importlib.util
+    import os
+    import sys
+
+    spec = importlib.util.spec_from_file_location("_preflight_guard", os.path.join(package, "guard.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no guard.py in {package}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def _chain(ours: str) -> None:
