@@ -43,9 +43,18 @@ def main():
 if os.environ.get("X"):
     import pkg.cond
     from pkg.absent import thing
+    from pkg.models import also_gone
+import pkg.models
+pkg.nothing_here
+helpers.nope
+Net.whatever
+import pkg as p2
+p2.lazy_two
+u.missing_two
 """,
     "pkg/__init__.py": "from .models import *\n",
-    "pkg/helpers.py": "import torch\nfrom torch import nn\n",
+    "pkg/helpers.py": "import torch\nfrom torch import nn\nimport os.path\nnn.Linear\nos.getcwd\n",
+    "pkg/lazy_two.py": "",
     "pkg/models.py": "class Net:\n    pass\n\n\ndef build():\n    return Net()\n",
     "pkg/util.py": "def fn():\n    from pkg import vanished\n    return vanished\n",
     "pkg/lazy_mod.py": "X = 1\n",
@@ -116,7 +125,8 @@ def test_a_flat_training_script(tmp_path: Path):
     assert shown(project, closure) == {
         entry: "train.py", "pkg": "pkg/__init__.py", "pkg.helpers": "pkg/helpers.py", "pkg.models": "pkg/models.py",
         "pkg.util": "pkg/util.py", "pkg.optional": "pkg/optional.py", "nsp.inner.deep": "nsp/inner/deep.py",
-        "libmod": "src/lib/libmod.py", "pkg.lazy_mod": "pkg/lazy_mod.py", "pkg.cond": "pkg/cond.py"}
+        "libmod": "src/lib/libmod.py", "pkg.lazy_mod": "pkg/lazy_mod.py", "pkg.cond": "pkg/cond.py",
+        "pkg.lazy_two": "pkg/lazy_two.py"}
     assert closure.problems == [
         Problem(entry, "train.py:5", "`from pkg.models import gone_name`: gone_name is not defined in pkg.models",
                 "pkg.models", "gone_name"),
@@ -124,6 +134,12 @@ def test_a_flat_training_script(tmp_path: Path):
                 "run by path is not in a package)", ".", "rel"),
         Problem(entry, "train.py:27", "module pkg.absent is not in the project (`from pkg.absent import thing`)",
                 "pkg.absent", "thing"),
+        Problem(entry, "train.py:28", "`from pkg.models import also_gone`: also_gone is not defined in pkg.models",
+                "pkg.models", "also_gone"),
+        Problem(entry, "train.py:30", "`pkg.nothing_here`: nothing_here is not defined in pkg", "pkg", "nothing_here"),
+        Problem(entry, "train.py:31", "`helpers.nope`: nope is not defined in pkg.helpers", "pkg.helpers", "nope"),
+        Problem(entry, "train.py:35", "`u.missing_two`: missing_two is not defined in pkg.util", "pkg.util",
+                "missing_two"),
         Problem(entry, "train.py:14", "`u.missing_attr`: missing_attr is not defined in pkg.util", "pkg.util",
                 "missing_attr"),
         Problem("pkg.util", "pkg/util.py:2", "`from pkg import vanished`: vanished is not defined in pkg", "pkg",
@@ -143,26 +159,41 @@ def test_a_flat_training_script(tmp_path: Path):
         Outside(entry, "os", "os", "environ", "train.py:25", True, False),
         Outside("pkg.helpers", "torch", "torch", "", "pkg/helpers.py:1", False, False),
         Outside("pkg.helpers", "torch", "torch", "nn", "pkg/helpers.py:2", False, False),
+        Outside("pkg.helpers", "os", "os.path", "", "pkg/helpers.py:3", False, False),
+        Outside("pkg.helpers", "os", "os", "getcwd", "pkg/helpers.py:5", True, False),  # nn.Linear: not asked
     ]
     assert closure.elsewhere == {"pkg.absent": "train.py:27", "pkg.nothere": "pkg/cond.py:1"}
     assert closure.namespace_tops == {"nsp"}
     assert (closure.unknown, closure.entry_lookups, closure.unlocated) == ([], {}, [])
     assert closure.roots == [entry]
-    assert (closure.parsed, closure.truncated) == (10, False)
+    assert (closure.parsed, closure.truncated) == (11, False)
     # guarded: pkg.optional is needed by no chain training must take; lazy: pkg.cond only under an if
     assert closure.required() == {entry, "pkg", "pkg.helpers", "pkg.models", "pkg.util", "nsp", "nsp.inner",
-                                  "nsp.inner.deep", "libmod", "pkg.lazy_mod", "pkg.cond"}
+                                  "nsp.inner.deep", "libmod", "pkg.lazy_mod", "pkg.cond", "pkg.lazy_two"}
     assert closure.required(eager=True) == closure.required() - {"pkg.cond"}
     assert closure.edges["pkg.util"] == [("pkg", False, True), ("pkg", False, True)]
     assert closure.edges["pkg"] == [("pkg", False, False), ("pkg.models", False, False)]
     assert ("pkg.optional", True, False) in closure.edges[entry]
     assert ("pkg.cond", False, True) in closure.edges[entry]
+    assert ("pkg.lazy_two", False, False) in closure.edges[entry]  # reached as an attribute: p2.lazy_two
+
+
+def test_a_second_probe_reads_the_closure_from_the_facts_cache(tmp_path: Path):
+    project = tree(tmp_path / "p", FLAT)
+    files = FileFacts(project)
+    first = closure_of(find_entries("python train.py", "TRAIN_CMD", project), project, [project / "src/lib"], files)
+    files.save()
+    again = walk(project, "python train.py", "src/lib")
+    assert (again.problems, again.outside, again.parsed) == (first.problems, first.outside, 0)
 
 
 def test_a_package_run_with_dash_m_and_the_other_entry_kinds(tmp_path: Path):
     project = tree(tmp_path / "p", PACKAGED)
-    closure = walk(project, "python -m app; python -m nomain; python -m onlydata; python -m requests.x; "
-                            "python -c 'import app.core'; python missing.py; cd $X && python gone.py", "other")
+    entries = [*find_entries("cd $X && python gone.py", "TRAIN_CMD", project),
+               *find_entries("python -m app; python -m nomain; python -m onlydata; python -m requests.x; "
+                             "python -c 'import app.core'; python missing.py; python -m app.nothere", "TRAIN_CMD",
+                             project)]
+    closure = closure_of(entries, project, [project / "other"], FileFacts(project))
     assert shown(project, closure) == {
         "app": "app/__init__.py", "app.__main__": "app/__main__.py", "app.core": "app/core.py", "app.dyn": "app/dyn.py",
         "app.star_a": "app/star_a.py", "app.broken": "app/broken.py", "fast": "fast/__init__.py",
@@ -171,6 +202,7 @@ def test_a_package_run_with_dash_m_and_the_other_entry_kinds(tmp_path: Path):
         Problem("app.broken", "app/broken.py:1", "cannot be parsed: SyntaxError: invalid syntax (line 1)"),
         Problem("TRAIN_CMD", "TRAIN_CMD", "runs -m nomain, a package without __main__.py", "nomain"),
         Problem("TRAIN_CMD", "TRAIN_CMD", "runs missing.py, which does not exist (looked in .)", "missing.py"),
+        Problem("TRAIN_CMD", "TRAIN_CMD", "runs -m app.nothere, which is not in the project", "app.nothere"),
     ]
     why = "(__getattr__, a star import from outside, or a parse error)"
     assert closure.unknown == [f"app/core.py:2: app.dyn.anything {why}", f"app/core.py:3: app.star_a.not_there {why}",
@@ -185,7 +217,7 @@ def test_a_package_run_with_dash_m_and_the_other_entry_kinds(tmp_path: Path):
     assert closure.entry_lookups == {"onlydata": "TRAIN_CMD", "requests.x": "TRAIN_CMD"}
     assert closure.unlocated == ["TRAIN_CMD: gone.py (after a cd into a shell variable)"]
     assert closure.roots == ["TRAIN_CMD:-m", "TRAIN_CMD:-m", "TRAIN_CMD", "TRAIN_CMD:-m", "TRAIN_CMD:-m",
-                             "TRAIN_CMD:-c", "TRAIN_CMD"]
+                             "TRAIN_CMD:-c", "TRAIN_CMD", "TRAIN_CMD:-m", "TRAIN_CMD"]
     assert closure.edges["TRAIN_CMD:-c"] == [("app", False, False), ("app.core", False, False)]
     assert closure.edges["app.star_b"] == [("app", False, False), ("app.star_a", False, False)]
     assert closure.namespace_tops == set() and closure.elsewhere == {}
@@ -273,3 +305,117 @@ def test_definitions_are_indexed_shortest_path_first_an_example_after_its_peers(
                      "Other": ["top.py:4"],
                      "absent": []}
     assert definitions_index({"gone"}, [project], FileFacts(project), limit=0) == {"gone": []}
+
+
+def test_excluded_names_are_outside_for_every_kind_of_entry(tmp_path: Path):
+    """A top-level name an installed regular package wins (closure.namespace_tops) is looked up outside."""
+    project = tree(tmp_path / "p", PACKAGED)
+    closure = walk(project, "python -m app; python -c 'import fast'", exclude=frozenset({"fast"}))
+    assert [(o.owner, o.target, o.name) for o in closure.outside if o.top == "fast"] == [
+        ("app.core", "fast", "compiled_name"), ("TRAIN_CMD:-c", "fast", "")]
+    (project / "t.py").write_text("import fast\n")
+    assert [o.target for o in walk(project, "python t.py", exclude=frozenset({"fast"})).outside] == ["fast"]
+
+
+def test_a_relative_import_in_dash_c_has_no_package(tmp_path: Path):
+    closure = walk(tree(tmp_path / "p", {"x.py": ""}), "python -c 'from . import x'")
+    assert closure.problems == [Problem("TRAIN_CMD:-c", "<-c>:1", "`from . import x` is a relative import with no "
+                                        "parent package here (a script run by path is not in a package)", ".", "x")]
+    assert closure.outside == []
+
+
+def test_where_the_script_is_looked_for_after_a_cd(tmp_path: Path):
+    project = tree(tmp_path / "p", {"t.py": "import a\n", "a.py": "", "sub/t.py": "import b\n", "sub/b.py": ""})
+    assert shown(project, walk(project, "cd sub && python t.py")) == {"TRAIN_CMD:t.py": "sub/t.py", "b": "sub/b.py"}
+    (project / "sub" / "t.py").unlink()
+    closure = walk(project, "cd sub && python t.py")
+    assert closure.problems == [Problem("TRAIN_CMD", "TRAIN_CMD", "runs t.py, which does not exist (looked in sub)",
+                                        "t.py")]
+    assert closure.modules == {}
+
+
+def test_relative_star_imports_resolve_in_the_module_s_package(tmp_path: Path):
+    project = tree(tmp_path / "p", {"app2/__init__.py": "", "app2/star_c.py": "import os\nfrom .star_d import *\n"
+                                    "from .star_e import E\n", "app2/star_d.py": "D = 1\n", "app2/star_e.py": "F = 1\n",
+                                    "t.py": "from app2.star_c import D, nothing\n"})
+    closure = walk(project, "python t.py")
+    assert closure.problems == [
+        Problem("TRAIN_CMD:t.py", "t.py:1", "`from app2.star_c import nothing`: nothing is not defined in app2.star_c",
+                "app2.star_c", "nothing"),
+        Problem("app2.star_c", "app2/star_c.py:3", "`from .star_e import E`: E is not defined in app2.star_e",
+                "app2.star_e", "E"),
+    ]
+    assert closure.unknown == []
+
+
+@pytest.mark.parametrize("depth, unknown", [(1, True), (2, False)])
+def test_star_imports_are_followed_only_so_deep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, depth: int,
+                                                unknown: bool):
+    project = tree(tmp_path / "p", {"s0.py": "from s1 import *\n", "s1.py": "from s2 import *\n", "s2.py": "DEEP = 1\n",
+                                    "t.py": "from s0 import DEEP, NOPE\n"})
+    monkeypatch.setattr(closure_module, "MAX_STAR_DEPTH", depth)
+    closure = walk(project, "python t.py")
+    why = "(__getattr__, a star import from outside, or a parse error)"
+    if unknown:
+        assert (closure.unknown, closure.problems) == ([f"t.py:1: s0.DEEP {why}", f"t.py:1: s0.NOPE {why}"], [])
+    else:
+        assert (closure.unknown, closure.problems) == ([], [
+            Problem("TRAIN_CMD:t.py", "t.py:1", "`from s0 import NOPE`: NOPE is not defined in s0", "s0", "NOPE")])
+
+
+def test_a_module_too_big_too_deeply_nested_or_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    project = tree(tmp_path / "p", {"t.py": "from big import X\nfrom latin import L\n",
+                                    "big.py": "X = 1  # a comment that makes this module over fifty bytes long\n",
+                                    "nested.py": "from deep import Y\n", "deep.py": "Y = " + "+1" * 100000 + "\n"})
+    (project / "latin.py").write_bytes(b"# caf\xe9\nL = 1\n")
+    monkeypatch.setattr(closure_module, "MAX_FILE_BYTES", 50)
+    closure = walk(project, "python t.py")
+    why = "(__getattr__, a star import from outside, or a parse error)"
+    size = (project / "big.py").stat().st_size
+    assert closure.problems == [Problem("big", "big.py:1", f"cannot be parsed: unreadable: {size} bytes, over the "
+                                       "50-byte limit for a module")]
+    assert closure.unknown == [f"t.py:1: big.X {why}"]
+    monkeypatch.setattr(closure_module, "MAX_FILE_BYTES", 1 << 20)
+    closure = walk(project, "python nested.py")
+    assert closure.unknown == [f"nested.py:1: deep.Y {why}", "deep.py: nested too deeply to parse (RecursionError)"]
+    assert closure.problems == []
+
+
+def test_a_module_outside_the_project_is_shown_by_its_own_path(tmp_path: Path):
+    project = tree(tmp_path / "p", {"t.py": "import extlib\n"})
+    tree(tmp_path / "vendor", {"extlib.py": "import nowhere_mod\n"})
+    closure = closure_of(find_entries("python t.py", "TRAIN_CMD", project), project, [tmp_path / "vendor"],
+                         FileFacts(project))
+    assert [(o.owner, o.target, o.where) for o in closure.outside] == [
+        ("extlib", "nowhere_mod", f"{tmp_path / 'vendor' / 'extlib.py'}:1")]
+
+
+def test_a_plain_so_extension_is_read_as_compiled_not_as_a_namespace(tmp_path: Path):
+    project = tree(tmp_path / "p", {"t.py": "import fastext\nfastext.y\n", "fastext.so": ""})
+    closure = walk(project, "python t.py")
+    assert closure.unknown == ["t.py:2: fastext.y (an extension module)"]
+    assert closure.namespace_tops == set() and closure.problems == []
+
+
+@pytest.mark.parametrize("limit, files, found", [
+    (3, {"big/a.txt": "", "big/b.txt": "", "big/zz/late.py": ""}, True),    # 2 names + 1 folder: 3, not over 3
+    (2, {"big/a.txt": "", "big/b.txt": "", "big/zz/late.py": ""}, False),   # 3 over 2
+    (4, {"big/a.txt": "", "big/b.txt": "", "big/zz/c.txt": "", "big/zz/d.txt": "", "big/zz/yy/late.py": ""}, False),
+    (100, {"big/site-packages/x.py": "", "big/node_modules/y.py": "", "big/.hidden/z.py": ""}, False),
+])
+def test_the_namespace_scan_counts_every_entry_it_looks_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           limit: int, files: dict[str, str], found: bool):
+    tree(tmp_path, files)
+    monkeypatch.setattr(closure_module, "MAX_NAMESPACE_SCAN", limit)
+    assert (Finder([tmp_path]).find("big") is not None) is found
+
+
+def test_only_a_name_s_first_binding_counts_and_only_when_it_is_not_that_import(tmp_path: Path):
+    project = tree(tmp_path / "p", {"f.py": "def gone():\n    pass\n\n\nfrom m import gone\n",
+                                    "g.py": "from m import later\n\n\ndef later():\n    pass\n",
+                                    "h.py": "import os; X = 1\n"})
+    names = {"gone", "later", "X"}
+    assert definitions_index(names, [project], FileFacts(project)) == {"gone": ["f.py:1"], "later": [],
+                                                                       "X": ["h.py:1"]}
+    assert definitions_index(names, [project], FileFacts(project), limit=1) == {"gone": ["f.py:1"], "later": [],
+                                                                                "X": []}

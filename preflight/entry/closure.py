@@ -352,13 +352,12 @@ def closure_of(entries: list[Entry], project: Path, pythonpath: list[Path], file
         cwd = project / entry.cwd
         extra = [cwd / p for p in entry.pythonpath]
         if entry.kind == "file":
-            script = Path(os.path.expanduser(entry.target))
-            script = script if script.is_absolute() else cwd / script
+            script = cwd / os.path.expanduser(entry.target)  # an absolute target replaces cwd
             if not script.is_file() and not entry.certain and (project / entry.target).is_file():
                 script = project / entry.target  # the script cd'ed somewhere only its shell knows: the root
             if not script.is_file() and entry.certain:
                 _entry_problem(closure, entry, f"runs {entry.target}, which does not exist (looked in "
-                                               f"{files.shown(cwd) or '.'})")
+                                               f"{files.shown(cwd)})")
                 continue
             if not script.is_file():
                 closure.unlocated.append(f"{entry.source}: {entry.target} (after a cd into a shell variable)")
