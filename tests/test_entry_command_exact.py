@@ -93,6 +93,7 @@ def one(kind: str, target: str, args: tuple[str, ...] = (), cwd: str = "", pytho
     ("torchrun --nproc_per_node 2 --max-restarts t.py", [one("file", "t.py")]),
     ("torchrun --no-python ./x.py", [one("file", "./x.py")]),
     ("torchrun --no_python python t.py", [one("file", "t.py")]),
+    ("torchrun --standalone --no-python python t.py", [one("file", "t.py")]),
     ("torchrun --nproc_per_node 2", []),
     ("torchrun --nproc_per_node", []),
     ("torchrun --standalone -m pkg.train", [one("module", "pkg.train")]),
@@ -273,6 +274,7 @@ def test_a_script_that_is_not_utf8_is_still_read(tmp_path: Path):
 @pytest.mark.parametrize("line, cwd, certain", [
     ('cd "$(dirname "$0")"', "scripts", True),
     ("cd $(dirname $0)/..", "", True),
+    ("cd $(dirname $0)/Xdir", "scripts/Xdir", True),
     ('cd "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"', "scripts", True),
     ("cd ${BASH_SOURCE%/*}", "scripts", False),
     ('cd "$(git rev-parse --show-toplevel)/sub"', "sub", True),
