@@ -51,6 +51,7 @@ Net.whatever
 import pkg as p2
 p2.lazy_two
 u.missing_two
+from nsp import not_in_namespace
 """,
     "pkg/__init__.py": "from .models import *\n",
     "pkg/helpers.py": "import torch\nfrom torch import nn\nimport os.path\nnn.Linear\nos.getcwd\n",
@@ -136,6 +137,8 @@ def test_a_flat_training_script(tmp_path: Path):
                 "pkg.absent", "thing"),
         Problem(entry, "train.py:28", "`from pkg.models import also_gone`: also_gone is not defined in pkg.models",
                 "pkg.models", "also_gone"),
+        Problem(entry, "train.py:36", "`from nsp import not_in_namespace`: not_in_namespace is not defined in nsp",
+                "nsp", "not_in_namespace"),
         Problem(entry, "train.py:30", "`pkg.nothing_here`: nothing_here is not defined in pkg", "pkg", "nothing_here"),
         Problem(entry, "train.py:31", "`helpers.nope`: nope is not defined in pkg.helpers", "pkg.helpers", "nope"),
         Problem(entry, "train.py:35", "`u.missing_two`: missing_two is not defined in pkg.util", "pkg.util",
@@ -222,6 +225,7 @@ def test_a_package_run_with_dash_m_and_the_other_entry_kinds(tmp_path: Path):
     assert closure.edges["app.star_b"] == [("app", False, False), ("app.star_a", False, False)]
     assert closure.namespace_tops == set() and closure.elsewhere == {}
     assert "fast.compiled_name" in closure.required(eager=True)  # an extension module: found, not read
+    assert {"app", "app.__main__"} <= closure.required(eager=True)  # what -m runs, runs as training starts
 
 
 def test_an_extension_module_s_names_cannot_be_told(tmp_path: Path):
@@ -335,15 +339,19 @@ def test_where_the_script_is_looked_for_after_a_cd(tmp_path: Path):
 
 
 def test_relative_star_imports_resolve_in_the_module_s_package(tmp_path: Path):
-    project = tree(tmp_path / "p", {"app2/__init__.py": "", "app2/star_c.py": "import os\nfrom .star_d import *\n"
-                                    "from .star_e import E\n", "app2/star_d.py": "D = 1\n", "app2/star_e.py": "F = 1\n",
-                                    "t.py": "from app2.star_c import D, nothing\n"})
+    project = tree(tmp_path / "p", {"app2/__init__.py": "", "app2/sub/__init__.py": "",
+                                    "app2/sub/star_c.py": "import os\nfrom .star_d import *\nfrom .star_e import E\n"
+                                    "from .missing_mod import *\n",
+                                    "app2/sub/star_d.py": "D = 1\n", "app2/sub/star_e.py": "F = 1\n",
+                                    "t.py": "from app2.sub.star_c import D, nothing\n"})
     closure = walk(project, "python t.py")
     assert closure.problems == [
-        Problem("TRAIN_CMD:t.py", "t.py:1", "`from app2.star_c import nothing`: nothing is not defined in app2.star_c",
-                "app2.star_c", "nothing"),
-        Problem("app2.star_c", "app2/star_c.py:3", "`from .star_e import E`: E is not defined in app2.star_e",
-                "app2.star_e", "E"),
+        Problem("TRAIN_CMD:t.py", "t.py:1", "`from app2.sub.star_c import nothing`: nothing is not defined in "
+                "app2.sub.star_c", "app2.sub.star_c", "nothing"),
+        Problem("app2.sub.star_c", "app2/sub/star_c.py:3", "`from .star_e import E`: E is not defined in "
+                "app2.sub.star_e", "app2.sub.star_e", "E"),
+        Problem("app2.sub.star_c", "app2/sub/star_c.py:4", "module app2.sub.missing_mod is not in the project "
+                "(`from .missing_mod import *`)", "app2.sub.missing_mod", "*"),
     ]
     assert closure.unknown == []
 
@@ -417,5 +425,11 @@ def test_only_a_name_s_first_binding_counts_and_only_when_it_is_not_that_import(
     names = {"gone", "later", "X"}
     assert definitions_index(names, [project], FileFacts(project)) == {"gone": ["f.py:1"], "later": [],
                                                                        "X": ["h.py:1"]}
-    assert definitions_index(names, [project], FileFacts(project), limit=1) == {"gone": ["f.py:1"], "later": [],
+    assert definitions_index(names, [project], FileFacts(project), limit=2) == {"gone": ["f.py:1"], "later": [],
                                                                                 "X": []}
+
+
+def test_the_definitions_index_reads_each_file_once_across_roots(tmp_path: Path):
+    project = tree(tmp_path / "p", {"lib/a.py": "def A():\n    pass\n", "zz/b.py": "def B():\n    pass\n"})
+    assert definitions_index({"A", "B"}, [project / "lib", project], FileFacts(project)) == {
+        "A": ["lib/a.py:1"], "B": ["zz/b.py:1"]}
