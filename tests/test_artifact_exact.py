@@ -234,3 +234,49 @@ def test_frame_problems_are_named_exactly():
         art.unframe(framed.replace('"READY"', '"FAILED"', 1))
     assert str(caught.value) == "readiness frame checksum mismatch: the artifact was altered in transit"
     assert framed.endswith("-----") and art.unframe(framed + "\n") == artifact
+
+
+# The bounded readers and the frame filter, exactly (issue 27: these reached no fast test in make mutation).
+
+def test_without_frame_keeps_every_line_around_the_frame_and_none_inside():
+    lines = ["a", art.BEGIN, "payload", art.END_PREFIX + "abc-----", "b", art.BEGIN + " again", "x", "y"]
+    assert art.without_frame(lines) == ["a", "b"]  # an unended frame hides the rest: it is the artifact
+    assert art.without_frame(["a", "b"]) == ["a", "b"]
+    assert art.without_frame([art.END_PREFIX + "x", "c"]) == [art.END_PREFIX + "x", "c"]  # an end alone is text
+
+
+def test_loads_bounded_counts_nesting_outside_strings():
+    assert art.loads_bounded('[[["]]]][[[[{{"]]]', max_depth=3) == [[["]]]][[[[{{"]]]
+    for text, deepest in (("[[[[1]]]]", 4), ('{"a": [1, {"b": []}], "c": {}}', 4), ("[[]] ", 2), ("[], []", 1)):
+        with pytest.raises(art.ArtifactError, match=rf"^JSON nested deeper than {deepest - 1} levels$"):
+            art.loads_bounded(text, max_depth=deepest - 1)
+    assert art.loads_bounded('{"a": [1, {"b": []}], "c": {}}', max_depth=4) == {"a": [1, {"b": []}], "c": {}}
+    assert art.loads_bounded("[[]] ", max_depth=2) == [[]]
+    with pytest.raises(ValueError):
+        art.loads_bounded("[], []", max_depth=1)  # not deeper than 1: the parser says what is wrong
+
+
+def test_loads_bounded_turns_the_parser_s_recursion_into_an_artifact_error(monkeypatch: pytest.MonkeyPatch):
+    def deep(_text: str):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(art.json, "loads", deep)
+    with pytest.raises(art.ArtifactError, match=r"^JSON nested deeper than 64 levels$"):
+        art.loads_bounded("[]")
+
+
+def test_the_bounded_readers_name_what_they_refused(tmp_path: Path):
+    small, big = tmp_path / "small.json", tmp_path / "big.log"
+    small.write_text('{"k": "v"}')
+    big.write_bytes(b"x" * 10 + "é".encode() + b"\xff end")
+    assert art.read_json(small) == {"k": "v"} and art.read_bounded(small) == b'{"k": "v"}'
+    with pytest.raises(art.ArtifactError, match=r"^10 bytes, over the 4-byte limit for an artifact$"):
+        art.read_json(small, limit=4)
+    assert art.read_tail(big, limit=8) == "xé\ufffd end"  # the last 8 bytes, a bad byte replaced
+    assert art.read_tail(big) == "xxxxxxxxxxé\ufffd end"
+    with pytest.raises(art.ArtifactError, match=rf"^{tmp_path}: not a regular file \(a directory\)$"):
+        art.read_tail(tmp_path)
+    with pytest.raises(art.ArtifactError, match=r"^not a regular file \(a directory\)$"):
+        art.read_bounded(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        art.read_tail(tmp_path / "missing")

@@ -218,3 +218,66 @@ def test_ssm_names_every_missing_key_and_every_secret_name():
     assert str(caught.value) == (
         "environment: ARCTICDB_URI carries credentials (access=/secret=/aws_session_token=), which SSM command "
         "history would keep; on ssm use aws_auth=true and grant the instance role read access to the bucket")
+
+
+# Issue 27, make mutation on config.py: the kinds added since its first run, word for word and at their edges.
+CHECK_ID_LIST = ("all, arcticdb.freshness, arcticdb.library, aws.readonly, campaign.R1, campaign.R2, campaign.R3, "
+                 "campaign.R4, campaign.R5, campaign.R6, campaign.R7, campaign.R8, campaign.R9, campaign.repo_access, "
+                 "entrypoint, env, gpu, imports, lint, paths, pins, pins.consistency, runtime, s3, skypilot, wandb, "
+                 "project:<name>)")
+INTERNAL = ("the launcher or the steps set themselves (PF_*, PREFLIGHT_*, LD_*, PATH, HOME, VIRTUAL_ENV, PYTHONPATH, "
+            "config keys, ...); a passed value would replace theirs. Pass another name, or set a config key in "
+            "workflow.env")
+SYMBOLS_EXPECTED = "expected all, none, sample:N (N a whole number >= 1) or a list of symbols"
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("IGNORE_PREFLIGHT_ERRORS", "runtime,bogus", f"'runtime,bogus': 'bogus' is not a check id ({CHECK_ID_LIST}"),
+    ("IGNORE_PREFLIGHT_ERRORS", "ALL", f"'ALL': 'ALL' is not a check id ({CHECK_ID_LIST}"),
+    ("PREFLIGHT_LINT_IGNORE", "unreadable,nope", "'unreadable,nope': 'nope' is not a lint rule (ephemeral-save, "
+     "push-without-hub-id, flash-attn-missing, no-tracking, no-resume, train-timeout-short, gpu-code-gpu-check-off, "
+     "syntax-error, unreadable)"),
+    ("PASS_ENV", "GOOD,1BAD", "'GOOD,1BAD': '1BAD' is not an environment variable name (letters, digits and _)"),
+    ("PASS_ENV", "PF_X", f"'PF_X': PF_X: internal name {INTERNAL}"),
+    ("PASS_ENV", "PF_X,PATH", f"'PF_X,PATH': PF_X, PATH: internal names {INTERNAL}"),
+    ("PREFLIGHT_REQUIRED_ENV", "A,B-C", "'A,B-C': 'B-C' is not an environment variable name (letters, digits and _)"),
+    ("PREFLIGHT_IMPORTS", "a,b-c", "'a,b-c': 'b-c' is not a module name such as pkg.module"),
+    ("MIN_PYTHON", "three", "'three': expected a version such as 3.9 or 3.10.4"),
+    ("MIN_FREE_DISK_GB", "1234567890123", "'1234567890123': expected at most 12 digits before the point"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:0", f"'sample:0': {SYMBOLS_EXPECTED}"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:x", f"'sample:x': {SYMBOLS_EXPECTED}"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:1234567890123", f"'sample:1234567890123': {SYMBOLS_EXPECTED}"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "ES,,CL", "'ES,,CL': an empty symbol in the list (two commas in a row?)"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "E S", "'E S': 'E S' is not a symbol (no spaces or commas)"),
+    ("CHECK_TIMEOUTS", "nope:3", "'nope:3': unknown check id 'nope' (ids: runtime, gpu, entrypoint, imports, pins, "
+     "pins.consistency, lint, paths, env, s3, arcticdb.library, arcticdb.freshness, skypilot, wandb, campaign, "
+     "project:<name>)"),
+])
+def test_list_kinds_refuse_with_their_own_message(key: str, value: str, message: str):
+    assert refused({key: value}) == f"command-line flag ({key}): {key}={message}"
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("IGNORE_PREFLIGHT_ERRORS", "all"), ("PREFLIGHT_LINT_IGNORE", "unreadable,syntax-error"),
+    ("MIN_FREE_DISK_GB", "123456789012"), ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:1"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:123456789012"), ("ARCTICDB_FRESHNESS_SYMBOLS", "all"),
+    ("ARCTICDB_FRESHNESS_SYMBOLS", "none"), ("ARCTICDB_FRESHNESS_SYMBOLS", "ES, CL"),
+    ("CHECK_TIMEOUTS", "project:x:3,runtime:0.5"), ("PASS_ENV", "WANDB_API_KEY_FILE,HF_TOKEN"),
+])
+def test_list_kinds_accept_their_edges(key: str, value: str):
+    assert load(None, {}, {key: value}).text(key) == value
+
+
+def test_a_name_in_both_pass_env_and_secrets_and_no_project_are_refused_word_for_word():
+    both = load(None, {}, {"REPO_DIR": ".", "PASS_ENV": "A_TOKEN,B", "SECRETS": "A_TOKEN=ssm:/p/a,C=ssm:/c"})
+    with pytest.raises(ConfigError) as caught:
+        validate_for_run(both)
+    assert str(caught.value) == "environment: A_TOKEN in both PASS_ENV and SECRETS: name each in one"
+    with pytest.raises(ConfigError) as caught:
+        validate_for_run(load(None, {}, {}))
+    assert str(caught.value) == (
+        "environment: no training project: REPO_DIR and REPO_URL are both empty, so there is nothing to preflight. "
+        "Write a config for your training repository with `python3 -m preflight init --repo PATH` (from this "
+        "checkout; it prints the command to run next), or set REPO_DIR or REPO_URL in this file or the environment. "
+        "To see a READY run first: make preflight (the example project, --config examples/predictor/workflow.env)")
+    validate_for_run(load(None, {}, {}), plan=True)  # a launch plan copies no project
