@@ -190,3 +190,31 @@ def test_find_config_is_the_config_its_run_recorded_never_one_above(tmp_path: Pa
     assert config is None and f"the config its run recorded ({used}) is gone" in why
     (nested / "run.json").write_text("[1, 2]")  # not an object
     assert v.find_config(artifact)[0] is None
+
+
+@pytest.mark.parametrize("record, why", [
+    (None, "no --config, and no run.json beside the artifact records the config it was made with"),
+    ("[1, 2]", "no --config, and no run.json beside the artifact records the config it was made with"),
+    ("{}", "no --config, and the config its run recorded (none) is gone"),
+    ('{"config": ""}', "no --config, and the config its run recorded (none) is gone"),
+    ('{"config": 5}', "no --config, and the config its run recorded (5) is gone"),
+    ('{"config": "/gone/workflow.env"}', "no --config, and the config its run recorded (/gone/workflow.env) is gone"),
+])
+def test_find_config_says_why_the_binding_cannot_be_checked(tmp_path: Path, record: str | None, why: str):
+    from preflight.verify import find_config
+
+    artifact = tmp_path / "preflight-readiness.json"
+    artifact.write_text("{}")
+    if record is not None:
+        (tmp_path / "run.json").write_text(record)
+    assert find_config(artifact) == (None, why)
+    (tmp_path / "workflow.env").write_text("")
+    (tmp_path / "run.json").write_text(json.dumps({"config": str(tmp_path / "workflow.env")}))
+    assert find_config(artifact) == (tmp_path / "workflow.env", "")
+
+
+def test_a_date_time_outside_what_python_can_represent_is_named():
+    from preflight.verify import parse_rfc3339
+
+    with pytest.raises(ValueError, match=r"^not a date-time this tool can represent: '2024-13-01T00:00:00Z'$"):
+        parse_rfc3339("2024-13-01T00:00:00Z")
