@@ -249,6 +249,15 @@ SYMBOLS_EXPECTED = "expected all, none, sample:N (N a whole number >= 1) or a li
     ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:1234567890123", f"'sample:1234567890123': {SYMBOLS_EXPECTED}"),
     ("ARCTICDB_FRESHNESS_SYMBOLS", "ES,,CL", "'ES,,CL': an empty symbol in the list (two commas in a row?)"),
     ("ARCTICDB_FRESHNESS_SYMBOLS", "E S", "'E S': 'E S' is not a symbol (no spaces or commas)"),
+    ("PROJECT_NAME", "_x", "'_x': names starting with _ are reserved (artifacts/preflight/_all holds "
+     "preflight_all's summaries)"),
+    ("SECRETS", "NOEQ", "'NOEQ': 'NOEQ' is not NAME=ssm:/parameter, NAME=secretsmanager:ARN or NAME=file:/path"),
+    ("REMOTE_WORK_DIR", "rel/dir", "'rel/dir': expected an absolute path (it is a directory on the instance)"),
+    ("AWS_REGION", "Mars", "'Mars': expected an AWS region such as us-east-1"),
+    ("PREFLIGHT_IMPORT_NAMES", "a.b:c,bad", "'a.b:c,bad': 'bad' is not module:name (e.g. pkg.module:function)"),
+    ("EC2_INSTANCE_TYPES", "g5.xlarge,big one", "'g5.xlarge,big one': 'big one' is not an instance type such as "
+     "g5.xlarge"),
+    ("SPOT_MAX_PRICE", "-1", "'-1': expected a finite, non-negative decimal such as 20 or 0.5"),
     ("CHECK_TIMEOUTS", "nope:3", "'nope:3': unknown check id 'nope' (ids: runtime, gpu, entrypoint, imports, pins, "
      "pins.consistency, lint, paths, env, s3, arcticdb.library, arcticdb.freshness, skypilot, wandb, campaign, "
      "project:<name>)"),
@@ -263,6 +272,7 @@ def test_list_kinds_refuse_with_their_own_message(key: str, value: str, message:
     ("ARCTICDB_FRESHNESS_SYMBOLS", "sample:123456789012"), ("ARCTICDB_FRESHNESS_SYMBOLS", "all"),
     ("ARCTICDB_FRESHNESS_SYMBOLS", "none"), ("ARCTICDB_FRESHNESS_SYMBOLS", "ES, CL"),
     ("CHECK_TIMEOUTS", "project:x:3,runtime:0.5"), ("PASS_ENV", "WANDB_API_KEY_FILE,HF_TOKEN"),
+    ("SPOT_MAX_PRICE", "0.5"), ("SECRETS", "A=ssm:/p/a"), ("AWS_REGION", "eu-west-1"),
 ])
 def test_list_kinds_accept_their_edges(key: str, value: str):
     assert load(None, {}, {key: value}).text(key) == value
