@@ -182,3 +182,88 @@ def test_exit_twice_or_after_the_hook_was_dropped_is_harmless(standin: str):
     sys.meta_path.remove(hooked._finder)  # someone else rebuilt sys.meta_path meanwhile
     hooked.__exit__(None, None, None)
     assert hooked._finder is None
+
+
+# --- the spawn audit, read exactly (issue 27: make mutation found coverage, _program and watch reached by
+# no fast test; they run in guarded children, so here they run in-process on a log of our own) ----------
+
+def test_coverage_matches_each_start_with_the_process_it_became(tmp_path: Path):
+    log = tmp_path / "guard.log"
+    log.write_text("\n".join([
+        "spawn 10 subprocess.Popen python3.11",      # answered by 11 (parent 10)
+        "guarded 11 10 /venv/bin/python",
+        "spawn 11 os.exec python3",                   # an exec: answered by the same pid, 11
+        "guarded 11 10 /venv/bin/python",
+        "spawn 10 os.system sh",                      # never answered: it ran without the guard
+        "spawn 10 subprocess.Popen git",              # never answered
+        "spawn 12 os.posix_spawn",                    # malformed: two words, not a start
+        "guarded 13",                                 # malformed: not a report
+        "ended 11 intact",
+        "ended 14 removed: botocore's Session.__init__ was replaced",
+        "guarded 14 10 /venv/bin/python",             # answers the latest open start of 10: git
+        "guarded 15 11 /venv/bin/python",             # answers nothing, and never says how it ended
+        "ended",
+    ]) + "\n")
+    got = g.coverage(str(log))
+    assert got == g.Coverage(guarded=4, launched=4, unguarded=["sh"],
+                             removed=["14: removed: botocore's Session.__init__ was replaced"], unverified=1)
+
+
+def test_coverage_answers_the_latest_open_start_first(tmp_path: Path):
+    log = tmp_path / "guard.log"
+    log.write_text("spawn 1 subprocess.Popen first\nspawn 1 subprocess.Popen second\nguarded 2 1 py\n")
+    assert g.coverage(str(log)).unguarded == ["first"]
+    assert g.coverage(str(tmp_path / "missing.log")) == g.Coverage()
+
+
+@pytest.mark.parametrize("event, args, program", [
+    ("os.system", (b"rm -rf /",), "sh"),
+    ("subprocess.Popen", ("/usr/bin/git", ["git", "status"], None, None), "git"),
+    ("subprocess.Popen", (None, ["/venv/bin/python3.11", "-c", "x"], None, None), "python3.11"),
+    ("subprocess.Popen", (None, "ls -l /tmp", None, None), "ls"),
+    ("subprocess.Popen", (None, [], None, None), "?"),
+    ("subprocess.Popen", (None, b"/bin/echo hi", None, None), "echo"),
+    ("os.spawn", (0, "/usr/bin/env", ["env"], None), "env"),
+    ("os.exec", (b"/usr/bin/python3\xff", ["python3"], None), "python3\ufffd"),
+    ("os.posix_spawn", ("   ", [], None), "?"),
+    ("os.posix_spawn", ("/" + "x" * 100, [], None), "x" * 60),
+    ("os.posix_spawn", ("/usr/bin/", [], None), "?"),
+])
+def test_program_names_what_a_start_runs(event: str, args: tuple, program: str):
+    assert g._program(event, args) == program
+
+
+def test_watch_records_each_start_and_the_guard_s_state_at_exit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import _posixsubprocess
+    import atexit
+
+    hooks, at_exit, execs = [], [], []
+    monkeypatch.setattr(sys, "addaudithook", hooks.append)
+    monkeypatch.setattr(atexit, "register", at_exit.append)
+    monkeypatch.setattr(_posixsubprocess, "fork_exec", lambda *a, **k: execs.append(a) or 42)
+    log = tmp_path / "guard.log"
+    guard = g.ReadOnlyGuard(str(log))
+    g.watch(guard, str(log))
+    [hook], [ended] = hooks, at_exit
+    hook("open", ("/etc/passwd",))                             # not a start: not recorded
+    hook("os.system", (b"ls",))
+    hook("subprocess.Popen", ("/usr/bin/git", ["git"], None, None))
+    assert _posixsubprocess.fork_exec(["/usr/bin/git"], "x") == 42  # the Popen's own fork: recorded once above
+    assert _posixsubprocess.fork_exec(["/venv/bin/python3", "-c"], "y") == 42  # multiprocessing's spawn
+    assert _posixsubprocess.fork_exec() == 42
+    ended()
+    pid = os.getpid()
+    assert log.read_text().splitlines() == [f"spawn {pid} os.system sh", f"spawn {pid} subprocess.Popen git",
+                                            f"spawn {pid} fork_exec python3", f"spawn {pid} fork_exec ?",
+                                            f"ended {pid} intact"]
+    assert len(execs) == 3
+
+
+def test_intact_says_what_was_undone(standin: str):
+    guard = g.ReadOnlyGuard()
+    assert guard.intact() == ""
+    with guard:
+        assert guard.intact() == ""
+        sys.meta_path.remove(guard._finder)
+        assert guard.intact() == "removed: the guard's import hook was taken out of sys.meta_path"
+        sys.meta_path.insert(0, guard._finder)
