@@ -195,3 +195,41 @@ def test_the_backoff_between_rounds_is_capped_at_5_s(clock: Clock):
     with pytest.raises(TeardownUnconfirmed):
         terminate(EC2(clock, {"i-a": ["running"]}), ["i-a"], deadline_s=60)
     assert max(clock.slept) == 5.0 and clock.slept[:7] == pytest.approx([0.5, 0.8, 1.28, 2.048, 3.2768, 5.0, 5.0])
+
+
+# Issue 27 (make mutation): teardown's tag lookup, its settle window, its progress lines and its message.
+
+def test_teardown_finds_the_run_s_other_instances_by_tag_and_terminates_each(clock: Clock):
+    from preflight.aws.ec2_terminate import teardown
+
+    ec2 = EC2(clock, {"i-a": ["terminated"], "i-tagged1": ["shutting-down"], "i-tagged2": ["terminated"]})
+    states = teardown(ec2, ["i-a"], "run-7", deadline_s=60)
+    assert states == {"i-a": "terminated", "i-tagged1": "shutting-down", "i-tagged2": "terminated"}
+    assert [c[:2] for c in ec2.calls if c[0] == "terminate"] == [("terminate", "i-a"), ("terminate", "i-tagged1"),
+                                                                ("terminate", "i-tagged2")]
+    assert ec2.count("describe-filter") == 1  # no settle window: looked up once
+
+
+def test_teardown_looks_again_for_settle_s_and_only_then(clock: Clock):
+    from preflight.aws.ec2_terminate import teardown
+
+    ec2 = EC2(clock, {"i-tagged1": ["terminated"], "i-tagged2": ["terminated"]})
+    teardown(ec2, [], "run-7", deadline_s=120, settle_s=10)
+    lookups = [t - 1000.0 for k, _, t in ec2.calls if k == "describe-filter"]
+    assert lookups[0] == 0 and all(t < 10 for t in lookups) and len(lookups) > 1
+    assert clock.now - 1000.0 >= 10  # not confirmed before the window ends
+
+
+def test_teardown_says_each_retry_and_its_unconfirmed_message_names_states_and_error(clock: Clock):
+    from preflight.aws.ec2_terminate import teardown
+
+    said: list[str] = []
+    ec2 = EC2(clock, {"i-a": ["running"]}, terminate={"i-a": ["Throttling", "ok"]})
+    with pytest.raises(TeardownUnconfirmed) as caught:
+        teardown(ec2, ["i-a"], None, deadline_s=8, say=said.append)
+    assert said == ["terminate: Throttling, retrying"]
+    assert str(caught.value) == "i-a running (last error: Throttling: An error occurred (Throttling) when calling " \
+                                "the op operation: Throttling)"
+    assert caught.value.states == {"i-a": "running"}
+    assert str(TeardownUnconfirmed({})) == "no instance of the run could be looked up"
+    assert str(TeardownUnconfirmed({"i-b": "pending"}, "")) == "i-b pending"
