@@ -85,6 +85,11 @@ def test_imported_while_active_it_is_patched_right_after_it_runs(standin: str, t
         with pytest.raises(g.WriteRefused):
             guard._before_call(model=Model("ec2", "CreateTags"), params={})
         assert guard.refused == ["s3:PutObject", "ec2:CreateTags"]
+        assert guard.intact() == ""
+        patched = module.Session.__init__
+        module.Session.__init__ = lambda self, *a, **k: None  # what a library that re-patches botocore does
+        assert guard.intact() == "removed: botocore's Session.__init__ was replaced"
+        module.Session.__init__ = patched
     assert sys.meta_path == before and guard._finder is None
     assert session.handlers == []  # unregistered from the sessions it watched
     assert module.Session("b").handlers == []  # Session.__init__ is the original again
@@ -201,12 +206,16 @@ def test_coverage_matches_each_start_with_the_process_it_became(tmp_path: Path):
         "ended 11 intact",
         "ended 14 removed: botocore's Session.__init__ was replaced",
         "guarded 14 10 /venv/bin/python",             # answers the latest open start of 10: git
-        "guarded 15 11 /venv/bin/python",             # answers nothing, and never says how it ended
+        "guarded 15 99 /venv/bin/python",             # answers nothing, and never says how it ended
+        "guarded 16 77",                              # no interpreter named: still a report
+        "refused 11 s3:PutObject",                    # the guard's refusals are not ends
+        "spawn 20 subprocess.Popen my prog \udcff",   # a program name with a space (and a bad byte)
         "ended",
-    ]) + "\n")
+    ]) + "\n", encoding="utf-8", errors="surrogateescape")
     got = g.coverage(str(log))
-    assert got == g.Coverage(guarded=4, launched=4, unguarded=["sh"],
-                             removed=["14: removed: botocore's Session.__init__ was replaced"], unverified=1)
+    assert got == g.Coverage(guarded=5, launched=5, unguarded=["sh", "my prog \ufffd"],
+                             removed=["14: removed: botocore's Session.__init__ was replaced"], unverified=2)
+    assert g.read_log(str(log)) == (["s3:PutObject"], 6)  # read_log counts every guarded line
 
 
 def test_coverage_answers_the_latest_open_start_first(tmp_path: Path):
@@ -240,11 +249,12 @@ def test_watch_records_each_start_and_the_guard_s_state_at_exit(tmp_path: Path, 
     hooks, at_exit, execs = [], [], []
     monkeypatch.setattr(sys, "addaudithook", hooks.append)
     monkeypatch.setattr(atexit, "register", at_exit.append)
-    monkeypatch.setattr(_posixsubprocess, "fork_exec", lambda *a, **k: execs.append(a) or 42)
+    monkeypatch.setattr(_posixsubprocess, "fork_exec", lambda *a, **k: execs.append((a, k)) or 42)
     log = tmp_path / "guard.log"
     guard = g.ReadOnlyGuard(str(log))
     g.watch(guard, str(log))
     [hook], [ended] = hooks, at_exit
+    assert _posixsubprocess.fork_exec(["/bin/true"], flag=1) == 42  # before any audit event on this thread
     hook("open", ("/etc/passwd",))                             # not a start: not recorded
     hook("os.system", (b"ls",))
     hook("subprocess.Popen", ("/usr/bin/git", ["git"], None, None))
@@ -253,10 +263,11 @@ def test_watch_records_each_start_and_the_guard_s_state_at_exit(tmp_path: Path, 
     assert _posixsubprocess.fork_exec() == 42
     ended()
     pid = os.getpid()
-    assert log.read_text().splitlines() == [f"spawn {pid} os.system sh", f"spawn {pid} subprocess.Popen git",
-                                            f"spawn {pid} fork_exec python3", f"spawn {pid} fork_exec ?",
-                                            f"ended {pid} intact"]
-    assert len(execs) == 3
+    assert log.read_text().splitlines() == [f"spawn {pid} fork_exec true", f"spawn {pid} os.system sh",
+                                            f"spawn {pid} subprocess.Popen git", f"spawn {pid} fork_exec python3",
+                                            f"spawn {pid} fork_exec ?", f"ended {pid} intact"]
+    assert execs == [((["/bin/true"],), {"flag": 1}), ((["/usr/bin/git"], "x"), {}),
+                     ((["/venv/bin/python3", "-c"], "y"), {}), ((), {})]
 
 
 def test_intact_says_what_was_undone(standin: str):
