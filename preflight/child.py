@@ -179,26 +179,32 @@ def _shadowed(name: str, folders: list[str]) -> bool:
                for f in folders)
 
 
+def _startup_modules() -> frozenset[str]:
+    """What the interpreter loaded before any code ran: RUN_MODULE hands it to the child module it runs
+    (as `__main__`, its STARTUP_MODULES). A child started another way hides every shadowed module."""
+    return getattr(sys.modules.get("__main__"), "STARTUP_MODULES", frozenset())
+
+
 @contextlib.contextmanager
-def project_namespace(startup: frozenset[str] = frozenset()) -> Iterator[None]:
+def project_namespace() -> Iterator[None]:
     """In the child, around the project's code: training's path (training_path), and what this tool
     loaded for itself out of sight where training would find something else: its own `preflight`
     package (a project's preflight.py is a common home for its checks), and a standard library module
     the project shadows with a file of its own (a quant's signal.py, a secrets.py) unless the interpreter
-    loads it at start-up (`startup`, from RUN_MODULE), when training gets the standard one too. The
-    tool's modules stay loaded for its own code, which holds them by reference, and come back after."""
-    saved, ahead = list(sys.path), _ahead_of_stdlib()
+    loads it at start-up (_startup_modules), when training gets the standard one too. The tool's
+    modules stay loaded for its own code, which holds them by reference, and come back after."""
+    saved, ahead, startup = list(sys.path), _ahead_of_stdlib(), _startup_modules()
     sys.path[:] = training_path()
     hidden = {name: module for name, module in sys.modules.items()
               if name == "preflight" or name.startswith("preflight.")
               or (name not in startup and name.partition(".")[0] not in startup and _shadowed(name, ahead))}
+    tops = {name.partition(".")[0] for name in hidden}
     for name in hidden:
         del sys.modules[name]
     try:
         yield
     finally:
-        for name in [n for n in sys.modules if n in hidden or n.partition(".")[0] in
-                     {h.partition(".")[0] for h in hidden}]:
+        for name in [n for n in sys.modules if n.partition(".")[0] in tops]:  # the project's, of those names
             del sys.modules[name]
         sys.modules.update(hidden)
         sys.path[:] = saved

@@ -29,16 +29,16 @@ def _verdict(check: Any, ctx: Context, deadline_s: float) -> dict[str, Any]:
                               "one that wrote the data"))
 
 
-def _load_arcticdb(startup: frozenset[str]) -> None:
+def _load_arcticdb() -> None:
     """arcticdb (and what it imports) from training's path, where a project may keep it (PYTHONPATH); the
     checks below then use the loaded one. A failure is theirs to report: they import it again."""
-    with project_namespace(startup), contextlib.suppress(Exception):
+    with project_namespace(), contextlib.suppress(Exception):
         importlib.import_module("arcticdb.config")
 
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    _load_arcticdb(globals().get("STARTUP_MODULES", frozenset()))
+    _load_arcticdb()
     ctx = Context(config=Config(values=request["config"], source="probe"), environ=dict(os.environ),
                   base_dir=request["base_dir"], aws=None)
     deadline_s = float(request["deadline_s"])

@@ -54,7 +54,7 @@ def problems(modules: list[str], names: list[str], progress: TextIO | None = Non
 def main(argv: list[str]) -> int:
     request = child_request()
     progress = import_progress.install(request.get("progress", ""))
-    with project_namespace(globals().get("STARTUP_MODULES", frozenset())):
+    with project_namespace():
         found = problems(request["modules"], request["names"], progress)
     child_reply(argv[0], {"problems": found})
     return 0

@@ -40,7 +40,7 @@ def verdict(target: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     request = child_request()
-    with project_namespace(globals().get("STARTUP_MODULES", frozenset())):
+    with project_namespace():
         answer = verdict(request["target"])
     child_reply(argv[0], answer)
     return 0

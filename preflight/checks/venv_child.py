@@ -89,7 +89,7 @@ def torch_cuda() -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     request = child_request()
     if request.get("torch"):
-        with project_namespace(globals().get("STARTUP_MODULES", frozenset())):  # torch is project code
+        with project_namespace():  # torch is project code
             answer = torch_cuda()
     else:
         answer = interpreter()

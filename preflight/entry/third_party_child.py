@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
     out = import_progress.install(request.get("progress", ""))
     imports = {}
     # training's world: the project's PYTHONPATH but none of this tool
-    with project_namespace(globals().get("STARTUP_MODULES", frozenset())):
+    with project_namespace():
         found = {name: _find(name, project) for name in request.get("find", [])}
         located = {name: _locate(name) for name in request.get("locate", [])}
         for module, names in request.get("imports", {}).items():
