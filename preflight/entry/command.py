@@ -278,6 +278,12 @@ def _place(word: str, scope: _Scope, script_dir: str) -> str | None:
         return _join(scope.places[variable.group(1)], word[variable.end():].lstrip("/") or ".")
     return None
 
+
+def _unquoted(text: str) -> str:
+    """Quotes dropped: `$(cd "$(dirname "$0")" && pwd)` reads the same with or without them."""
+    return text.replace('"', "").replace("'", "")
+
+
 _CD_LINE = re.compile(r"^\s*cd\s+(.+?)\s*$")
 _SUBSTITUTION = re.compile(r"\$\((?:[^()]|\$\([^()]*\))*\)")  # $(...), one level of nesting
 
@@ -288,7 +294,7 @@ def _cd_target(line: str) -> str | None:
     match = _CD_LINE.match(line)
     if not match:
         return None
-    target = match.group(1).replace('"', "").replace("'", "")
+    target = _unquoted(match.group(1))
     return None if re.search(r"[\s;&|<>()#`]", _SUBSTITUTION.sub("", target)) else target
 
 
@@ -297,8 +303,8 @@ def _scope_line(line: str, scope: _Scope, script_dir: str) -> None:
     `cd "$(dirname "$0")"` and its kin go somewhere only the shell knows: most often the script's
     own folder, which becomes the (uncertain) guess."""
     assigned = re.match(r"^\s*(export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\S.*)$", line)
-    if assigned:  # quotes dropped: `$(cd "$(dirname "$0")" && pwd)` reads the same with or without them
-        place = _place(assigned.group(3).replace('"', "").replace("'", "").strip(), scope, script_dir)
+    if assigned:
+        place = _place(_unquoted(assigned.group(3)).strip(), scope, script_dir)
         if place is not None:
             scope.places[assigned.group(2)] = place
     target = _cd_target(line)
