@@ -160,6 +160,15 @@ def s3(aws_env: dict[str, str]):
     return boto3.client("s3", region_name="us-east-1")
 
 
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """A project tree: each relative path with its text, folders made as needed; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
 def make_config(**values: str):
     """A resolved Config from defaults plus `values`, ignoring the caller's environment."""
     from preflight.config import load

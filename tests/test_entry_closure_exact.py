@@ -14,6 +14,7 @@ import pytest
 from preflight.entry import closure as closure_module
 from preflight.entry.closure import Closure, FileFacts, Finder, Outside, Problem, closure_of, definitions_index
 from preflight.entry.command import find_entries
+from tests.conftest import write_files
 
 FLAT = {
     "train.py": """import os
@@ -96,13 +97,6 @@ def run():
 }
 
 
-def tree(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
-
-
 def walk(project: Path, command: str, *pythonpath: str, exclude: frozenset[str] = frozenset()) -> Closure:
     return closure_of(find_entries(command, "TRAIN_CMD", project), project, [project / p for p in pythonpath],
                       FileFacts(project), exclude)
@@ -120,7 +114,7 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_flat_training_script(tmp_path: Path):
-    project = tree(tmp_path / "p", FLAT)
+    project = write_files(tmp_path / "p", FLAT)
     closure = walk(project, "python train.py", "src/lib")
     entry = "TRAIN_CMD:train.py"
     assert shown(project, closure) == {
@@ -182,7 +176,7 @@ def test_a_flat_training_script(tmp_path: Path):
 
 
 def test_a_second_probe_reads_the_closure_from_the_facts_cache(tmp_path: Path):
-    project = tree(tmp_path / "p", FLAT)
+    project = write_files(tmp_path / "p", FLAT)
     files = FileFacts(project)
     first = closure_of(find_entries("python train.py", "TRAIN_CMD", project), project, [project / "src/lib"], files)
     files.save()
@@ -191,7 +185,7 @@ def test_a_second_probe_reads_the_closure_from_the_facts_cache(tmp_path: Path):
 
 
 def test_a_package_run_with_dash_m_and_the_other_entry_kinds(tmp_path: Path):
-    project = tree(tmp_path / "p", PACKAGED)
+    project = write_files(tmp_path / "p", PACKAGED)
     entries = [*find_entries("cd $X && python gone.py", "TRAIN_CMD", project),
                *find_entries("python -m app; python -m nomain; python -m onlydata; python -m requests.x; "
                              "python -c 'import app.core'; python missing.py; python -m app.nothere", "TRAIN_CMD",
@@ -229,29 +223,30 @@ def test_a_package_run_with_dash_m_and_the_other_entry_kinds(tmp_path: Path):
 
 
 def test_an_extension_module_s_names_cannot_be_told(tmp_path: Path):
-    project = tree(tmp_path / "p", {"t.py": "from ext import thing\nimport ext\next.other\n", "ext.abi3.so": ""})
+    project = write_files(tmp_path / "p", {"t.py": "from ext import thing\nimport ext\next.other\n", "ext.abi3.so": ""})
     closure = walk(project, "python t.py")
     assert closure.unknown == ["t.py:1: ext.thing (an extension module)", "t.py:3: ext.other (an extension module)"]
     assert closure.problems == [] and shown(project, closure) == {"TRAIN_CMD:t.py": "t.py"}
 
 
 def test_a_script_missing_after_a_cd_into_a_variable_is_looked_for_at_the_root(tmp_path: Path):
-    project = tree(tmp_path / "p", {"run.py": "import helper\n", "helper.py": "", "scripts/go.sh":
-                                    'cd "$WORK"\npython run.py\n'})
+    project = write_files(tmp_path / "p", {"run.py": "import helper\n", "helper.py": "", "scripts/go.sh":
+                                           'cd "$WORK"\npython run.py\n'})
     closure = walk(project, "bash scripts/go.sh")
     assert shown(project, closure) == {"scripts/go.sh:2:run.py": "run.py", "helper": "helper.py"}
     assert closure.problems == [] and closure.unlocated == []
 
 
 def test_the_real_file_s_folder_goes_on_the_path_not_a_link_s(tmp_path: Path):
-    project = tree(tmp_path / "p", {"code/train.py": "import near\n", "code/near.py": "", "bin/.keep": ""})
+    project = write_files(tmp_path / "p", {"code/train.py": "import near\n", "code/near.py": "", "bin/.keep": ""})
     os.symlink(project / "code" / "train.py", project / "bin" / "train.py")
     closure = walk(project, "python bin/train.py")
     assert shown(project, closure) == {"TRAIN_CMD:bin/train.py": "code/train.py", "near": "code/near.py"}
 
 
 def test_a_closure_stops_at_max_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    project = tree(tmp_path / "p", {"t.py": "import a\n", "a.py": "import b\n", "b.py": "import c\n", "c.py": ""})
+    project = write_files(tmp_path / "p", {"t.py": "import a\n", "a.py": "import b\n", "b.py": "import c\n",
+                                           "c.py": ""})
     monkeypatch.setattr(closure_module, "MAX_MODULES", 3)
     closure = walk(project, "python t.py")
     assert list(closure.modules) == ["TRAIN_CMD:t.py", "a", "b"] and closure.truncated
@@ -261,9 +256,9 @@ def test_a_closure_stops_at_max_modules(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_relative_imports_resolve_against_the_package(tmp_path: Path):
     relative = "from .. import top\nfrom ..top import T, U\nfrom . import sib\nfrom ... import x\n"
-    project = tree(tmp_path / "p", {"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/m.py": relative,
-                                    "pkg/top.py": "T = 1\n", "pkg/sub/sib.py": "", "pkg/sub/__main__.py":
-                                    "from . import m\n"})
+    project = write_files(tmp_path / "p", {"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/m.py": relative,
+                                           "pkg/top.py": "T = 1\n", "pkg/sub/sib.py": "", "pkg/sub/__main__.py":
+                                           "from . import m\n"})
     closure = walk(project, "python -m pkg.sub")
     assert list(closure.modules) == ["pkg", "pkg.sub", "pkg.sub.__main__", "pkg.sub.m", "pkg.top", "pkg.sub.sib"]
     assert closure.problems == [
@@ -274,8 +269,9 @@ def test_relative_imports_resolve_against_the_package(tmp_path: Path):
 
 
 def test_the_finder_takes_what_python_s_path_finder_would(tmp_path: Path):
-    first = tree(tmp_path / "first", {"dup.py": "", "ns/a.py": "", "data/readme.txt": "", "both/__init__.py": ""})
-    second = tree(tmp_path / "second", {"dup/__init__.py": "", "ns/b.py": "", "both.py": "", "only.py": ""})
+    first = write_files(tmp_path / "first", {"dup.py": "", "ns/a.py": "", "data/readme.txt": "",
+                                             "both/__init__.py": ""})
+    second = write_files(tmp_path / "second", {"dup/__init__.py": "", "ns/b.py": "", "both.py": "", "only.py": ""})
     finder = Finder([first, second, tmp_path / "absent", first], exclude=frozenset({"only"}))
     assert finder.roots == [first, second]
     assert (finder.find("dup").path, finder.find("dup").is_package) == (first / "dup.py", False)  # earlier root
@@ -288,22 +284,22 @@ def test_the_finder_takes_what_python_s_path_finder_would(tmp_path: Path):
 
 
 def test_a_big_folder_without_python_is_not_scanned_to_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    tree(tmp_path, {f"big/f{n}.txt": "" for n in range(5)})
-    tree(tmp_path, {"big/zz/late.py": ""})
+    write_files(tmp_path, {f"big/f{n}.txt": "" for n in range(5)})
+    write_files(tmp_path, {"big/zz/late.py": ""})
     monkeypatch.setattr(closure_module, "MAX_NAMESPACE_SCAN", 3)
     assert Finder([tmp_path]).find("big") is None
     monkeypatch.setattr(closure_module, "MAX_NAMESPACE_SCAN", 100)
     assert Finder([tmp_path]).find("big") is not None
-    tree(tmp_path, {"hidden/.git/x.py": "", "hidden/node_modules/y.py": ""})
+    write_files(tmp_path, {"hidden/.git/x.py": "", "hidden/node_modules/y.py": ""})
     assert Finder([tmp_path]).find("hidden") is None
 
 
 def test_definitions_are_indexed_shortest_path_first_an_example_after_its_peers(tmp_path: Path):
-    project = tree(tmp_path / "p", {"lib/models/core.py": "def gone():\n    pass\n",
-                                    "models/m.py": "def gone():\n    pass\n",
-                                    "examples/demo.py": "def gone():\n    pass\n",
-                                    "top.py": "from lib.models.core import gone\n\n\nclass Other:\n    pass\n",
-                                    "z.py": "def gone():\n    pass\n"})
+    project = write_files(tmp_path / "p", {"lib/models/core.py": "def gone():\n    pass\n",
+                                           "models/m.py": "def gone():\n    pass\n",
+                                           "examples/demo.py": "def gone():\n    pass\n",
+                                           "top.py": "from lib.models.core import gone\n\n\nclass Other:\n    pass\n",
+                                           "z.py": "def gone():\n    pass\n"})
     found = definitions_index({"gone", "Other", "absent"}, [project, project], FileFacts(project))
     assert found == {"gone": ["z.py:1", "models/m.py:1", "examples/demo.py:1", "lib/models/core.py:1"],
                      "Other": ["top.py:4"],
@@ -313,7 +309,7 @@ def test_definitions_are_indexed_shortest_path_first_an_example_after_its_peers(
 
 def test_excluded_names_are_outside_for_every_kind_of_entry(tmp_path: Path):
     """A top-level name an installed regular package wins (closure.namespace_tops) is looked up outside."""
-    project = tree(tmp_path / "p", PACKAGED)
+    project = write_files(tmp_path / "p", PACKAGED)
     closure = walk(project, "python -m app; python -c 'import fast'", exclude=frozenset({"fast"}))
     assert [(o.owner, o.target, o.name) for o in closure.outside if o.top == "fast"] == [
         ("app.core", "fast", "compiled_name"), ("TRAIN_CMD:-c", "fast", "")]
@@ -322,14 +318,14 @@ def test_excluded_names_are_outside_for_every_kind_of_entry(tmp_path: Path):
 
 
 def test_a_relative_import_in_dash_c_has_no_package(tmp_path: Path):
-    closure = walk(tree(tmp_path / "p", {"x.py": ""}), "python -c 'from . import x'")
+    closure = walk(write_files(tmp_path / "p", {"x.py": ""}), "python -c 'from . import x'")
     assert closure.problems == [Problem("TRAIN_CMD:-c", "<-c>:1", "`from . import x` is a relative import with no "
                                         "parent package here (a script run by path is not in a package)", ".", "x")]
     assert closure.outside == []
 
 
 def test_where_the_script_is_looked_for_after_a_cd(tmp_path: Path):
-    project = tree(tmp_path / "p", {"t.py": "import a\n", "a.py": "", "sub/t.py": "import b\n", "sub/b.py": ""})
+    project = write_files(tmp_path / "p", {"t.py": "import a\n", "a.py": "", "sub/t.py": "import b\n", "sub/b.py": ""})
     assert shown(project, walk(project, "cd sub && python t.py")) == {"TRAIN_CMD:t.py": "sub/t.py", "b": "sub/b.py"}
     (project / "sub" / "t.py").unlink()
     closure = walk(project, "cd sub && python t.py")
@@ -339,11 +335,11 @@ def test_where_the_script_is_looked_for_after_a_cd(tmp_path: Path):
 
 
 def test_relative_star_imports_resolve_in_the_module_s_package(tmp_path: Path):
-    project = tree(tmp_path / "p", {"app2/__init__.py": "", "app2/sub/__init__.py": "",
-                                    "app2/sub/star_c.py": "import os\nfrom .star_d import *\nfrom .star_e import E\n"
-                                    "from .missing_mod import *\n",
-                                    "app2/sub/star_d.py": "D = 1\n", "app2/sub/star_e.py": "F = 1\n",
-                                    "t.py": "from app2.sub.star_c import D, nothing\n"})
+    project = write_files(tmp_path / "p", {"app2/__init__.py": "", "app2/sub/__init__.py": "",
+                                           "app2/sub/star_c.py": "import os\nfrom .star_d import *\n"
+                                           "from .star_e import E\nfrom .missing_mod import *\n",
+                                           "app2/sub/star_d.py": "D = 1\n", "app2/sub/star_e.py": "F = 1\n",
+                                           "t.py": "from app2.sub.star_c import D, nothing\n"})
     closure = walk(project, "python t.py")
     assert closure.problems == [
         Problem("TRAIN_CMD:t.py", "t.py:1", "`from app2.sub.star_c import nothing`: nothing is not defined in "
@@ -359,8 +355,8 @@ def test_relative_star_imports_resolve_in_the_module_s_package(tmp_path: Path):
 @pytest.mark.parametrize("depth, unknown", [(1, True), (2, False)])
 def test_star_imports_are_followed_only_so_deep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, depth: int,
                                                 unknown: bool):
-    project = tree(tmp_path / "p", {"s0.py": "from s1 import *\n", "s1.py": "from s2 import *\n", "s2.py": "DEEP = 1\n",
-                                    "t.py": "from s0 import DEEP, NOPE\n"})
+    project = write_files(tmp_path / "p", {"s0.py": "from s1 import *\n", "s1.py": "from s2 import *\n",
+                                           "s2.py": "DEEP = 1\n", "t.py": "from s0 import DEEP, NOPE\n"})
     monkeypatch.setattr(closure_module, "MAX_STAR_DEPTH", depth)
     closure = walk(project, "python t.py")
     why = "(__getattr__, a star import from outside, or a parse error)"
@@ -372,9 +368,11 @@ def test_star_imports_are_followed_only_so_deep(tmp_path: Path, monkeypatch: pyt
 
 
 def test_a_module_too_big_too_deeply_nested_or_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    project = tree(tmp_path / "p", {"t.py": "from big import X\nfrom latin import L\n",
-                                    "big.py": "X = 1  # a comment that makes this module over fifty bytes long\n",
-                                    "nested.py": "from deep import Y\n", "deep.py": "Y = " + "+1" * 100000 + "\n"})
+    project = write_files(tmp_path / "p", {"t.py": "from big import X\nfrom latin import L\n",
+                                           "big.py": "X = 1  # a comment that makes this module over fifty bytes "
+                                                     "long\n",
+                                           "nested.py": "from deep import Y\n",
+                                           "deep.py": "Y = " + "+1" * 100000 + "\n"})
     (project / "latin.py").write_bytes(b"# caf\xe9\nL = 1\n")
     monkeypatch.setattr(closure_module, "MAX_FILE_BYTES", 50)
     closure = walk(project, "python t.py")
@@ -390,8 +388,8 @@ def test_a_module_too_big_too_deeply_nested_or_not_utf8(tmp_path: Path, monkeypa
 
 
 def test_a_module_outside_the_project_is_shown_by_its_own_path(tmp_path: Path):
-    project = tree(tmp_path / "p", {"t.py": "import extlib\n"})
-    tree(tmp_path / "vendor", {"extlib.py": "import nowhere_mod\n"})
+    project = write_files(tmp_path / "p", {"t.py": "import extlib\n"})
+    write_files(tmp_path / "vendor", {"extlib.py": "import nowhere_mod\n"})
     closure = closure_of(find_entries("python t.py", "TRAIN_CMD", project), project, [tmp_path / "vendor"],
                          FileFacts(project))
     assert [(o.owner, o.target, o.where) for o in closure.outside] == [
@@ -399,7 +397,7 @@ def test_a_module_outside_the_project_is_shown_by_its_own_path(tmp_path: Path):
 
 
 def test_a_plain_so_extension_is_read_as_compiled_not_as_a_namespace(tmp_path: Path):
-    project = tree(tmp_path / "p", {"t.py": "import fastext\nfastext.y\n", "fastext.so": ""})
+    project = write_files(tmp_path / "p", {"t.py": "import fastext\nfastext.y\n", "fastext.so": ""})
     closure = walk(project, "python t.py")
     assert closure.unknown == ["t.py:2: fastext.y (an extension module)"]
     assert closure.namespace_tops == set() and closure.problems == []
@@ -413,15 +411,15 @@ def test_a_plain_so_extension_is_read_as_compiled_not_as_a_namespace(tmp_path: P
 ])
 def test_the_namespace_scan_counts_every_entry_it_looks_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            limit: int, files: dict[str, str], found: bool):
-    tree(tmp_path, files)
+    write_files(tmp_path, files)
     monkeypatch.setattr(closure_module, "MAX_NAMESPACE_SCAN", limit)
     assert (Finder([tmp_path]).find("big") is not None) is found
 
 
 def test_only_a_name_s_first_binding_counts_and_only_when_it_is_not_that_import(tmp_path: Path):
-    project = tree(tmp_path / "p", {"f.py": "def gone():\n    pass\n\n\nfrom m import gone\n",
-                                    "g.py": "from m import later\n\n\ndef later():\n    pass\n",
-                                    "h.py": "import os; X = 1\n"})
+    project = write_files(tmp_path / "p", {"f.py": "def gone():\n    pass\n\n\nfrom m import gone\n",
+                                           "g.py": "from m import later\n\n\ndef later():\n    pass\n",
+                                           "h.py": "import os; X = 1\n"})
     names = {"gone", "later", "X"}
     assert definitions_index(names, [project], FileFacts(project)) == {"gone": ["f.py:1"], "later": [],
                                                                        "X": ["h.py:1"]}
@@ -430,6 +428,6 @@ def test_only_a_name_s_first_binding_counts_and_only_when_it_is_not_that_import(
 
 
 def test_the_definitions_index_reads_each_file_once_across_roots(tmp_path: Path):
-    project = tree(tmp_path / "p", {"lib/a.py": "def A():\n    pass\n", "zz/b.py": "def B():\n    pass\n"})
+    project = write_files(tmp_path / "p", {"lib/a.py": "def A():\n    pass\n", "zz/b.py": "def B():\n    pass\n"})
     assert definitions_index({"A", "B"}, [project / "lib", project], FileFacts(project)) == {
         "A": ["lib/a.py:1"], "B": ["zz/b.py:1"]}

@@ -12,7 +12,7 @@ import pytest
 from preflight.checks.entrypoint import check_entrypoint
 from preflight.checks.paths import check_paths
 from preflight.entry.command import find_entries
-from tests.conftest import make_context
+from tests.conftest import make_context, write_files
 
 TORCHRUN = ("torchrun --nproc_per_node=4 --master_port=1234 train.py --data_path ./data.json "
             "--output_dir out")
@@ -46,19 +46,12 @@ Trainer(make_supervised_data_module(DataArguments().data_path))
 '''
 
 
-def _write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 @pytest.fixture
 def alpaca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     """The Stanford-Alpaca shape: train.py, utils.py, an outside library the project imports from."""
     repo, site = tmp_path / "repo", tmp_path / "site"
     sentinel = tmp_path / "TRAINED"
-    _write(repo, {
+    write_files(repo, {
         "train.py": TRAIN.format(sentinel=str(sentinel)),
         "utils.py": "import json\n\n\ndef jload(path):\n    return json.load(open(path))\n\n\n"
                     "def jdump(obj, path):\n    json.dump(obj, open(path, 'w'))\n",
@@ -67,7 +60,7 @@ def alpaca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
         "scripts/train.sh": "#!/bin/bash\nset -e\n# fine-tune\nexport WANDB_PROJECT=x\n"
                             + TORCHRUN.replace(" train.py", " \\\n  train.py") + "\n",
     })
-    _write(site, {"slowlib/__init__.py": "class Trainer:\n    def __init__(self, *a):\n        pass\n"})
+    write_files(site, {"slowlib/__init__.py": "class Trainer:\n    def __init__(self, *a):\n        pass\n"})
     monkeypatch.chdir(repo)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the facts cache, per test
     env = {"PYTHONPATH": str(site)}
@@ -153,7 +146,7 @@ def test_an_attribute_of_a_project_module_that_is_gone_fails(alpaca: dict):
 
 
 def test_python_c_entry_and_a_package_helper_deleted_lazily(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    _write(tmp_path, {"pkg/__init__.py": "",
+    write_files(tmp_path, {"pkg/__init__.py": "",
                       "pkg/handler.py": "def main():\n    from pkg.steps import fit\n    fit()\n",
                       "pkg/steps.py": "def fit():\n    pass\n"})
     monkeypatch.chdir(tmp_path)
@@ -169,7 +162,7 @@ def test_python_c_entry_and_a_package_helper_deleted_lazily(tmp_path: Path, monk
 
 
 def test_src_layout_relative_imports_and_module_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    _write(tmp_path, {"src/app/__init__.py": "from .config import SETTINGS\n",
+    write_files(tmp_path, {"src/app/__init__.py": "from .config import SETTINGS\n",
                       "src/app/config.py": "SETTINGS = {}\n",
                       "src/app/__main__.py": "from . import config\nfrom .models import build\n"
                                              "build(config.SETTINGS)\n",
@@ -392,14 +385,14 @@ REAL_SHAPES.update({
 def test_real_repo_shapes(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     files, command, site_files, status, needle = REAL_SHAPES[case]
     repo, site = tmp_path / "repo", tmp_path / "site"
-    _write(repo, files)
+    write_files(repo, files)
     site.mkdir()
     pythonpath = [str(site)]
     for name, text in site_files.items():
         if name == "@pth":  # what an editable install puts on the venv's path
             pythonpath.append(str(repo / text))
         else:
-            _write(site, {name: text})
+            write_files(site, {name: text})
     monkeypatch.chdir(repo)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     outcome = check_entrypoint(make_context(repo, {"PYTHONPATH": ":".join(pythonpath)}, PROJECT_PYTHONPATH="",
