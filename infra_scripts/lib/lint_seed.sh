@@ -12,7 +12,7 @@ lint_seed_start() {
   [[ "${CFG[PREFLIGHT_LINT]}" != off && -z "${CFG[REPO_URL]}" ]] || return 0
   LINT_SEED_DIR="$(mktemp -d)" || return 0
   # Its own process group: stopping it stops its parsing workers too.
-  PYTHONPATH="$ROOT" setsid "$PF_PY" "$ROOT/preflight/pyrun/run_module.py" preflight.lint.seed "$(config_project_dir)" \
+  PYTHONPATH="$ROOT" setsid "$PF_PY" "$PY_RUNNER" preflight.lint.seed "$(config_project_dir)" \
     "$LINT_SEED_DIR/lint-seed.json" </dev/null >/dev/null 2>&1 &
   LINT_SEED_PID=$!
 }

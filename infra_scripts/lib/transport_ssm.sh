@@ -85,7 +85,7 @@ transport_up() {
     fi
     TS_LAUNCH="pending"
     TS_INSTANCE="$(PYTHONPATH="$ROOT" timeout "$(run_budget_cap "$RUN_BUDGET")" \
-      "$PF_PY" "$ROOT/preflight/pyrun/run_module.py" preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
+      "$PF_PY" "$PY_RUNNER" preflight.aws launch --env-file "$TS_PAIRS" --run-id "$RUN_ID" --mode "$MODE" "${plan[@]}")" ||
       rc=$?
     # 0: the id is known; 2, 3, 5: every RunInstances answered an error. Anything else (a crash, a
     # timeout) may have launched an instance whose id never came back: teardown looks for it by tag.
@@ -131,7 +131,7 @@ transport_down() {
     log "transport ssm: leaving attached instance $TS_INSTANCE running"
   elif ((FLAG_KEEP)) && [[ -n "$TS_INSTANCE" ]]; then
     log "transport ssm: kept $TS_INSTANCE; terminate it with:"
-    log "  PYTHONPATH=$ROOT $PF_PY $ROOT/preflight/pyrun/run_module.py preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
+    log "  PYTHONPATH=$ROOT $PF_PY $PY_RUNNER preflight.aws terminate --region ${CFG[AWS_REGION]} --run-id $RUN_ID --instance-id $TS_INSTANCE"
   else
     transport_ssm_terminate "${ids[@]}" || return 7
   fi

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from preflight.child import RUN_MODULE
 from preflight.fleet.configs import Member
 
 PLAN_DEADLINE_S = 120  # the plan's calls run at once, each under 10 s; this only bounds a wedged process
@@ -34,9 +35,8 @@ def _failed_plan(message: str) -> dict[str, Any]:
 
 def plan_one(member: Member, out_dir: Path, scratch: Path, tool_root: Path) -> dict[str, Any]:
     out = out_dir / f"{member.project}.json"
-    # run_module.py, not -m: the working directory (a training repository?) stays off sys.path.
-    runner = str(tool_root / "preflight" / "pyrun" / "run_module.py")
-    command = [sys.executable, runner, "preflight.aws", "plan", "--env-file", str(_pairs(member, scratch)),
+    # RUN_MODULE, not -m: the working directory (a training repository?) stays off sys.path.
+    command = [sys.executable, str(RUN_MODULE), "preflight.aws", "plan", "--env-file", str(_pairs(member, scratch)),
                "--run-id", member.run_id, "--mode", "preflight-only",
                "--budget-seconds", member.config.text("RUN_BUDGET_SECONDS"), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(tool_root)}
