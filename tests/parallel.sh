@@ -2,7 +2,8 @@
 # tests/parallel.sh JOBS COMMAND... — run each COMMAND (one bash command line) in the background, at most
 # JOBS at a time (0: all at once). Each one's output goes to a file of its own and is printed whole,
 # under a header with its exit status and wall time, as soon as it ends: outputs never mix. Exits 0
-# when every command did, else 1 after naming each that failed. Needs only bash, flock and mktemp
+# when every command did, else 1 after naming each that failed and printing the end of its output
+# again, last: a CI log cut to its head and tail still shows why. Needs only bash, flock and mktemp
 # (no GNU parallel: `make test` runs on a machine that has only python3, make and git to begin with).
 set -Eeuo pipefail
 
@@ -55,7 +56,8 @@ for n in "${!commands[@]}"; do
 done
 wait
 
-failed=0
+failed=()
+TAIL_LINES=30
 printf '\n==== %s commands, each one'"'"'s wall time:\n' "${#commands[@]}"
 for n in "${!commands[@]}"; do
   rc=1 secs="?"
@@ -64,7 +66,11 @@ for n in "${!commands[@]}"; do
     printf '  ok         %5ss  %s\n' "$secs" "${commands[$n]}"
   else
     printf '  FAILED %3s %5ss  %s\n' "$rc" "$secs" "${commands[$n]}"
-    failed=1
+    failed+=("$n")
   fi
 done
-((failed == 0)) || exit 1
+for n in "${failed[@]}"; do
+  printf '\n==== the last %s lines of %s (FAILED):\n' "$TAIL_LINES" "${commands[$n]}"
+  tail -n "$TAIL_LINES" "$out/$n.log" 2>/dev/null || true
+done
+((${#failed[@]} == 0)) || exit 1
