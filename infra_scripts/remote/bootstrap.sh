@@ -44,7 +44,7 @@ fi
 # scripts and activate files name that path; a venv built elsewhere and renamed would send
 # `source bin/activate` to a directory that is gone). SEED=1: with exactly what `python -m venv` puts
 # there (the interpreter's bundled pip and, below 3.12, setuptools), so a uv-built venv is the same
-# normal venv and every remediation's `python -m pip` works.
+# normal venv and every remediation's `python -m pip` works. uv compiles bytecode at install, as pip does.
 make_venv() {
   local dir="$1" seed="$2" wheels
   rm -rf "$dir"
@@ -58,7 +58,7 @@ make_venv() {
   # (Debian's python3 keeps them elsewhere).
   wheels=("$("$dir/bin/python" -c 'import ensurepip, os; print(os.path.dirname(ensurepip.__file__))')"/_bundled/*.whl)
   if [[ -f "${wheels[0]}" ]]; then
-    "$uv" pip install --quiet --python "$dir/bin/python" "${wheels[@]}"
+    "$uv" pip install --quiet --compile-bytecode --python "$dir/bin/python" "${wheels[@]}"
   else
     "$dir/bin/python" -m ensurepip --default-pip >/dev/null
   fi
@@ -80,7 +80,7 @@ tool_venv() {
     echo "creating tool venv $dir (the probe's own packages) with $python_bin"
     make_venv "$dir" 0
     if [[ -n "$uv" ]]; then
-      "$uv" pip install --quiet --python "$dir/bin/python" -r "$requirements"
+      "$uv" pip install --quiet --compile-bytecode --python "$dir/bin/python" -r "$requirements"
     else
       "$dir/bin/python" -m pip install --disable-pip-version-check --quiet -r "$requirements"
     fi || { echo "bootstrap: the probe's own requirements did not install into $dir (above)" >&2; exit 1; }

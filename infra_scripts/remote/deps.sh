@@ -23,7 +23,9 @@ if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
 fi
 if [[ -n "${PF_UV:-}" ]]; then
   echo "deps: installing $requirements into $VIRTUAL_ENV with uv"
-  "$PF_UV" pip install --quiet --python "$VIRTUAL_ENV/bin/python" -r "$requirements" || {
+  # --compile-bytecode: what pip does by default. Every later process (the probe's children, training)
+  # then reads bytecode instead of each compiling the same modules at once on a cold host.
+  "$PF_UV" pip install --quiet --compile-bytecode --python "$VIRTUAL_ENV/bin/python" -r "$requirements" || {
     echo "deps: uv could not install them (above). uv does not read pip.conf: if packages come from a private" \
       "index, pass UV_INDEX_URL / UV_EXTRA_INDEX_URL through PASS_ENV, or set DEPS_INSTALLER=pip" >&2
     exit 1
