@@ -75,9 +75,10 @@ pytest: $(DEV_STAMP) $(PY39_STAMP)
 bats: $(DEV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/parallel.sh 0 $(foreach f,$(wildcard tests/bats/*.bats),"bats --print-output-on-failure $(f)")
 
-# The four parts at once once everything is installed, each one's output whole when it ends; any
-# failing part fails `make test` (tests/parallel.sh names it).
+# The four parts at once once everything is installed and the shared test image is warm, each one's
+# output whole when it ends; any failing part fails `make test` (tests/parallel.sh names it).
 test: $(DEV_STAMP) $(ASL_STAMP) $(PY39_STAMP)
+	tests/warm_image.sh $(CURDIR)/$(PY)
 	tests/parallel.sh 0 "$(MAKE) --no-print-directory lint" "$(MAKE) --no-print-directory pytest" \
 	  "$(MAKE) --no-print-directory bats" "$(MAKE) --no-print-directory bench-smoke"
 
