@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,7 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
     unless `python` names another, ended MARGIN_S before the calling check's `deadline_s`; its output is
     logged, never returned."""
     limit_s = max(0.5, deadline_s - MARGIN_S)
+    ends = time.monotonic() + limit_s  # from now, not from the spawn: a loaded machine's fork and exec count
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:
         result, request_file = Path(tmp) / "result.json", Path(tmp) / "request.json"
         token = secrets.token_hex(8)
@@ -124,7 +126,7 @@ def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ
         tail = _Tail(proc.stdout.fileno(), OUTPUT_TAIL_CHARS * 4)
         tail.start()
         try:
-            proc.wait(timeout=limit_s)
+            proc.wait(timeout=max(0.0, ends - time.monotonic()))
         except subprocess.TimeoutExpired:
             timed_out = True
         _kill_group(proc.pid)

@@ -45,3 +45,26 @@ def test_ignore_list_downgrades_named_failures_only():
     results = apply_ignores(results, ["a"])
     assert (results[0].status, results[1].status) == ("warn", "fail")
     assert results[0].details["ignored_failure"] is True and "[ignored failure]" in results[0].message
+
+
+def test_a_check_slow_to_start_reports_its_own_childs_kill_not_the_runners_deadline(tmp_path, monkeypatch):
+    """The runner and the child count one deadline from one moment. On a loaded machine the check's
+    module took seconds to import in its thread before the child was spawned; the child then had its
+    whole deadline from the spawn, outlived the runner's, and the result said only "did not finish"
+    instead of what the child was doing when it was killed."""
+    from functools import partial
+
+    from preflight.checks import _call
+    from tests.conftest import make_context
+
+    (tmp_path / "slow_to_import_check.py").write_text(
+        "import time\ntime.sleep(1.5)  # what a loaded machine does to the check module's import\n"
+        "from preflight.checks.imports import check_imports\n")
+    (tmp_path / "pf_sleeps.py").write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ctx = make_context(tmp_path, {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+                       PREFLIGHT_IMPORTS="pf_sleeps", PREFLIGHT_IMPORT_NAMES="")
+    check = Check("imports", "t", 3.0, partial(_call, "slow_to_import_check:check_imports", ctx, 3.0))
+    result = run_checks([check], overall_deadline_s=10)[0]
+    assert result.status == "fail" and "killed at its deadline" in result.message, result.message
+    assert "still importing pf_sleeps" in result.message
