@@ -78,7 +78,7 @@ bats: $(DEV_STAMP)
 # The four parts at once once everything is installed and the shared test image is warm, each one's
 # output whole when it ends; any failing part fails `make test` (tests/parallel.sh names it).
 test: $(DEV_STAMP) $(ASL_STAMP) $(PY39_STAMP)
-	tests/warm_image.sh $(CURDIR)/$(PY)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/warm_image.sh $(CURDIR)/$(PY)
 	tests/parallel.sh 0 "$(MAKE) --no-print-directory lint" "$(MAKE) --no-print-directory pytest" \
 	  "$(MAKE) --no-print-directory bats" "$(MAKE) --no-print-directory bench-smoke"
 

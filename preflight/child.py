@@ -106,8 +106,8 @@ class _Tail(threading.Thread):
 def run_guarded(module: str, request: dict[str, Any], deadline_s: float, environ: Mapping[str, str],
                 guard_log: str = "", python: str | None = None, cwd: str | None = None) -> ChildResult:
     """`python RUN_MODULE module RESULT_FILE` with `request` as JSON on stdin, on the project's interpreter
-    unless `python` names another, ended MARGIN_S before the calling check's `deadline_s`; its output is
-    logged, never returned."""
+    unless `python` names another, ended MARGIN_S before the calling check's `deadline_s` (at least 0.5 s
+    after this call, the spawn included); its output is logged, never returned."""
     limit_s = max(0.5, deadline_s - MARGIN_S)
     ends = time.monotonic() + limit_s  # from now, not from the spawn: a loaded machine's fork and exec count
     with tempfile.TemporaryDirectory(prefix="preflight-child-") as tmp:

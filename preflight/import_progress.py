@@ -64,6 +64,6 @@ def last_seen(path: Path) -> tuple[str, str]:
 def describe_hang(path: Path, seconds: float) -> str:
     asked, last = last_seen(path)
     if not asked:
-        return f"no import had started after {seconds:.0f}s (the interpreter itself was slow to start)"
+        return f"no import had started after {seconds:.1f}s (the interpreter itself was slow to start)"
     inner = f" (the last module to start was {last})" if last and last != asked else ""
-    return f"still importing {asked} after {seconds:.0f}s{inner}"
+    return f"still importing {asked} after {seconds:.1f}s{inner}"

@@ -60,13 +60,13 @@ def run_checks(checks: list[Check], overall_deadline_s: float) -> list[CheckResu
     """One result per check, in the order given, within roughly the overall deadline."""
     started = time.monotonic()
     slots = [_Slot(check) for check in checks]
-    ends = []
+    ends: list[float] = []
     for slot in slots:
-        # Each check's clock starts with its thread, as the check's own does (checks/__init__.py _call):
-        # starting sixteen threads on a loaded machine takes a while, and the overall deadline still holds.
-        begun = time.monotonic()
-        ends.append(min(begun + slot.check.deadline_s, started + overall_deadline_s))
         threading.Thread(target=_work, args=(slot,), name=f"check-{slot.check.id}", daemon=True).start()
+        # Each check's clock starts once its thread runs (start() returns then), no earlier than the
+        # check's own (checks/__init__.py _call): starting sixteen threads on a loaded machine takes a
+        # while. The overall deadline still caps them all.
+        ends.append(min(time.monotonic() + slot.check.deadline_s, started + overall_deadline_s))
     results = []
     for slot, end in zip(slots, ends):
         finished = slot.done.wait(timeout=max(0.0, end - time.monotonic()))

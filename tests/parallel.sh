@@ -69,7 +69,7 @@ for n in "${!commands[@]}"; do
     failed+=("$n")
   fi
 done
-for n in "${failed[@]}"; do
+for n in ${failed[@]+"${failed[@]}"}; do # bash 4.3 calls an empty array unbound under set -u
   printf '\n==== the last %s lines of %s (FAILED):\n' "$TAIL_LINES" "${commands[$n]}"
   tail -n "$TAIL_LINES" "$out/$n.log" 2>/dev/null || true
 done

@@ -52,7 +52,7 @@ def test_import_time_subprocess_write_is_refused_and_reported(tmp_path: Path, ru
 def test_import_that_holds_the_gil_is_killed_and_the_artifact_still_emitted(tmp_path: Path, run_cli):
     hang = 'import re\nre.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking: never releases the GIL\n'
     out, artifact = _probe(tmp_path, run_cli, "pf_hang", hang, {},
-                           "CHECK_TIMEOUTS=imports:3\nPROBE_DEADLINE_SECONDS=8\n")
+                           "CHECK_TIMEOUTS=imports:6\nPROBE_DEADLINE_SECONDS=12\n")
     assert artifact is not None and out.returncode == 1, out.stderr[-2000:]
     imports = _check(artifact, "imports")
     # Slow is not a hang: the message names the module the child was importing when it was killed.

@@ -1,5 +1,6 @@
-"""Deadlines, raising checks and the ignore list — bounded, no long sleeps."""
+"""Deadlines, raising checks and the ignore list — bounded, no sleep longer than a few seconds."""
 
+import sys
 import threading
 
 from preflight.model import Check, Outcome, passed
@@ -62,9 +63,10 @@ def test_a_check_slow_to_start_reports_its_own_childs_kill_not_the_runners_deadl
         "from preflight.checks.imports import check_imports\n")
     (tmp_path / "pf_sleeps.py").write_text("import time\ntime.sleep(60)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_to_import_check", raising=False)  # imported afresh, slowly
     ctx = make_context(tmp_path, {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
                        PREFLIGHT_IMPORTS="pf_sleeps", PREFLIGHT_IMPORT_NAMES="")
-    check = Check("imports", "t", 3.0, partial(_call, "slow_to_import_check:check_imports", ctx, 3.0))
+    check = Check("imports", "t", 5.0, partial(_call, "slow_to_import_check:check_imports", ctx, 5.0))
     result = run_checks([check], overall_deadline_s=10)[0]
     assert result.status == "fail" and "killed at its deadline" in result.message, result.message
     assert "still importing pf_sleeps" in result.message

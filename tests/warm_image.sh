@@ -11,6 +11,9 @@ trap 'rm -rf "$work"' EXIT
 cp -a "$root/infra_scripts" "$root/preflight" "$root/examples" "$root/workflow.env" "$work/"
 config="$work/examples/predictor/workflow.env"
 (cd "$work" && PYTHONPATH="$work" "$python" -m preflight demo-seed --config "$config" >/dev/null)
+# Not a CI job's own report: the summary and annotations are the suites' (as tests/bats/helpers.bash does).
+unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_WORKSPACE
+echo "warming the test image: the example project's preflight run on $root/.preflight/test-image …"
 started=$SECONDS
 if ! PREFLIGHT_IMAGE_DIR="$root/.preflight/test-image" PREFLIGHT_PYTHON="$python" NO_COLOR=1 \
   "$work/infra_scripts/spot_train.sh" --preflight-only --config "$config" --run-id warm-image \

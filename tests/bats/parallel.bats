@@ -12,7 +12,7 @@ setup() {
   local summary="${output##*each one\'s wall time:}"
   [[ "$summary" == *"FAILED   3"*"ok "*"echo fine"*"the last 30 lines of seq 1 100"* ]]
   [[ "$summary" == *$'\n'"100"$'\n'"the-reason" ]]
-  [[ "$summary" != *$'\n'"70"$'\n'* ]]
+  [[ "$summary" == *$'\n'"72"$'\n'* && "$summary" != *$'\n'"71"$'\n'* ]] # exactly the last 30 lines
   run "$PARALLEL" 1 "true" "echo fine"
   [ "$status" -eq 0 ]
   [[ "$output" != *"the last"* ]]
