@@ -2,9 +2,9 @@
 
 Reads what the repository already says about itself: the training command from its README or its
 shell scripts (torchrun / accelerate / deepspeed / python train.py / python -m), else a console script
-from pyproject.toml; the requirements file; input paths the command names; W&B when wandb is a
-requirement. Every line is commented with what it does. Never overwrites a file; ends with the exact
-next command. Standard library only.
+from pyproject.toml, else the top-level script that trains when run; the requirements file; input
+paths the command names; W&B when wandb is a requirement. Every line is commented with what it does.
+Never overwrites a file; ends with the exact next command. Standard library only.
 """
 
 from __future__ import annotations
@@ -114,7 +114,31 @@ def train_command(repo: Path) -> tuple[str, str]:
     if named or found:
         return (named or found)[0]
     command = _from_pyproject(repo)
-    return (command, "pyproject.toml [project.scripts]") if command else ("", "no training command found")
+    return (command, "pyproject.toml [project.scripts]") if command else _from_code(repo)
+
+
+def _from_code(repo: Path) -> tuple[str, str]:
+    """`python FILE` for the one script at the top of the repository that trains when run (model.fit,
+    trainer.train, loss.backward: lint's training calls), when nothing names a command. Many a small
+    repository says only "model.py trains the model". One named for training wins over the others; with
+    several and none so named, the user chooses from the list."""
+    from preflight.lint.facts import read
+
+    found: list[tuple[str, int, str]] = []
+    for path in sorted(repo.glob("*.py")):
+        if path.name in ("setup.py", "conftest.py") or path.name.startswith("test_") or not path.is_file() or \
+                path.stat().st_size > MAX_README_BYTES:
+            continue
+        entries = read(path.name, path.read_text(encoding="utf-8", errors="replace")).entries
+        if entries:
+            found.append((path.name, *min(entries)))
+    named = [item for item in found if "train" in item[0].lower()]
+    chosen = named if len(named) == 1 else found if len(found) == 1 else []
+    if chosen:
+        name, line, call = chosen[0]
+        return f"python {name}", f"{name} calls {call} at line {line}; nothing in the repository names a command"
+    listed = f"; scripts that train: {', '.join(item[0] for item in found)}" if found else ""
+    return "", f"no training command found{listed}"
 
 
 def _requirements(repo: Path) -> str:
@@ -188,7 +212,7 @@ def main(repo: Path, out: Path | None) -> int:
     except OSError as exc:
         print(f"preflight init: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return 2
-    edits = text.count("EDIT")
+    edits = sum("EDIT" in line for line in text.splitlines() if not line.startswith("#"))  # not the instructions
     print(f"wrote {out}" + (f" ({edits} place{'s' if edits > 1 else ''} marked EDIT)" if edits else ""))
     tool = Path(__file__).resolve().parent.parent
     print(f"next: {tool / 'infra_scripts' / 'spot_train.sh'} --preflight-only --config {out}")

@@ -84,3 +84,50 @@ def test_init_without_a_command_marks_the_line_to_edit(tmp_path: Path, run_cli):
     text = (tmp_path / "bare.env").read_text()
     assert out.returncode == 0 and "TRAIN_CMD=  # EDIT" in text and "REPO_DIR=bare" in text
     assert run_cli("init", "--repo", str(tmp_path / "nope")).returncode == 2
+
+
+# Shaped like koenrohrer/parkinsons-voice-detector: a README that describes the scripts but names no command,
+# a top-level training script without a main guard, a prediction script beside it.
+MODEL_PY = """import joblib
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+from xgboost import XGBClassifier
+
+df = pd.read_csv("voice_data.csv")
+x = MinMaxScaler((-1, 1)).fit_transform(df.values[:, 1:])
+model = XGBClassifier()
+model.fit(x, df["status"].values)
+joblib.dump(model, "model.pkl")
+"""
+PREDICT_PY = "import joblib\nmodel = joblib.load('model.pkl')\nprint(model.predict([[float(input())]]))\n"
+
+
+def _scripts_repo(root: Path, scripts: dict[str, str]) -> Path:
+    repo = root / "voice"
+    repo.mkdir()
+    (repo / "README.md").write_text("# Voice\n\n- **model.py** trains and saves the model.\n"
+                                    "- **predict.py** loads it and predicts.\n")
+    (repo / "requirements.txt").write_text("pandas\nscikit-learn\nxgboost\njoblib\n")
+    for name, text in scripts.items():
+        (repo / name).write_text(text)
+    return repo
+
+
+def test_init_finds_the_script_that_trains_when_the_readme_names_no_command(tmp_path: Path, run_cli):
+    repo = _scripts_repo(tmp_path, {"model.py": MODEL_PY, "predict.py": PREDICT_PY})
+    out = run_cli("init", "--repo", str(repo))
+    assert out.returncode == 0 and "wrote" in out.stdout and "EDIT" not in out.stdout, out.stdout
+    config = (repo / "preflight.env").read_text()
+    assert 'TRAIN_CMD="python model.py"' in config, config
+    assert "model.py calls model.fit at line 9" in config
+
+
+def test_init_prefers_the_script_named_for_training_and_names_the_others_when_it_cannot_choose(tmp_path, run_cli):
+    repo = _scripts_repo(tmp_path, {"model.py": MODEL_PY, "train_xgb.py": MODEL_PY, "predict.py": PREDICT_PY})
+    assert run_cli("init", "--repo", str(repo)).returncode == 0
+    assert 'TRAIN_CMD="python train_xgb.py"' in (repo / "preflight.env").read_text()
+    (tmp_path / "two").mkdir()
+    other = _scripts_repo(tmp_path / "two", {"model.py": MODEL_PY, "boost.py": MODEL_PY})
+    assert run_cli("init", "--repo", str(other)).returncode == 0
+    config = (other / "preflight.env").read_text()
+    assert "TRAIN_CMD=  # EDIT" in config and "scripts that train: boost.py, model.py" in config
