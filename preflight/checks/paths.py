@@ -3,7 +3,9 @@
 PREFLIGHT_PATHS names them (relative to the project, absolute, `s3://bucket/key`, or
 `s3://bucket/prefix/` for "at least one object under it"): a missing one fails. Arguments of
 TRAIN_CMD / SMOKE_CMD that look like local input paths (`./x`, `../x`, `/x`, or a data or model file
-name) and do not exist are a warning: the command says training will read them.
+name) and do not exist are a warning: the command says training will read them. So is a file the entry
+script reads by name inside a function or branch; one it reads whenever it starts fails
+(preflight/checks/code_paths.py).
 S3 is read-only here: HeadObject and ListObjectsV2, nothing else.
 """
 
@@ -14,6 +16,7 @@ import re
 from pathlib import Path
 
 from preflight.checks.aws_env import _describe, _s3_client
+from preflight.checks.code_paths import entry_reads
 from preflight.checks.entrypoint import entries_of
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
@@ -79,20 +82,27 @@ def check_paths(ctx: Context, deadline_s: float) -> Outcome:
     missing += _s3_missing(ctx, [p for p in configured if p.startswith("s3://")], deadline_s)
     derived = derived_paths(ctx, project)
     absent = [shown for shown, path in derived if not path.exists()]
-    if not configured and not derived:
+    code = entry_reads(entries_of(ctx, project), project)
+    absent += [p.shown for p in code if not p.certain and not p.path.exists()]
+    unread = [p.shown for p in code if p.certain and not p.path.exists()]
+    if not configured and not derived and not code:
         return skipped("not configured: set PREFLIGHT_PATHS to the files, directories or s3:// objects "
                        "training reads")
     details = {"configured": configured, "missing": missing, "from_commands": [s for s, _ in derived],
-               "absent_from_commands": absent}
-    if missing:
+               "from_code": [p.shown for p in code], "missing_from_code": unread, "absent_from_commands": absent}
+    if missing or unread:
+        said = [f"{len(missing)} of {len(configured)} PREFLIGHT_PATHS missing: {'; '.join(missing)}"] if missing else []
+        said += [f"the entry script reads {len(unread)} missing path{'s' if len(unread) > 1 else ''} whenever it "
+                 f"starts (training would stop with FileNotFoundError): {'; '.join(unread)}"] if unread else []
         extra = f"; also named by the commands and absent: {', '.join(absent)}" if absent else ""
-        return failed(f"{len(missing)} of {len(configured)} PREFLIGHT_PATHS missing: {'; '.join(missing)}{extra}",
-                      "create or sync them (relative paths are under the project), or fix PREFLIGHT_PATHS",
-                      **details)
+        return failed("; ".join(said) + extra,
+                      "create or sync them (relative paths are under the project, or where the command runs), "
+                      "or fix PREFLIGHT_PATHS or the code that names them", **details)
     if absent:
         many = len(absent) > 1
-        return warned(f"the training command names {len(absent)} local path{'s' if many else ''} that "
+        return warned(f"the training command or its script names {len(absent)} local path{'s' if many else ''} that "
                       f"do{'' if many else 'es'} not exist on the host: {', '.join(absent)}",
                       "make them exist before training (and list them in PREFLIGHT_PATHS to make this a "
                       "failure), or ignore this if training creates them", **details)
-    return passed(f"{len(configured)} configured and {len(derived)} command paths exist", **details)
+    return passed(f"{len(configured)} configured, {len(derived)} command and {len(code)} script paths exist",
+                  **details)

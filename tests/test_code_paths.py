@@ -1,0 +1,100 @@
+"""paths from the entry script's own code: what a top-level train.py reads by name must exist, listed or not.
+
+Shaped like koenrohrer/parkinsons-voice-detector's model.py (a top-level script without a main guard that
+reads a CSV beside it) and like scripts that read in main() or under a main guard.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from preflight.checks.code_paths import reads
+from preflight.checks.paths import check_paths
+from tests.conftest import make_context, write_files
+
+TOP_LEVEL = """import joblib
+import pandas as pd
+from xgboost import XGBClassifier
+
+df = pd.read_csv("voice_data.csv")
+model = XGBClassifier()
+model.fit(df.values[:, 1:], df["status"].values)
+joblib.dump(model, "model.pkl")
+"""
+
+GUARDED = """import json, pickle
+import numpy as np
+from pathlib import Path
+
+
+def load_labels():
+    with open("labels/classes.json") as handle:  # only when called
+        return json.load(handle)
+
+
+def main():
+    return np.load("features.npy")
+
+
+if __name__ == "__main__":
+    config = Path("configs/train.yaml").read_text()
+    with open("vocab.pkl", "rb") as handle:
+        vocab = pickle.load(handle)
+    np.save("features.npy", np.zeros(3))  # written here first: the script's own output
+    main()
+    with open("run.log", "w") as log:  # a write, never an input
+        log.write("done")
+    df = __import__("pandas").read_csv("s3://bucket/remote.csv")  # S3 is the s3 check's
+"""
+
+
+def _shown(found) -> dict[str, bool]:
+    return {p.shown: p.certain for p in found}
+
+
+def test_a_top_level_read_is_certain_and_the_scripts_own_outputs_are_not_inputs(tmp_path: Path):
+    found = reads(TOP_LEVEL, "model.py", tmp_path)
+    assert _shown(found) == {"model.py:5 pd.read_csv('voice_data.csv')": True}
+    assert found[0].path == tmp_path / "voice_data.csv"
+
+
+def test_under_a_main_guard_certain_in_a_function_not(tmp_path: Path):
+    assert _shown(reads(GUARDED, "train.py", tmp_path)) == {
+        "train.py:16 Path('configs/train.yaml').read_text()": True,
+        "train.py:17 open('vocab.pkl', 'rb')": True,
+        "train.py:7 open('labels/classes.json')": False,
+    }
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write_files(tmp_path, {"model.py": TOP_LEVEL, "sub/train.py": GUARDED, "voice_data.csv": "a,status\n1,0\n"})
+    monkeypatch.chdir(tmp_path)  # the probe runs in the project copy
+    return tmp_path
+
+
+def _paths(**values: str):
+    values = {"PROJECT_PYTHONPATH": "", "SMOKE_CMD": "", "PREFLIGHT_PATHS": "", **values}
+    return check_paths(make_context(Path.cwd(), dict(os.environ), **values), 10)
+
+
+def test_nothing_listed_the_script_read_proven(project: Path):
+    ready = _paths(TRAIN_CMD="python model.py")
+    assert ready.status == "pass" and "1 script paths exist" in ready.message, ready.message
+    (project / "voice_data.csv").unlink()
+    gone = _paths(TRAIN_CMD="python model.py")
+    assert gone.status == "fail", gone.message
+    assert "the entry script reads 1 missing path whenever it starts" in gone.message
+    assert "model.py:5 pd.read_csv('voice_data.csv')" in gone.message
+
+
+def test_relative_to_where_the_command_runs_and_a_read_in_a_function_only_warns(project: Path):
+    write_files(project, {"sub/configs/train.yaml": "lr: 1\n", "sub/vocab.pkl": ""})
+    result = _paths(TRAIN_CMD="cd sub && python train.py")
+    assert result.status == "warn", result.message
+    assert "train.py:7 open('labels/classes.json')" in result.message
+    (project / "sub" / "vocab.pkl").unlink()
+    assert _paths(TRAIN_CMD="cd sub && python train.py").status == "fail"
