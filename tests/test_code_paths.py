@@ -98,3 +98,46 @@ def test_relative_to_where_the_command_runs_and_a_read_in_a_function_only_warns(
     assert "train.py:7 open('labels/classes.json')" in result.message
     (project / "sub" / "vocab.pkl").unlink()
     assert _paths(TRAIN_CMD="cd sub && python train.py").status == "fail"
+
+
+# What a second reader found reported as certain although training would start: each must not fail.
+NOT_CERTAIN = {
+    "branch inside a with": 'import os, torch, wandb\nif __name__ == "__main__":\n    with wandb.init():\n'
+                            '        if os.path.exists("ckpt.pt"):\n            torch.load("ckpt.pt")\n',
+    "suppress": 'from contextlib import suppress\nwith suppress(FileNotFoundError):\n    open("vocab.txt")\n',
+    "conditional expression": 'import pandas as pd\ndf = pd.read_csv("cache.csv") if use_cache else None\n',
+    "or fallback": 'import os\ntoken = os.environ.get("KEY") or open("key.txt").read()\n',
+    "lambda": 'import numpy as np\nload = lambda: np.load("emb.npy")\n',
+    "comprehension": 'import numpy as np\nxs = [np.load("x.npy") for f in []]\n',
+    "downloaded first": 'import urllib.request, pandas as pd\nurllib.request.urlretrieve(URL, "iris.csv")\n'
+                        'df = pd.read_csv("iris.csv")\n',
+    "wget in a subprocess": 'import subprocess, pandas as pd\nsubprocess.run(["wget", URL, "-O", "data.csv"])\n'
+                            'pd.read_csv("data.csv")\n',
+    "wget in a shell string": 'import os, pandas as pd\nos.system("wget x -O data.csv")\npd.read_csv("data.csv")\n',
+    "hub download": 'import torch\nfrom huggingface_hub import hf_hub_download\n'
+                    'hf_hub_download("r", "model.pt", local_dir=".")\ntorch.load("model.pt")\n',
+    "written through a variable": 'import pandas as pd\nOUT = "clean.csv"\ndf.to_csv(OUT)\npd.read_csv("clean.csv")\n',
+    "extracted": 'import zipfile, pandas as pd\nzipfile.ZipFile("d.zip").extractall()\npd.read_csv("train.csv")\n',
+    "written as ./x": 'import pandas as pd\ndf.to_csv("./clean.csv")\npd.read_csv("clean.csv")\n',
+    "numpy adds .npy": 'import numpy as np\nnp.save("feats", a)\nnp.load("feats.npy")\n',
+    "memmap w+ makes it": 'import numpy as np\nm = np.memmap("train.bin", dtype=np.uint16, mode="w+")\n',
+    "inside a saved folder": 'tok.save_pretrained("tok")\nopen("tok/vocab.json")\n',
+    "Path.open for writing": 'from pathlib import Path\nPath("vocab.txt").open("w")\nopen("vocab.txt")\n',
+    "mode decided by code": 'log = open("train.log", "a" if resume else "w")\n',
+    "chdir": 'import os, pandas as pd\nos.chdir(os.path.dirname(__file__))\npd.read_csv("data.csv")\n',
+    "not the main guard": 'if __name__ != "__main__":\n    open("x.txt")\n',
+    "after sys.exit": 'import sys\nif __name__ == "__main__":\n    sys.exit(main())\n    open("never.txt")\n',
+    "a home without HOME": 'open("~backup.txt") if False else None\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_CERTAIN))
+def test_a_read_something_else_may_provide_is_never_a_failure(case: str, tmp_path: Path):
+    assert not [p.shown for p in reads(NOT_CERTAIN[case], "t.py", tmp_path) if p.certain]
+
+
+def test_class_bodies_and_coding_cookies_are_read_as_python_runs_them(tmp_path: Path):
+    class_body = 'import json\nclass Config:\n    values = json.load(open("config.json"))\n'
+    assert [p.certain for p in reads(class_body, "t.py", tmp_path)] == [True]
+    latin = '# -*- coding: latin-1 -*-\nopen("donn\xe9es.csv")\n'.encode("latin-1")
+    assert [p.path for p in reads(latin, "t.py", tmp_path)] == [tmp_path / "donn\xe9es.csv"]

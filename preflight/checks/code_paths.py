@@ -1,45 +1,59 @@
 """Paths the entry script reads, as its own code names them: `pd.read_csv("voice.csv")` in a top-level
 train.py is a file training cannot start without, whether or not anyone listed it in PREFLIGHT_PATHS.
 
-Read from the entry's source (ast), never run. A read in a statement that runs whenever the script starts
-(the top level, or the body of `if __name__ == "__main__":`) is `certain`: absent, training stops with
-FileNotFoundError. One inside a function, a branch or a try is not: absent, it is worth a warning only.
-A path the same file also writes (`to_csv`, `open(..., "w")`, `np.save`) is the script's own output.
+Read from the entry's source (ast), never run. A false failure blocks a team's training, so a read is
+`certain` (absent: the paths check fails) only when nothing in the file could make it absent-and-fine:
+- it runs whenever the script starts: top level, `with` bodies (not `suppress`), a class body, the
+  `if __name__ == "__main__":` block; not a function, branch, loop or try, nor the far side of an
+  `x if c else y`, an `a or b`, a lambda or a comprehension; nothing after a `sys.exit`;
+- its path appears nowhere else in the file (a download, `shutil.copy`, `wget -O data.csv`, an
+  `os.path.exists` test, a variable), and the file calls nothing that makes files or moves the
+  working directory (urlretrieve, *download*, extractall, subprocess, os.system, shutil, chdir, …).
+Any other read of an absent file is a warning. A path the file writes itself is its own output.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.entry.command import Entry
 
 MAX_SOURCE_BYTES = 2 << 20
-# Calls whose first argument (or `path`-like keyword) is a file the call reads.
+# Calls whose first argument (or a path keyword) is a file the call reads.
 _READERS = {"read_csv", "read_parquet", "read_json", "read_feather", "read_pickle", "read_excel", "read_table",
-            "read_hdf", "read_orc", "loadtxt", "genfromtxt", "memmap", "load_from_disk", "read_text", "read_bytes"}
+            "read_hdf", "read_orc", "loadtxt", "genfromtxt", "load_from_disk", "read_text", "read_bytes"}
 _READ_MODULES = {"np.load", "numpy.load", "torch.load", "joblib.load", "pickle.load", "Image.open", "PIL.Image.open"}
-_WRITERS = {"to_csv", "to_parquet", "to_json", "to_feather", "to_pickle", "to_excel", "save", "savez", "savetxt",
-            "dump", "write_text", "write_bytes", "save_to_disk", "savefig"}
+_OPENERS = {"open", "io.open", "gzip.open", "bz2.open", "lzma.open", "codecs.open"}
+_WRITERS = re.compile(r"^(to_\w+|save\w*|savez\w*|savetxt|dump|write_text|write_bytes|save_to_disk|savefig)$")
+_SUFFIX = {"save": ".npy", "savez": ".npz", "savez_compressed": ".npz"}  # numpy adds them
 _PATH_KEYWORDS = ("filepath_or_buffer", "path", "file", "fname", "filename", "f", "path_or_buf")
+# Calls after which a file may exist that the source never names as written, or `.` is elsewhere.
+# Names common in other senses (str.replace, df.copy, df.rename) are matched on os and shutil only.
+_MAKES_FILES = re.compile(r"(^|\.)(urlretrieve|\w*download\w*|get_file|extractall|unpack_archive|system|Popen|"
+                          r"chdir|touch|symlink_to)$|^(subprocess|shutil|sh|plumbum)\.|^os\.(popen|rename|replace|"
+                          r"symlink|link)$")
 
 
 @dataclass(frozen=True)
 class CodePath:
     shown: str  # "train.py:12 pd.read_csv('voice.csv')"
     path: Path
-    certain: bool  # runs whenever the script starts
+    certain: bool  # runs whenever the script starts, and nothing else in the file names or makes it
 
 
 def _name(node: ast.AST) -> str:
+    while isinstance(node, ast.Call):  # Path("x").read_text(), get_ipython().system(...)
+        node = node.func
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
         inner = _name(node.value)
         return f"{inner}.{node.attr}" if inner else node.attr
-    if isinstance(node, ast.Call):  # Path("x").read_text()
-        return _name(node.func)
     return ""
 
 
@@ -47,34 +61,44 @@ def _literal(node: ast.AST | None) -> str:
     if isinstance(node, ast.Call) and _name(node.func).rsplit(".", 1)[-1] in ("Path", "PurePath") and node.args:
         return _literal(node.args[0])
     value = node.value if isinstance(node, ast.Constant) else None
-    if not isinstance(value, str) or not value.strip() or "://" in value or any(c in value for c in "{}%*?$\n"):
+    if not isinstance(value, str) or not value.strip() or "://" in value or value.lstrip().startswith("[") or \
+            any(c in value for c in "{}%*?$\n"):
         return ""
     return value
 
 
-def _mode(call: ast.Call) -> str:
+def _mode(call: ast.Call, default: str = "r") -> str | None:
+    """The mode a literal names; None when code decides it (`"a" if resume else "w"`)."""
     node = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else "r"
+    if node is None:
+        return default
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 def _target(call: ast.Call) -> ast.AST | None:
     if isinstance(call.func, ast.Attribute) and call.func.attr in ("read_text", "read_bytes", "write_text",
-                                                                  "write_bytes"):
-        return call.func.value  # Path("x").read_text()
+                                                                  "write_bytes", "open", "touch"):
+        receiver = call.func.value  # Path("x").read_text(), Path("x").open("w")
+        if isinstance(receiver, ast.Call) and _name(receiver.func).rsplit(".", 1)[-1] in ("Path", "PurePath"):
+            return receiver
     if call.args:
         return call.args[0]
     return next((k.value for k in call.keywords if k.arg in _PATH_KEYWORDS), None)
 
 
-def _read(call: ast.Call) -> str:
+def _read(call: ast.Call) -> ast.AST | None:
+    """The path argument of a call that reads a file, else None."""
     name = _name(call.func)
     last = name.rsplit(".", 1)[-1]
-    if name == "open" or name in ("io.open", "gzip.open", "bz2.open"):
+    if name in _OPENERS or (last == "open" and isinstance(_target(call), ast.Call)):
         mode = _mode(call)
-        return _literal(_target(call)) if not any(c in mode for c in "wax+") else ""
+        return _target(call) if mode is not None and not any(c in mode for c in "wax") else None
+    if last == "memmap":  # numpy's default mode r+ needs the file; w+ makes it
+        mode = _mode(call, "r+") if len(call.args) < 3 else None
+        return _target(call) if mode is not None and "w" not in mode else None
     if last in _READERS or name in _READ_MODULES:
-        return _literal(_target(call))
-    return ""
+        return _target(call)
+    return None
 
 
 def _written(tree: ast.AST) -> set[str]:
@@ -83,49 +107,111 @@ def _written(tree: ast.AST) -> set[str]:
         if not isinstance(node, ast.Call):
             continue
         name = _name(node.func)
-        if name.rsplit(".", 1)[-1] in _WRITERS or (name == "open" and any(c in _mode(node) for c in "wax+")):
-            out.add(_literal(_target(node)))
-            out.update(_literal(a) for a in node.args[1:2])  # joblib.dump(obj, "x"), np.save("x", a)
+        last = name.rsplit(".", 1)[-1]
+        mode = _mode(node) if name in _OPENERS or last in ("open", "memmap") else "r"
+        if _WRITERS.match(last) or mode is None or any(c in mode for c in "wax"):
+            for literal in (_literal(_target(node)), *(_literal(a) for a in node.args[1:2])):
+                if literal:
+                    out.add(os.path.normpath(literal))
+                    out.add(os.path.normpath(literal + _SUFFIX.get(last, "")))
     return out
 
 
 def _is_main_guard(node: ast.stmt) -> bool:
     test = node.test if isinstance(node, ast.If) else None
-    return isinstance(test, ast.Compare) and _name(test.left) == "__name__" and \
-        any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, *test.comparators]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and \
+        any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
 
 
-def _certain_statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """The statements that run whenever the script starts: not a def, a class, a branch, a loop or a try."""
-    out: list[ast.stmt] = []
+def _exits(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Raise) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and
+                                           _name(node.value.func) in ("sys.exit", "exit", "quit", "os._exit"))
+
+
+def _certain_roots(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The expressions that are evaluated whenever the script starts."""
     for node in body:
         if _is_main_guard(node):
-            out += _certain_statements(node.body)  # type: ignore[attr-defined]
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.Try, ast.For,
-                                   ast.While, ast.AsyncFor)) and type(node).__name__ not in ("Match", "TryStar"):
-            out.append(node)
-    return out
+            yield from _certain_roots(node.body)  # type: ignore[attr-defined]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            if any(_name(item.context_expr).endswith("suppress") for item in node.items):
+                continue
+            yield from (item.context_expr for item in node.items)
+            yield from _certain_roots(node.body)
+        elif isinstance(node, ast.ClassDef):  # a class body runs at import
+            yield from node.decorator_list
+            yield from _certain_roots(node.body)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):  # decorators and defaults run
+            yield from node.decorator_list
+            yield from (d for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None)
+        elif isinstance(node, (ast.expr, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return)) or \
+                type(node).__name__ in ("Assert", "Delete"):
+            yield node
+        if _exits(node):
+            return  # what follows never runs
 
 
-def reads(source: str, shown: str, base: Path) -> list[CodePath]:
+def _evaluated(node: ast.AST) -> Iterator[ast.AST]:
+    """`node` and what evaluating it always evaluates: not the far side of `a if c else b` or `a or b`,
+    nor a lambda's or a comprehension's body."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, ast.Lambda):
+            continue
+        if isinstance(current, ast.IfExp):
+            stack.append(current.test)
+        elif isinstance(current, ast.BoolOp):
+            stack.append(current.values[0])
+        elif isinstance(current, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            stack.append(current.generators[0].iter)
+        else:
+            stack.extend(ast.iter_child_nodes(current))
+
+
+def _strings(tree: ast.AST) -> list[ast.Constant]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def reads(source: str | bytes, shown: str, base: Path) -> list[CodePath]:
     """Each literal path the script reads and does not write itself, resolved against `base` (where the
     command runs)."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(source)  # bytes: the coding cookie and a BOM are honoured
+        certain = {id(n) for root in _certain_roots(tree.body) for n in _evaluated(root)}
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        makes_files = any(_MAKES_FILES.search(_name(call.func)) for call in calls)
+        written, strings = _written(tree), _strings(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # the entrypoint check says what is wrong with the file
-    certain = {id(n) for stmt in _certain_statements(tree.body) for n in ast.walk(stmt)}
-    written = _written(tree)
+    try:
+        return _found(calls, certain, makes_files, written, strings, shown, base)
+    except (RecursionError, MemoryError):
+        return []
+
+
+def _found(calls: list[ast.Call], certain: set[int], makes_files: bool, written: set[str],
+           strings: list[ast.Constant], shown: str, base: Path) -> list[CodePath]:
     found: dict[tuple[str, bool], CodePath] = {}
-    for node in ast.walk(tree):
-        literal = _read(node) if isinstance(node, ast.Call) else ""
-        if literal and literal not in written:
-            path = Path(literal).expanduser()
-            key = (literal, id(node) in certain)
-            call = ast.unparse(node)
-            call = call if len(call) <= 80 else f"{call[:76]} …)"
-            found.setdefault(key, CodePath(f"{shown}:{node.lineno} {call}", path if path.is_absolute() else base / path,
-                                           id(node) in certain))
+    for call in calls:
+        argument = _read(call)
+        literal = _literal(argument)
+        normal = os.path.normpath(literal) if literal else ""
+        if not literal or normal in written or any(normal.startswith(w + os.sep) for w in written):
+            continue  # the script's own output, or inside a folder it writes (save_pretrained("tok"))
+        argument_ids = {id(n) for n in ast.walk(argument)} if argument is not None else set()
+        elsewhere = any(id(s) not in argument_ids and (os.path.normpath(s.value) == normal or
+                                                        (s.value != literal and literal in s.value)) for s in strings)
+        sure = id(call) in certain and not makes_files and not elsewhere
+        path = Path(os.path.expanduser(literal))
+        text = ast.unparse(call)
+        text = text if len(text) <= 80 else f"{text[:76]} …)"
+        found.setdefault((literal, sure), CodePath(f"{shown}:{call.lineno} {text}",
+                                                   path if path.is_absolute() else base / path, sure))
     return sorted(found.values(), key=lambda p: (not p.certain, p.shown))
 
 
@@ -137,5 +223,5 @@ def entry_reads(entries: list[Entry], project: Path) -> list[CodePath]:
         if entry.kind != "file" or not script.is_file() or script.suffix != ".py" or \
                 script.stat().st_size > MAX_SOURCE_BYTES:
             continue
-        out += reads(script.read_text(encoding="utf-8", errors="replace"), entry.target, project / entry.cwd)
+        out += reads(script.read_bytes(), entry.target, project / entry.cwd)
     return out
