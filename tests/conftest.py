@@ -89,6 +89,16 @@ def moto_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoHarne
     harness.stop()
 
 
+@pytest.fixture(autouse=True)
+def _emulator_back_to_default(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that may have set an emulator fault leaves the worker's server as it found it. A fault
+    left behind (boot_failure: every instance ends at launch) failed whatever ran next on that xdist
+    worker: the Step Functions tests' controller instance ended, so no command was ever sent."""
+    yield
+    if "moto_harness" in request.fixturenames:
+        request.getfixturevalue("moto_harness").reset()
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint(moto_harness: MotoHarness) -> str:
     return moto_harness.endpoint
