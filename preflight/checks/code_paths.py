@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.entry.command import Entry
+from preflight.lint.facts import dotted
 
 MAX_SOURCE_BYTES = 2 << 20
 # Calls whose first argument (or a path keyword) is a file the call reads.
@@ -46,19 +47,8 @@ class CodePath:
     certain: bool  # runs whenever the script starts, and nothing else in the file names or makes it
 
 
-def _name(node: ast.AST) -> str:
-    while isinstance(node, ast.Call):  # Path("x").read_text(), get_ipython().system(...)
-        node = node.func
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _name(node.value)
-        return f"{inner}.{node.attr}" if inner else node.attr
-    return ""
-
-
 def _literal(node: ast.AST | None) -> str:
-    if isinstance(node, ast.Call) and _name(node.func).rsplit(".", 1)[-1] in ("Path", "PurePath") and node.args:
+    if isinstance(node, ast.Call) and dotted(node.func).rsplit(".", 1)[-1] in ("Path", "PurePath") and node.args:
         return _literal(node.args[0])
     value = node.value if isinstance(node, ast.Constant) else None
     if not isinstance(value, str) or not value.strip() or "://" in value or value.lstrip().startswith("[") or \
@@ -79,7 +69,7 @@ def _target(call: ast.Call) -> ast.AST | None:
     if isinstance(call.func, ast.Attribute) and call.func.attr in ("read_text", "read_bytes", "write_text",
                                                                   "write_bytes", "open", "touch"):
         receiver = call.func.value  # Path("x").read_text(), Path("x").open("w")
-        if isinstance(receiver, ast.Call) and _name(receiver.func).rsplit(".", 1)[-1] in ("Path", "PurePath"):
+        if isinstance(receiver, ast.Call) and dotted(receiver.func).rsplit(".", 1)[-1] in ("Path", "PurePath"):
             return receiver
     if call.args:
         return call.args[0]
@@ -88,7 +78,7 @@ def _target(call: ast.Call) -> ast.AST | None:
 
 def _read(call: ast.Call) -> ast.AST | None:
     """The path argument of a call that reads a file, else None."""
-    name = _name(call.func)
+    name = dotted(call.func)
     last = name.rsplit(".", 1)[-1]
     if name in _OPENERS or (last == "open" and isinstance(_target(call), ast.Call)):
         mode = _mode(call)
@@ -106,7 +96,7 @@ def _written(tree: ast.AST) -> set[str]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        name = _name(node.func)
+        name = dotted(node.func)
         last = name.rsplit(".", 1)[-1]
         mode = _mode(node) if name in _OPENERS or last in ("open", "memmap") else "r"
         if _WRITERS.match(last) or mode is None or any(c in mode for c in "wax"):
@@ -128,7 +118,7 @@ def _is_main_guard(node: ast.stmt) -> bool:
 
 def _exits(node: ast.stmt) -> bool:
     return isinstance(node, ast.Raise) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and
-                                           _name(node.value.func) in ("sys.exit", "exit", "quit", "os._exit"))
+                                           dotted(node.value.func) in ("sys.exit", "exit", "quit", "os._exit"))
 
 
 def _certain_roots(body: list[ast.stmt]) -> Iterator[ast.AST]:
@@ -137,7 +127,7 @@ def _certain_roots(body: list[ast.stmt]) -> Iterator[ast.AST]:
         if _is_main_guard(node):
             yield from _certain_roots(node.body)  # type: ignore[attr-defined]
         elif isinstance(node, (ast.With, ast.AsyncWith)):
-            if any(_name(item.context_expr).endswith("suppress") for item in node.items):
+            if any(dotted(item.context_expr).endswith("suppress") for item in node.items):
                 continue
             yield from (item.context_expr for item in node.items)
             yield from _certain_roots(node.body)
@@ -184,7 +174,7 @@ def reads(source: str | bytes, shown: str, base: Path) -> list[CodePath]:
         tree = ast.parse(source)  # bytes: the coding cookie and a BOM are honoured
         certain = {id(n) for root in _certain_roots(tree.body) for n in _evaluated(root)}
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-        makes_files = any(_MAKES_FILES.search(_name(call.func)) for call in calls)
+        makes_files = any(_MAKES_FILES.search(dotted(call.func)) for call in calls)
         written, strings = _written(tree), _strings(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # the entrypoint check says what is wrong with the file

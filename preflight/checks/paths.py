@@ -18,6 +18,7 @@ from pathlib import Path
 from preflight.checks.aws_env import _describe, _s3_client
 from preflight.checks.code_paths import entry_reads
 from preflight.checks.entrypoint import entries_of
+from preflight.entry.command import Entry
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
 _DATA = re.compile(r"\.(jsonl?|csv|tsv|parquet|arrow|feather|npy|npz|pkl|pickle|h5|hdf5|pt|pth|bin|ckpt|"
@@ -33,10 +34,10 @@ def _looks_like_input(value: str) -> bool:
     return value.startswith(("./", "../", "/", "~/")) or bool(_DATA.search(value))
 
 
-def derived_paths(ctx: Context, project: Path) -> list[tuple[str, Path]]:
+def derived_paths(entries: list[Entry], project: Path) -> list[tuple[str, Path]]:
     """(shown, path) for each command argument that names a local input."""
     found: list[tuple[str, Path]] = []
-    for entry in entries_of(ctx, project):
+    for entry in entries:
         option = ""
         for word in entry.args:
             name, eq, value = word.partition("=")
@@ -80,9 +81,10 @@ def check_paths(ctx: Context, deadline_s: float) -> Outcome:
     local = [p for p in configured if not p.startswith("s3://")]
     missing = [p for p in local if not (Path(p) if p.startswith("/") else project / p).exists()]
     missing += _s3_missing(ctx, [p for p in configured if p.startswith("s3://")], deadline_s)
-    derived = derived_paths(ctx, project)
+    entries = entries_of(ctx, project)
+    derived = derived_paths(entries, project)
     absent = [shown for shown, path in derived if not path.exists()]
-    code = entry_reads(entries_of(ctx, project), project)
+    code = entry_reads(entries, project)
     absent += [p.shown for p in code if not p.certain and not p.path.exists()]
     unread = [p.shown for p in code if p.certain and not p.path.exists()]
     if not configured and not derived and not code:
