@@ -289,6 +289,28 @@ def test_a_deadline_too_short_for_lint_is_a_warning_never_a_failure(tmp_path: Pa
     assert out.returncode == 0, out.stdout[-800:]
 
 
+def test_a_lint_child_killed_at_its_own_deadline_says_the_check_is_advisory(tmp_path: Path, monkeypatch):
+    # The runner's deadline and the child's are two routes to one outcome: each must read the same.
+    # The child is a real process that outlives its limit (an interpreter that only sleeps), killed by
+    # run_guarded as a slow lint would be.
+    from preflight import child
+    from preflight.checks import lint as lint_check
+    from tests.conftest import make_context
+
+    sleepy = tmp_path / "python"
+    sleepy.write_text("#!/bin/sh\nexec sleep 60\n")
+    sleepy.chmod(0o755)
+    real = child.run_guarded
+    monkeypatch.setattr(lint_check, "run_guarded",
+                        lambda module, request, deadline_s, environ, **kw: real(module, request, 0.5, environ,
+                                                                               python=str(sleepy)))
+    monkeypatch.chdir(tmp_path)
+    outcome = lint_check.check_lint(make_context(tmp_path, PREFLIGHT_LINT_PATHS="x.py"), 0.5)
+    assert outcome.status == "warn", outcome
+    assert outcome.message.startswith("advisory check, not a failure: did not finish within its deadline"), outcome
+    assert "CHECK_TIMEOUTS=lint:" in outcome.remediation
+
+
 def _probe_files(tmp_path: Path, source: str, extra: str = "") -> None:
     (tmp_path / "project" / "train.py").write_text(source)
     (tmp_path / "w.env").write_text("PREFLIGHT_IMPORTS=\nPREFLIGHT_IMPORT_NAMES=\nPREFLIGHT_PINS_FILE=\nARCTICDB_URI=\n"

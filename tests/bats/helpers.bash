@@ -34,13 +34,21 @@ spot() {
   "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" "$@" </dev/null
 }
 
-# wait_for_text FILE TEXT SECONDS — poll until TEXT shows up in FILE.
+# wait_for_text FILE TEXT SECONDS [PID] — poll until TEXT shows up in FILE; stop early once PID (the
+# process that would write it) has ended. On failure FILE's tail is printed: it says why the text never came.
 wait_for_text() {
-  local file="$1" text="$2" tries=$(($3 * 10))
+  local file="$1" text="$2" tries=$(($3 * 10)) pid="${4:-}"
   while ((tries-- > 0)); do
     grep -qF "$text" "$file" 2>/dev/null && return 0
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      grep -qF "$text" "$file" 2>/dev/null && return 0
+      echo "# the process that was to write '$text' ended without it" >&2
+      break
+    fi
     sleep 0.1
   done
+  echo "# '$text' is not in $file; its last 40 lines:" >&2
+  tail -n 40 "$file" 2>/dev/null | sed 's/^/#   /' >&2
   return 1
 }
 

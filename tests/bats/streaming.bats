@@ -31,7 +31,7 @@ teardown() {
     "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --smoke-only --run-id streaming </dev/null >"$out" 2>&1 &
   pid=$!
   # A deadline, not a timing: under strace every process of bootstrap and deps runs traced.
-  wait_for_text "$out" "first-line-of-smoke" 400
+  wait_for_text "$out" "first-line-of-smoke" 400 "$pid"
   # Seen while the step still waits: the second line is not there yet.
   run grep -qF "second-line-of-smoke" "$out"
   [ "$status" -eq 1 ]
