@@ -57,7 +57,7 @@ done
 wait
 
 failed=()
-TAIL_LINES=30
+TAIL_LINES=60
 printf '\n==== %s commands, each one'"'"'s wall time:\n' "${#commands[@]}"
 for n in "${!commands[@]}"; do
   rc=1 secs="?"

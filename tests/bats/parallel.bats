@@ -10,9 +10,9 @@ setup() {
   run "$PARALLEL" 0 "seq 1 100; echo the-reason; exit 3" "echo fine"
   [ "$status" -eq 1 ]
   local summary="${output##*each one\'s wall time:}"
-  [[ "$summary" == *"FAILED   3"*"ok "*"echo fine"*"the last 30 lines of seq 1 100"* ]]
+  [[ "$summary" == *"FAILED   3"*"ok "*"echo fine"*"the last 60 lines of seq 1 100"* ]]
   [[ "$summary" == *$'\n'"100"$'\n'"the-reason" ]]
-  [[ "$summary" == *$'\n'"72"$'\n'* && "$summary" != *$'\n'"71"$'\n'* ]] # exactly the last 30 lines
+  [[ "$summary" == *$'\n'"42"$'\n'* && "$summary" != *$'\n'"41"$'\n'* ]] # exactly the last 60 lines
   run "$PARALLEL" 1 "true" "echo fine"
   [ "$status" -eq 0 ]
   [[ "$output" != *"the last"* ]]
