@@ -431,3 +431,13 @@ def test_the_definitions_index_reads_each_file_once_across_roots(tmp_path: Path)
     project = write_files(tmp_path / "p", {"lib/a.py": "def A():\n    pass\n", "zz/b.py": "def B():\n    pass\n"})
     assert definitions_index({"A", "B"}, [project / "lib", project], FileFacts(project)) == {
         "A": ["lib/a.py:1"], "B": ["zz/b.py:1"]}
+
+
+def test_only_an_equality_with_main_is_the_main_guard(tmp_path: Path):
+    # The entry runs its main-guard body as training starts; `!=` runs it only when imported, never then.
+    source = ('if __name__ == "__main__":\n    import eq_left\nif "__main__" == __name__:\n    import eq_right\n'
+              'if __name__ != "__main__":\n    import not_equal\nif __name__ in ("__main__",):\n    import member\n')
+    project = write_files(tmp_path / "p", {"train.py": source, **{f"{m}.py": "" for m in
+                                                                 ("eq_left", "eq_right", "not_equal", "member")}})
+    eager = walk(project, "python train.py").required(eager=True)
+    assert {"eq_left", "eq_right"} <= eager and not {"not_equal", "member"} & eager, eager

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from preflight.entry.command import Entry
 from preflight.lint.facts import dotted
+from preflight.lint.import_facts import main_guard
 
 MAX_SOURCE_BYTES = 2 << 20
 # Calls whose first argument (or a path keyword) is a file the call reads.
@@ -107,15 +108,6 @@ def _written(tree: ast.AST) -> set[str]:
     return out
 
 
-def _is_main_guard(node: ast.stmt) -> bool:
-    test = node.test if isinstance(node, ast.If) else None
-    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
-        return False
-    sides = [test.left, *test.comparators]
-    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and \
-        any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
-
-
 def _exits(node: ast.stmt) -> bool:
     return isinstance(node, ast.Raise) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and
                                            dotted(node.value.func) in ("sys.exit", "exit", "quit", "os._exit"))
@@ -124,7 +116,7 @@ def _exits(node: ast.stmt) -> bool:
 def _certain_roots(body: list[ast.stmt]) -> Iterator[ast.AST]:
     """The expressions that are evaluated whenever the script starts."""
     for node in body:
-        if _is_main_guard(node):
+        if isinstance(node, ast.If) and main_guard(node.test):
             yield from _certain_roots(node.body)  # type: ignore[attr-defined]
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             if any(dotted(item.context_expr).endswith("suppress") for item in node.items):

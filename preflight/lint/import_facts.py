@@ -52,10 +52,14 @@ def _suppresses_import_error(items: list[ast.withitem]) -> bool:
     return False
 
 
-def _main_guard(test: ast.AST) -> bool:
-    """`if __name__ == "__main__":` runs whenever the file is the entry: not a condition that matters."""
-    return isinstance(test, ast.Compare) and getattr(test.left, "id", "") == "__name__" and \
-        any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+def main_guard(test: ast.AST) -> bool:
+    """`__name__ == "__main__"`, either way round: the body runs whenever the file is the entry, so it is
+    no condition that matters. `!=`, `in` or a chain is a condition like any other."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, *test.comparators]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and \
+        any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
 
 
 def _type_checking(test: ast.AST) -> bool:
@@ -84,7 +88,7 @@ class _ImportReader:
             self.block(stmt.body, guarded, True, conditional)
         elif kind is ast.If:
             if not _type_checking(stmt.test):
-                self.block(stmt.body, guarded, in_function, conditional or not _main_guard(stmt.test))
+                self.block(stmt.body, guarded, in_function, conditional or not main_guard(stmt.test))
             self.block(stmt.orelse, guarded, in_function, True)
         elif hasattr(stmt, "handlers"):  # try / try*
             inner = guarded or _catches_import_error(stmt.handlers)
