@@ -5,6 +5,11 @@
 SRC_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 # In GitHub Actions spot_train.sh annotates and writes the job summary: tests that want it set these.
 unset GITHUB_ACTIONS GITHUB_STEP_SUMMARY GITHUB_WORKSPACE
+# `make test` runs some 25 processes at once on two cores. Under that herd (and two busy loops more) a
+# check that takes a second on a training host took up to 12.7 s of its 20 s default (the ArcticDB pair,
+# importing arcticdb), and CI machines run this herd slower still. The suites are about what checks find,
+# not how fast they find it while 18 probes share two cores: three times the default deadline each.
+export CHECK_TIMEOUT_SECONDS=60
 
 # make_repo_copy — the copy, and DEMO: the example project's config in it (what `make preflight` runs; the
 # root workflow.env is the neutral reference and names no project).
