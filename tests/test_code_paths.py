@@ -100,6 +100,29 @@ def test_relative_to_where_the_command_runs_and_a_read_in_a_function_only_warns(
     assert _paths(TRAIN_CMD="cd sub && python train.py").status == "fail"
 
 
+def test_a_module_run_with_dash_m_is_read_relative_to_where_the_command_runs(project: Path):
+    # `python -m pkg.train` (src layout on PYTHONPATH) and `python -m pkg` (its __main__.py): the module
+    # the closure locates is what runs; its relative paths resolve against the working directory.
+    write_files(project, {"src/pkg/__init__.py": "",
+                          "src/lib/__init__.py": 'if __name__ == "__main__":\n    open("x.txt")\n',
+                          "src/pkg/train.py": 'import pandas as pd\ndf = pd.read_csv("data/train.csv")\n',
+                          "src/pkg/__main__.py": 'import numpy as np\nif __name__ == "__main__":\n'
+                                                 '    np.load("data/emb.npy")\n',
+                          "data/train.csv": "a\n1\n", "data/emb.npy": ""})
+    for command in ("python -m pkg.train", "python -m pkg"):
+        assert _paths(TRAIN_CMD=command, PROJECT_PYTHONPATH="src").status == "pass", command
+    (project / "data" / "train.csv").unlink()
+    gone = _paths(TRAIN_CMD="python -m pkg.train", PROJECT_PYTHONPATH="src")
+    assert gone.status == "fail" and "src/pkg/train.py:2 pd.read_csv('data/train.csv')" in gone.message, gone.message
+    (project / "data" / "emb.npy").unlink()
+    gone = _paths(TRAIN_CMD="python -m pkg", PROJECT_PYTHONPATH="src")
+    assert gone.status == "fail" and "src/pkg/__main__.py:3 np.load('data/emb.npy')" in gone.message, gone.message
+    # a package without __main__.py cannot be run with -m (the entrypoint check says so): no reads of its own
+    assert _paths(TRAIN_CMD="python -m lib", PROJECT_PYTHONPATH="src").status != "fail"
+    # a module the closure cannot locate is not guessed at
+    assert _paths(TRAIN_CMD="python -m nowhere.train", PROJECT_PYTHONPATH="src").status != "fail"
+
+
 # What a second reader found reported as certain although training would start: each must not fail.
 NOT_CERTAIN = {
     "branch inside a with": 'import os, torch, wandb\nif __name__ == "__main__":\n    with wandb.init():\n'

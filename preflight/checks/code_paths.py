@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,13 +197,26 @@ def _found(calls: list[ast.Call], certain: set[int], makes_files: bool, written:
     return sorted(found.values(), key=lambda p: (not p.certain, p.shown))
 
 
-def entry_reads(entries: list[Entry], project: Path) -> list[CodePath]:
-    """What the entry scripts of TRAIN_CMD / SMOKE_CMD read (script entries: the file is known exactly)."""
+def _entry_file(entry: Entry, project: Path, modules: Mapping[str, Path]) -> Path | None:
+    """The file an entry runs: a script's path, or for `-m`, the module (a package's __main__.py) as the
+    import closure located it."""
+    if entry.kind == "file":
+        return project / entry.cwd / entry.target
+    if entry.kind == "module":
+        found = modules.get(f"{entry.target}.__main__") or modules.get(entry.target)
+        return found if found is not None and found.name != "__init__.py" else None
+    return None
+
+
+def entry_reads(entries: list[Entry], project: Path, modules: Mapping[str, Path] | None = None) -> list[CodePath]:
+    """What the entries of TRAIN_CMD / SMOKE_CMD read: scripts, and `-m` modules found in `modules` (the
+    static import closure's name -> file). Relative paths resolve against where the command runs."""
     out: list[CodePath] = []
     for entry in entries:
-        script = project / entry.cwd / entry.target
-        if entry.kind != "file" or not script.is_file() or script.suffix != ".py" or \
+        script = _entry_file(entry, project, modules or {})
+        if script is None or not script.is_file() or script.suffix != ".py" or \
                 script.stat().st_size > MAX_SOURCE_BYTES:
             continue
-        out += reads(script.read_bytes(), entry.target, project / entry.cwd)
+        shown = entry.target if entry.kind == "file" else os.path.relpath(script, project)
+        out += reads(script.read_bytes(), shown, project / entry.cwd)
     return out

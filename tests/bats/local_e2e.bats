@@ -125,8 +125,8 @@ PY
     "$REPO/infra_scripts/spot_train.sh" --config "$DEMO" --preflight-only --run-id e2e-term </dev/null 2>"$BATS_TEST_TMPDIR/err" &
   local pid=$!
   # The next use of PYTHON after this line (choosing the deps installer) is the one that hangs.
-  wait_for_text "$REPO/artifacts/preflight/predictor/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 20 "$pid"
-  local tries=50
+  wait_for_text "$REPO/artifacts/preflight/predictor/e2e-term/logs/bootstrap.log" "bootstrap: interpreter" 120 "$pid"
+  local tries=300
   until pgrep -f "$(sleep_pattern 3017)" || ((--tries == 0)); do sleep 0.1; done
   pgrep -f "$(sleep_pattern 3017)"
   kill -TERM "$pid"
