@@ -123,6 +123,33 @@ def test_a_module_run_with_dash_m_is_read_relative_to_where_the_command_runs(pro
     assert _paths(TRAIN_CMD="python -m nowhere.train", PROJECT_PYTHONPATH="src").status != "fail"
 
 
+def test_each_dash_m_entry_is_its_own_module_found_from_its_own_directory_and_path(project: Path):
+    # One module name, three entries that run three different files: each is read where it runs.
+    write_files(project, {"train.py": 'open("a.txt")\n', "a.txt": "",
+                          "smoke/train.py": 'open("b.txt")\n', "smoke/b.txt": "",
+                          "scripts/launch.py": "import train\n", "scripts/train.py": 'open("only_in_scripts.txt")\n',
+                          "a/pkg/__init__.py": "", "a/pkg/run.py": 'open("from_a.txt")\n', "from_a.txt": "",
+                          "b/pkg/__init__.py": "", "b/pkg/run.py": 'open("from_b.txt")\n'})
+    assert _paths(TRAIN_CMD="python -m train", SMOKE_CMD="cd smoke && python -m train").status == "pass"
+    assert _paths(TRAIN_CMD="python scripts/launch.py", SMOKE_CMD="python -m train").status == "pass"
+    both = _paths(TRAIN_CMD="PYTHONPATH=a python -m pkg.run", SMOKE_CMD="PYTHONPATH=b python -m pkg.run")
+    assert both.status == "fail" and "b/pkg/run.py:1 open('from_b.txt')" in both.message, both.message
+    assert "from_a" not in both.message
+    (project / "smoke" / "b.txt").unlink()
+    gone = _paths(TRAIN_CMD="python -m train", SMOKE_CMD="cd smoke && python -m train")
+    assert gone.status == "fail" and "smoke/train.py:1 open('b.txt')" in gone.message, gone.message
+
+
+def test_a_namespace_folder_or_a_guessed_directory_never_fails_the_run(project: Path):
+    # A folder without __init__.py loses to an installed package of that name: which file runs is unknown.
+    write_files(project, {"ns/train.py": 'open("ns_input.txt")\n',
+                          "scripts/go.sh": 'cd "$WORKDIR" && python -m job\n', "job.py": 'open("job_input.txt")\n'})
+    assert _paths(TRAIN_CMD="python -m ns.train").status != "fail"
+    # after a cd into a variable the folder is the best guess: absent reads there are a warning
+    guessed = _paths(TRAIN_CMD="bash scripts/go.sh")
+    assert guessed.status == "warn" and "job_input.txt" in guessed.message, guessed.message
+
+
 # What a second reader found reported as certain although training would start: each must not fail.
 NOT_CERTAIN = {
     "branch inside a with": 'import os, torch, wandb\nif __name__ == "__main__":\n    with wandb.init():\n'

@@ -17,8 +17,8 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from preflight.entry.command import Entry
@@ -197,26 +197,42 @@ def _found(calls: list[ast.Call], certain: set[int], makes_files: bool, written:
     return sorted(found.values(), key=lambda p: (not p.certain, p.shown))
 
 
-def _entry_file(entry: Entry, project: Path, modules: Mapping[str, Path]) -> Path | None:
-    """The file an entry runs: a script's path, or for `-m`, the module (a package's __main__.py) as the
-    import closure located it."""
-    if entry.kind == "file":
-        return project / entry.cwd / entry.target
-    if entry.kind == "module":
-        found = modules.get(f"{entry.target}.__main__") or modules.get(entry.target)
-        return found if found is not None and found.name != "__init__.py" else None
+def _module_file(target: str, roots: list[Path]) -> Path | None:
+    """The file `python -m target` runs, searching `roots` in order as Python does: a module, or a
+    package's __main__.py, inside regular packages. None when the first root that has the top-level name
+    has it as a namespace folder (an installed package of that name would win) or lacks the rest."""
+    parts = target.split(".")
+    for root in roots:
+        top = root / parts[0]
+        if not (top.with_suffix(".py").is_file() or top.is_dir()):
+            continue
+        folders = [root.joinpath(*parts[:i]) for i in range(1, len(parts))]
+        if not all((folder / "__init__.py").is_file() for folder in folders):
+            return None
+        module = root.joinpath(*parts)
+        if (module / "__init__.py").is_file():
+            return module / "__main__.py" if (module / "__main__.py").is_file() else None
+        return module.with_suffix(".py") if module.with_suffix(".py").is_file() else None
     return None
 
 
-def entry_reads(entries: list[Entry], project: Path, modules: Mapping[str, Path] | None = None) -> list[CodePath]:
-    """What the entries of TRAIN_CMD / SMOKE_CMD read: scripts, and `-m` modules found in `modules` (the
-    static import closure's name -> file). Relative paths resolve against where the command runs."""
+def entry_reads(entries: list[Entry], project: Path, pythonpath: list[Path]) -> list[CodePath]:
+    """What the entries of TRAIN_CMD / SMOKE_CMD read: a script, or the module `-m` runs (found from where
+    the command runs, then its own PYTHONPATH, then the project's). Relative paths resolve where the
+    command runs. After a `cd` into a variable the folder is a guess: nothing read there is certain."""
     out: list[CodePath] = []
     for entry in entries:
-        script = _entry_file(entry, project, modules or {})
+        cwd = project / entry.cwd
+        if entry.kind == "file":
+            script: Path | None = cwd / entry.target
+        elif entry.kind == "module":
+            script = _module_file(entry.target, [cwd, *(cwd / p for p in entry.pythonpath), *pythonpath])
+        else:
+            continue
         if script is None or not script.is_file() or script.suffix != ".py" or \
                 script.stat().st_size > MAX_SOURCE_BYTES:
             continue
         shown = entry.target if entry.kind == "file" else os.path.relpath(script, project)
-        out += reads(script.read_bytes(), shown, project / entry.cwd)
+        found = reads(script.read_bytes(), shown, cwd)
+        out += found if entry.certain else [replace(p, certain=False) for p in found]
     return out

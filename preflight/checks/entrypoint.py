@@ -36,11 +36,12 @@ SLOW_FIX = ("run python -X importtime -c 'import <module>' in the project venv; 
 
 
 def entries_of(ctx: Context, project: Path) -> list[Entry]:
-    unique: dict[tuple[str, str, str], Entry] = {}
+    # One per file that runs: the same target under another PYTHONPATH may be another file.
+    unique: dict[tuple[str, str, str, tuple[str, ...]], Entry] = {}
     for key in ("TRAIN_CMD", "SMOKE_CMD"):
         command = ctx.config.text(key)
         for entry in find_entries(command, key, project) if command.strip() else []:
-            unique.setdefault((entry.kind, entry.target, entry.cwd), entry)
+            unique.setdefault((entry.kind, entry.target, entry.cwd, entry.pythonpath), entry)
     return list(unique.values())
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from preflight.checks.aws_env import _describe, _s3_client
 from preflight.checks.code_paths import entry_reads
-from preflight.checks.entrypoint import entries_of, static_closure
+from preflight.checks.entrypoint import entries_of
 from preflight.entry.command import Entry
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
@@ -75,15 +75,6 @@ def _s3_missing(ctx: Context, specs: list[str], deadline_s: float) -> list[str]:
     return missing
 
 
-def _modules(ctx: Context) -> dict[str, Path]:
-    """Where the import closure found each module (shared with entrypoint and lint: read once)."""
-    try:
-        static = static_closure(ctx)
-    except Exception:  # the entrypoint check reports its own failure; a `-m` entry's reads go unread
-        return {}
-    return dict(static.closure.modules) if static else {}
-
-
 def check_paths(ctx: Context, deadline_s: float) -> Outcome:
     project = Path(os.getcwd())
     configured = ctx.config.list("PREFLIGHT_PATHS")
@@ -93,7 +84,8 @@ def check_paths(ctx: Context, deadline_s: float) -> Outcome:
     entries = entries_of(ctx, project)
     derived = derived_paths(entries, project)
     absent = [shown for shown, path in derived if not path.exists()]
-    code = entry_reads(entries, project, _modules(ctx) if any(e.kind == "module" for e in entries) else {})
+    roots = [project / part for part in ctx.config.text("PROJECT_PYTHONPATH").split(":") if part.strip()]
+    code = entry_reads(entries, project, roots)
     absent += [p.shown for p in code if not p.certain and not p.path.exists()]
     unread = [p.shown for p in code if p.certain and not p.path.exists()]
     if not configured and not derived and not code:
