@@ -141,13 +141,35 @@ def test_each_dash_m_entry_is_its_own_module_found_from_its_own_directory_and_pa
 
 
 def test_a_namespace_folder_or_a_guessed_directory_never_fails_the_run(project: Path):
-    # A folder without __init__.py loses to an installed package of that name: which file runs is unknown.
+    # A top-level folder without __init__.py loses to an installed package of that name: read, never certain.
     write_files(project, {"ns/train.py": 'open("ns_input.txt")\n',
                           "scripts/go.sh": 'cd "$WORKDIR" && python -m job\n', "job.py": 'open("job_input.txt")\n'})
-    assert _paths(TRAIN_CMD="python -m ns.train").status != "fail"
+    namespace = _paths(TRAIN_CMD="python -m ns.train")
+    assert namespace.status == "warn" and "ns/train.py:1 open('ns_input.txt')" in namespace.message, namespace.message
     # after a cd into a variable the folder is the best guess: absent reads there are a warning
     guessed = _paths(TRAIN_CMD="bash scripts/go.sh")
     assert guessed.status == "warn" and "job_input.txt" in guessed.message, guessed.message
+
+
+def test_dash_m_resolves_as_cpythons_path_finder_does(project: Path):
+    write_files(project, {
+        # a bare folder named like the module in the run directory is only a namespace portion: src's
+        # regular module wins, as Python picks it
+        "train/notes.md": "", "src/train.py": 'open("for_src_train.txt")\n',
+        # a folder without __init__.py inside a regular package cannot lose to an installed one
+        "src/proj/__init__.py": "", "src/proj/cli/run.py": 'open("for_cli.txt")\n',
+        # the package's __init__.py runs first and changes directory: its __main__'s reads are uncertain
+        "src/moving/__init__.py": "import os\nos.chdir(os.path.dirname(__file__))\n",
+        "src/moving/__main__.py": 'open("cfg.yaml")\n'})
+    train = _paths(TRAIN_CMD="python -m train", PROJECT_PYTHONPATH="src")
+    assert train.status == "fail" and "src/train.py:1 open('for_src_train.txt')" in train.message, train.message
+    cli = _paths(TRAIN_CMD="python -m proj.cli.run", PROJECT_PYTHONPATH="src")
+    assert cli.status == "fail" and "src/proj/cli/run.py:1" in cli.message, cli.message
+    moving = _paths(TRAIN_CMD="python -m moving", PROJECT_PYTHONPATH="src")
+    assert moving.status == "warn" and "cfg.yaml" in moving.message, moving.message
+    # two commands that run one file name its missing read once
+    twice = _paths(TRAIN_CMD="PYTHONPATH=src python -m train", SMOKE_CMD="python -m train", PROJECT_PYTHONPATH="src")
+    assert twice.message.count("for_src_train.txt") == 1 and "reads 1 missing path" in twice.message, twice.message
 
 
 # What a second reader found reported as certain although training would start: each must not fail.

@@ -197,42 +197,65 @@ def _found(calls: list[ast.Call], certain: set[int], makes_files: bool, written:
     return sorted(found.values(), key=lambda p: (not p.certain, p.shown))
 
 
-def _module_file(target: str, roots: list[Path]) -> Path | None:
-    """The file `python -m target` runs, searching `roots` in order as Python does: a module, or a
-    package's __main__.py, inside regular packages. None when the first root that has the top-level name
-    has it as a namespace folder (an installed package of that name would win) or lacks the rest."""
-    parts = target.split(".")
-    for root in roots:
-        top = root / parts[0]
-        if not (top.with_suffix(".py").is_file() or top.is_dir()):
-            continue
-        folders = [root.joinpath(*parts[:i]) for i in range(1, len(parts))]
-        if not all((folder / "__init__.py").is_file() for folder in folders):
-            return None
-        module = root.joinpath(*parts)
-        if (module / "__init__.py").is_file():
-            return module / "__main__.py" if (module / "__main__.py").is_file() else None
-        return module.with_suffix(".py") if module.with_suffix(".py").is_file() else None
-    return None
+def _makes_files(source: bytes) -> bool:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True  # unreadable: nothing about it is certain
+    return any(_MAKES_FILES.search(dotted(n.func)) for n in ast.walk(tree) if isinstance(n, ast.Call))
+
+
+def _module_file(target: str, roots: list[Path]) -> tuple[Path | None, bool]:
+    """(the file `python -m target` runs, whether that is certain), searching `roots` as CPython's path
+    finder does: in each folder a regular package, then a module, and a folder without __init__.py only
+    as a namespace portion when no root has either. A top-level namespace package is not certain (an
+    installed package of that name would win), nor is anything under a package whose __init__.py, which
+    runs first, could make files or change directory."""
+    parts, folders, certain = target.split("."), roots, True
+    for depth, name in enumerate(parts):
+        last, portions, found = depth == len(parts) - 1, [], None
+        for folder in folders:
+            if (folder / name / "__init__.py").is_file() or (folder / f"{name}.py").is_file():
+                found = folder / name if (folder / name / "__init__.py").is_file() else folder / f"{name}.py"
+                break
+            if (folder / name).is_dir():
+                portions.append(folder / name)
+        if found is None and not portions:
+            return None, False
+        if found is not None and found.suffix == ".py":  # a module: the end of the name, or nothing to run
+            return (found, certain) if last else (None, False)
+        if found is not None:
+            certain = certain and not _makes_files((found / "__init__.py").read_bytes())
+        else:
+            certain = certain and depth > 0
+        folders = [found] if found is not None else portions
+        if last:
+            main = next((f / "__main__.py" for f in folders if (f / "__main__.py").is_file()), None)
+            return main, certain and main is not None
+    return None, False
 
 
 def entry_reads(entries: list[Entry], project: Path, pythonpath: list[Path]) -> list[CodePath]:
     """What the entries of TRAIN_CMD / SMOKE_CMD read: a script, or the module `-m` runs (found from where
     the command runs, then its own PYTHONPATH, then the project's). Relative paths resolve where the
     command runs. After a `cd` into a variable the folder is a guess: nothing read there is certain."""
-    out: list[CodePath] = []
+    out: dict[tuple[str, Path], CodePath] = {}
     for entry in entries:
-        cwd = project / entry.cwd
+        cwd, sure = project / entry.cwd, entry.certain
         if entry.kind == "file":
             script: Path | None = cwd / entry.target
         elif entry.kind == "module":
-            script = _module_file(entry.target, [cwd, *(cwd / p for p in entry.pythonpath), *pythonpath])
+            script, found_sure = _module_file(entry.target, [cwd, *(cwd / p for p in entry.pythonpath), *pythonpath])
+            sure = sure and found_sure
         else:
             continue
         if script is None or not script.is_file() or script.suffix != ".py" or \
                 script.stat().st_size > MAX_SOURCE_BYTES:
             continue
         shown = entry.target if entry.kind == "file" else os.path.relpath(script, project)
-        found = reads(script.read_bytes(), shown, cwd)
-        out += found if entry.certain else [replace(p, certain=False) for p in found]
-    return out
+        for read in reads(script.read_bytes(), shown, cwd):
+            read = read if sure else replace(read, certain=False)
+            key = (read.shown, read.path)  # two commands running one file: its reads once, certain if either is
+            if key not in out or (read.certain and not out[key].certain):
+                out[key] = read
+    return sorted(out.values(), key=lambda p: (not p.certain, p.shown))
