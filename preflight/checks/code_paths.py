@@ -197,10 +197,12 @@ def _found(calls: list[ast.Call], certain: set[int], makes_files: bool, written:
     return sorted(found.values(), key=lambda p: (not p.certain, p.shown))
 
 
-def _makes_files(source: bytes) -> bool:
+def _makes_files(init: Path) -> bool:
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        if init.stat().st_size > MAX_SOURCE_BYTES:
+            return True
+        tree = ast.parse(init.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return True  # unreadable: nothing about it is certain
     return any(_MAKES_FILES.search(dotted(n.func)) for n in ast.walk(tree) if isinstance(n, ast.Call))
 
@@ -224,10 +226,9 @@ def _module_file(target: str, roots: list[Path]) -> tuple[Path | None, bool]:
             return None, False
         if found is not None and found.suffix == ".py":  # a module: the end of the name, or nothing to run
             return (found, certain) if last else (None, False)
-        if found is not None:
-            certain = certain and not _makes_files((found / "__init__.py").read_bytes())
-        else:
-            certain = certain and depth > 0
+        # a regular package's __init__.py runs first; a top-level namespace may lose to an installed package
+        safe = not _makes_files(found / "__init__.py") if found is not None else depth > 0
+        certain = certain and safe
         folders = [found] if found is not None else portions
         if last:
             main = next((f / "__main__.py" for f in folders if (f / "__main__.py").is_file()), None)
