@@ -23,9 +23,9 @@ from pathlib import Path
 
 from preflight.entry.command import Entry
 from preflight.lint.facts import dotted
+from preflight.lint.files import MAX_FILE_BYTES
 from preflight.lint.import_facts import main_guard
 
-MAX_SOURCE_BYTES = 2 << 20
 # Calls whose first argument (or a path keyword) is a file the call reads.
 _READERS = {"read_csv", "read_parquet", "read_json", "read_feather", "read_pickle", "read_excel", "read_table",
             "read_hdf", "read_orc", "loadtxt", "genfromtxt", "load_from_disk", "read_text", "read_bytes"}
@@ -155,6 +155,10 @@ def _evaluated(node: ast.AST) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(current))
 
 
+def _make_files(calls: list[ast.Call]) -> bool:
+    return any(_MAKES_FILES.search(dotted(call.func)) for call in calls)
+
+
 def _strings(tree: ast.AST) -> list[ast.Constant]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
@@ -166,7 +170,7 @@ def reads(source: str | bytes, shown: str, base: Path) -> list[CodePath]:
         tree = ast.parse(source)  # bytes: the coding cookie and a BOM are honoured
         certain = {id(n) for root in _certain_roots(tree.body) for n in _evaluated(root)}
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-        makes_files = any(_MAKES_FILES.search(dotted(call.func)) for call in calls)
+        makes_files = _make_files(calls)
         written, strings = _written(tree), _strings(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []  # the entrypoint check says what is wrong with the file
@@ -199,12 +203,12 @@ def _found(calls: list[ast.Call], certain: set[int], makes_files: bool, written:
 
 def _makes_files(init: Path) -> bool:
     try:
-        if init.stat().st_size > MAX_SOURCE_BYTES:
+        if init.stat().st_size > MAX_FILE_BYTES:
             return True
         tree = ast.parse(init.read_bytes())
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return True  # unreadable: nothing about it is certain
-    return any(_MAKES_FILES.search(dotted(n.func)) for n in ast.walk(tree) if isinstance(n, ast.Call))
+    return _make_files([n for n in ast.walk(tree) if isinstance(n, ast.Call)])
 
 
 def _module_file(target: str, roots: list[Path]) -> tuple[Path | None, bool]:
@@ -251,7 +255,7 @@ def entry_reads(entries: list[Entry], project: Path, pythonpath: list[Path]) -> 
         else:
             continue
         if script is None or not script.is_file() or script.suffix != ".py" or \
-                script.stat().st_size > MAX_SOURCE_BYTES:
+                script.stat().st_size > MAX_FILE_BYTES:
             continue
         shown = entry.target if entry.kind == "file" else os.path.relpath(script, project)
         for read in reads(script.read_bytes(), shown, cwd):

@@ -45,7 +45,8 @@ def entries_of(ctx: Context, project: Path) -> list[Entry]:
     return list(unique.values())
 
 
-def _roots(ctx: Context, project: Path) -> list[Path]:
+def project_roots(ctx: Context, project: Path) -> list[Path]:
+    """PROJECT_PYTHONPATH's folders: where training's imports are found after the working directory."""
     return [project / part for part in ctx.config.text("PROJECT_PYTHONPATH").split(":") if part.strip()]
 
 
@@ -65,7 +66,7 @@ def _read_static(ctx: Context) -> Static | None:
     entries = entries_of(ctx, project)
     if not entries:
         return None
-    roots = _roots(ctx, project)
+    roots = project_roots(ctx, project)
     files = FileFacts(project)
     closure = closure_of(entries, project, roots, files)
     files.save()  # lint's child reads these facts from the cache instead of parsing again

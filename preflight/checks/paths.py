@@ -17,7 +17,7 @@ from pathlib import Path
 
 from preflight.checks.aws_env import _describe, _s3_client
 from preflight.checks.code_paths import entry_reads
-from preflight.checks.entrypoint import entries_of
+from preflight.checks.entrypoint import entries_of, project_roots
 from preflight.entry.command import Entry
 from preflight.model import Context, Outcome, failed, passed, skipped, warned
 
@@ -84,8 +84,7 @@ def check_paths(ctx: Context, deadline_s: float) -> Outcome:
     entries = entries_of(ctx, project)
     derived = derived_paths(entries, project)
     absent = [shown for shown, path in derived if not path.exists()]
-    roots = [project / part for part in ctx.config.text("PROJECT_PYTHONPATH").split(":") if part.strip()]
-    code = entry_reads(entries, project, roots)
+    code = entry_reads(entries, project, project_roots(ctx, project))
     absent += [p.shown for p in code if not p.certain and not p.path.exists()]
     unread = [p.shown for p in code if p.certain and not p.path.exists()]
     if not configured and not derived and not code:
